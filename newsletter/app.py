@@ -1,0 +1,206 @@
+"""The newsletter application: one object owns config, store and mail transport."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from newsletter import config as config_module
+from newsletter import delivery, issue
+from newsletter.config import Config
+from newsletter.error import NewsletterError, SmtpError
+from newsletter.issue import Draft
+from newsletter.message import Composer, Recipient
+from newsletter.progress import Progress, Silent
+from newsletter.render import Rendered, personalise, render
+from newsletter.smtp import Connection, parse_url
+from newsletter.sources import GatherReport, gather
+from newsletter.store import Store
+from newsletter.subscribers import count as count_subscribers
+from newsletter.tokens import Signer
+
+
+@dataclass(frozen=True)
+class IssueReport:
+    """What happened to one issue during a send."""
+
+    number: int
+    subject: str
+    resumed: bool
+    counts: delivery.Counts
+
+    def to_json(self) -> dict[str, Any]:
+        """Return plain data for ``--json``."""
+        return {"number": self.number, "subject": self.subject, "resumed": self.resumed,
+                "deliveries": self.counts.to_json()}
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """What ``send`` did: the issues it delivered, or why it sent nothing."""
+
+    status: str  # sent | nothing-new | no-subscribers | dry-run | test | cancelled
+    issues: list[IssueReport] = field(default_factory=list)
+    gather: GatherReport | None = None
+    draft: Draft | None = None
+    recipients: int = 0
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """Return plain data for ``--json``."""
+        return {
+            "status": self.status, "message": self.message, "recipients": self.recipients,
+            "issues": [i.to_json() for i in self.issues],
+            "gather": self.gather.to_json() if self.gather else None,
+        }
+
+
+SAMPLE = Recipient(id=0, email="reader@example.org", name="Reader")
+
+
+class Newsletter:
+    """Open with a Config; every command is one method here."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        store: Store | None = None,
+        connect: Callable[[], Connection] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.config = config
+        if store is not None:
+            self.__dict__["store"] = store
+        self._connect = connect
+        self.clock = clock or (lambda: datetime.now(config.zone))
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None,
+             environ: Mapping[str, str] | None = None) -> Newsletter:
+        """Load the config (``path``, ``$NEWSLETTER_CONFIG`` or ``./newsletter.toml``) and open."""
+        return cls(config_module.load(config_module.find(path, environ), environ))
+
+    @cached_property
+    def store(self) -> Store:
+        """Return the state store, created and migrated on first use."""
+        return Store(self.config.database_url)
+
+    def connection(self) -> Connection:
+        """Return a new SMTP connection (not yet open)."""
+        if self._connect is not None:
+            return self._connect()
+        return Connection(parse_url(self.config.smtp.url), timeout=self.config.smtp.timeout)
+
+    def signer(self) -> Signer:
+        """Return the signer for subscriber links."""
+        return Signer(self.store.secret(self.config.newsletter.secret_key))
+
+    def gather(self, *, progress: Progress | None = None) -> GatherReport:
+        """Fetch every source and store new items."""
+        return gather(self.config, self.store, progress=progress)
+
+    def draft(self) -> Draft:
+        """Return the next issue built from waiting items; nothing is stored."""
+        return issue.draft(self.config, self.store, moment=self.clock())
+
+    def composer(self, draft: Draft, rendered: Rendered) -> Composer:
+        """Return the message builder for an issue."""
+        return Composer(self.config, number=draft.number, subject=draft.subject, rendered=rendered,
+                        signer=self.signer(), date=draft.date)
+
+    def preview(self) -> tuple[Draft, Rendered]:
+        """Render the next issue as a sample reader would see it; nothing is consumed."""
+        draft = self.draft()
+        rendered = render(self.config, draft)
+        links = self.composer(draft, rendered).links(SAMPLE)
+        return draft, personalise(rendered, {"greeting": f"Hello {SAMPLE.name},", "email": SAMPLE.email,
+                                             **links})
+
+    def send(
+        self,
+        *,
+        dry_run: bool = False,
+        to: str | None = None,
+        fetch: bool = True,
+        confirm: Callable[[Draft, int], bool] | None = None,
+        progress: Progress | None = None,
+    ) -> SendReport:
+        """Resume any unfinished issue, gather, then build and deliver the next issue.
+
+        ``to`` sends a test copy of the next issue to one address and touches nothing;
+        ``dry_run`` renders and builds every message but sends nothing; ``confirm`` is
+        asked before a new issue is queued (return False to cancel).
+        """
+        progress = progress or Silent()
+        if to is not None:
+            return self._send_test(to)
+        resumed = [] if dry_run else self._resume(progress)
+        gathered = self.gather(progress=progress) if fetch else None
+        draft = self.draft()
+        if draft.empty:
+            return SendReport("nothing-new", resumed, gathered, draft,
+                              message="nothing new to send: no items are waiting")
+        rendered = render(self.config, draft)
+        composer = self.composer(draft, rendered)
+        recipients = count_subscribers(self.store, "active")
+        if recipients == 0:
+            return SendReport("no-subscribers", resumed, gathered, draft,
+                              message="no active subscribers: add some with `newsletter subscribers add`")
+        if dry_run:
+            from newsletter.subscribers import iterate
+
+            built = sum(1 for s in iterate(self.store, status="active")
+                        if composer.build(Recipient(s.id, s.email, s.name)))
+            return SendReport("dry-run", resumed, gathered, draft, built,
+                              message=f"dry run: built {built} messages for issue {draft.number}, sent none")
+        if confirm is not None and not confirm(draft, recipients):
+            return SendReport("cancelled", resumed, gathered, draft, recipients, message="cancelled")
+        probe = self.connection()
+        probe.open()  # fail before anything is queued if the server is unreachable
+        probe.close()
+        with self.store.begin() as conn:
+            issue_id = issue.record(conn, self.store, draft, html=rendered.html, text=rendered.text)
+            queued = delivery.create_outbox(conn, self.store, issue_id=issue_id, composer=composer)
+        result = self._deliver(issue_id, composer, progress)
+        report = IssueReport(draft.number, draft.subject, False, result)
+        return SendReport("sent", [*resumed, report], gathered, draft, queued,
+                          message=f"issue {draft.number} sent to {result.sent} of {queued} subscribers")
+
+    def _deliver(self, issue_id: int, composer: Composer, progress: Progress) -> delivery.Counts:
+        try:
+            return delivery.deliver(self.store, composer, self.connection, issue_id=issue_id,
+                                    max_attempts=self.config.smtp.max_attempts, progress=progress)
+        except SmtpError as e:
+            left = delivery.counts(self.store, issue_id)
+            raise SmtpError(f"{e}; issue {composer.number}: {left.sent} sent, {left.pending + left.deferred} "
+                            "waiting; run `newsletter send` again to resume") from e
+
+    def _resume(self, progress: Progress) -> list[IssueReport]:
+        reports = []
+        while (unfinished := issue.unfinished(self.store)) is not None:
+            rendered = Rendered(unfinished.html, unfinished.text)
+            composer = Composer(self.config, number=unfinished.number, subject=unfinished.subject,
+                                rendered=rendered, signer=self.signer(), date=unfinished.created_at)
+            result = self._deliver(unfinished.id, composer, progress)
+            reports.append(IssueReport(unfinished.number, unfinished.subject, True, result))
+            if not result.finished:
+                break
+        return reports
+
+    def _send_test(self, to: str) -> SendReport:
+        from newsletter.subscribers import normalise_email
+
+        address = normalise_email(to)
+        draft = self.draft()
+        if draft.empty:
+            raise NewsletterError("nothing to send: no items are waiting for the next issue")
+        composer = self.composer(draft, render(self.config, draft))
+        message = composer.build(Recipient(0, address, ""), subject_prefix="[TEST] ")
+        with self.connection() as connection:
+            connection.send(composer.address, address, message)
+        return SendReport("test", [], None, draft, 1, message=f"test copy of issue {draft.number} sent to {address}")

@@ -1,0 +1,332 @@
+"""Load and validate ``newsletter.toml``: one schema, defaults < file < environment."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from newsletter.error import ConfigError
+from newsletter.smtp import parse_url
+
+CONFIG_ENV = "NEWSLETTER_CONFIG"
+DEFAULT_CONFIG = "newsletter.toml"
+
+
+def setting(default: Any, help: str, *, key: str | None = None) -> Any:
+    """Declare one setting with its default and help text (and its TOML key if it differs)."""
+    meta = {"help": help, "key": key}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class NewsletterSettings:
+    title: str = setting("Briefing", "Name of the newsletter, shown in the header and subject.")
+    sender: str = setting(
+        "Briefing <briefing@example.org>", "From address, with an optional display name.", key="from"
+    )
+    reply_to: str = setting("", "Reply-To address; empty for none.")
+    base_url: str = setting(
+        "http://127.0.0.1:8000", "Public address of the web app (unsubscribe and archive links)."
+    )
+    timezone: str = setting("UTC", "IANA time zone for dates in the issue and the schedule.")
+    language: str = setting("en", "Language tag of the issue (the HTML lang attribute).")
+    subject: str = setting(
+        "{title} #{number}: {headline}",
+        "Subject line; fields {title}, {number}, {date}, {headline} (first item's title).",
+    )
+    postal_address: str = setting("", "Sender's postal or contact line shown in the footer.")
+    catch_all: str = setting("In brief", "Name of the last section, for items no section claims.")
+    max_items: int = setting(60, "Most items one issue carries; the rest wait for the next.")
+    templates: str = setting("templates", "Folder of user templates, searched before the built-in ones.")
+    secret_key: str = setting(
+        "", "Key that signs unsubscribe tokens (prefer NEWSLETTER_SECRET_KEY); empty: generated and stored."
+    )
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    cron: str = setting("0 8 * * mon", "When `newsletter run` sends, as cron with day names.")
+    skip_if_empty: bool = setting(True, "Send nothing when no new items are waiting.")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    url: str = setting(
+        "smtp://127.0.0.1:1025",
+        "smtp://user:pass@host:port, smtp+starttls://… or smtps://… (prefer NEWSLETTER_SMTP_URL).",
+    )
+    max_rate: float = setting(50.0, "Most messages per second, across all connections.")
+    connections: int = setting(4, "SMTP connections opened in parallel.")
+    timeout: float = setting(30.0, "Seconds to wait for the SMTP server before giving up on a command.")
+    max_attempts: int = setting(5, "Attempts per recipient before a deferred delivery is marked failed.")
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    url: str = setting(
+        "sqlite:///newsletter.db",
+        "Database URL: sqlite:///relative/or/absolute.db or postgresql://… (NEWSLETTER_DATABASE_URL).",
+    )
+
+
+@dataclass(frozen=True)
+class GatherSettings:
+    timeout: float = setting(20.0, "Seconds allowed for one HTTP request.")
+    concurrency: int = setting(8, "Sources fetched at the same time.")
+    max_bytes: int = setting(10_000_000, "Largest response accepted from a source, in bytes.")
+    user_agent: str = setting(
+        "newsletter/0.1 (+https://github.com/newsletter)", "User-Agent sent with every request."
+    )
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    url: str | None = setting(None, "Address of an RSS/Atom feed (http, https or file).")
+    path: str | None = setting(
+        None, "A feed file, or a folder of briefing documents (.txt .md), relative to the config."
+    )
+    section: str | None = setting(None, "Put every item of this source in this section.")
+    name: str | None = setting(None, "Display name; defaults to the feed's title or the folder name.")
+
+    @property
+    def key(self) -> str:
+        """Return the identity of this source in the store."""
+        return self.url or f"path:{self.path}"
+
+
+@dataclass(frozen=True)
+class SectionSettings:
+    name: str = setting("", "Section heading, e.g. a country or topic.")
+    keywords: list[str] = setting([], "Words that place an item here (whole words, any case, with endings).")
+    aliases: list[str] = setting([], "Other names an inline heading may use for this section.")
+    intro: str = setting("", "Optional line shown under the section heading.")
+
+
+TABLES: dict[str, type] = {
+    "newsletter": NewsletterSettings,
+    "schedule": ScheduleSettings,
+    "smtp": SmtpSettings,
+    "storage": StorageSettings,
+    "gather": GatherSettings,
+}
+ARRAYS: dict[str, type] = {"sources": SourceSettings, "sections": SectionSettings}
+
+ENVIRONMENT = {
+    "NEWSLETTER_SMTP_URL": ("smtp", "url"),
+    "NEWSLETTER_DATABASE_URL": ("storage", "url"),
+    "NEWSLETTER_SECRET_KEY": ("newsletter", "secret_key"),
+    "NEWSLETTER_BASE_URL": ("newsletter", "base_url"),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration of one newsletter, paths resolved against ``root``."""
+
+    root: Path
+    file: Path | None = None
+    newsletter: NewsletterSettings = NewsletterSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    storage: StorageSettings = StorageSettings()
+    gather: GatherSettings = GatherSettings()
+    sources: tuple[SourceSettings, ...] = ()
+    sections: tuple[SectionSettings, ...] = ()
+
+    @property
+    def database_url(self) -> str:
+        """Return the storage URL with a relative SQLite path made absolute."""
+        url = self.storage.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and url != "sqlite:///:memory:":
+            path = Path(url[len(prefix):])
+            if not path.is_absolute():
+                return prefix + str((self.root / path).resolve())
+        return url
+
+    @property
+    def templates_dir(self) -> Path:
+        """Return the folder of the user's templates."""
+        return self.root / self.newsletter.templates
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Return the newsletter's time zone."""
+        return ZoneInfo(self.newsletter.timezone)
+
+    def resolve(self, path: str) -> Path:
+        """Return ``path`` made absolute against the config's folder."""
+        return (self.root / path).resolve()
+
+    def replace(self, **tables: Any) -> Config:
+        """Return a copy with the given settings changed, e.g. ``smtp={"url": ...}``."""
+        changes: dict[str, Any] = {}
+        for name, values in tables.items():
+            current = getattr(self, name)
+            if isinstance(values, Mapping):
+                changes[name] = dataclasses.replace(current, **values)
+            else:
+                changes[name] = values
+        return dataclasses.replace(self, **changes)
+
+
+def find(path: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None) -> Path:
+    """Return the config file to use: ``path``, else ``$NEWSLETTER_CONFIG``, else ``./newsletter.toml``."""
+    environ = os.environ if environ is None else environ
+    return Path(path or environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and return the configuration in ``path`` with environment overrides."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file not found: {file} (create one with `newsletter init DIR`)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read config file {file}: {e}") from e
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{file}: invalid TOML: {e}") from e
+    return parse(data, root=file.resolve().parent, file=file, environ=environ)
+
+
+def parse(
+    data: Mapping[str, Any],
+    *,
+    root: Path,
+    file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Validate a decoded TOML document and return the configuration it describes."""
+    where = str(file) if file else "config"
+    environ = os.environ if environ is None else environ
+    tables: dict[str, dict[str, Any]] = {}
+    for key, value in data.items():
+        if key in TABLES:
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where}: [{key}] must be a table")
+            tables[key] = dict(value)
+        elif key in ARRAYS:
+            if not isinstance(value, list):
+                raise ConfigError(f"{where}: {key} must be an array of tables ([[{key}]])")
+        else:
+            raise ConfigError(f"{where}: unknown key '{key}'")
+    for variable, (table, key) in ENVIRONMENT.items():
+        if environ.get(variable):
+            tables.setdefault(table, {})[_toml_key(TABLES[table], key)] = environ[variable]
+    built: dict[str, Any] = {
+        name: _build(cls, tables.get(name, {}), name, where) for name, cls in TABLES.items()
+    }
+    for name, cls in ARRAYS.items():
+        built[name] = tuple(
+            _build(cls, entry, f"{name}[{i}]", where) for i, entry in enumerate(data.get(name, []))
+        )
+    config = Config(root=root, file=file, **built)
+    _check(config, where)
+    return config
+
+
+def describe() -> list[tuple[str, str, Any, str]]:
+    """Return every setting as ``(table, key, default, help)``, for docs and tests."""
+    rows = []
+    for table, cls in {**TABLES, **ARRAYS}.items():
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            rows.append((table, f.metadata.get("key") or f.name, default, f.metadata["help"]))
+    return rows
+
+
+def _toml_key(cls: type, attribute: str) -> str:
+    for f in dataclasses.fields(cls):
+        if f.name == attribute:
+            return f.metadata.get("key") or f.name
+    raise KeyError(attribute)
+
+
+def _build(cls: type, table: Any, name: str, where: str) -> Any:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where}: {name} must be a table")
+    fields = {f.metadata.get("key") or f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for key, value in table.items():
+        if key not in fields:
+            raise ConfigError(f"{where}: unknown key '{name}.{key}'")
+        f = fields[key]
+        values[f.name] = _coerce(value, hints[f.name], f"{name}.{key}", where)
+    return cls(**values)
+
+
+def _coerce(value: Any, hint: Any, key: str, where: str) -> Any:
+    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    for kind in allowed:
+        if kind is type(None):
+            continue
+        if kind is bool and isinstance(value, bool):
+            return value
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if kind is str and isinstance(value, str):
+            return value
+        if typing.get_origin(kind) is list and isinstance(value, list):
+            if all(isinstance(v, str) for v in value):
+                return list(value)
+            raise ConfigError(f"{where}: {key} must be a list of strings")
+        if kind in (int, float, bool) and isinstance(value, str):
+            # Environment variables arrive as strings.
+            try:
+                return {"int": int, "float": float}[kind.__name__](value)
+            except (KeyError, ValueError):
+                pass
+    names = " or ".join(_type_name(k) for k in allowed if k is not type(None))
+    raise ConfigError(f"{where}: {key} must be {names}, got {value!r}")
+
+
+def _type_name(kind: Any) -> str:
+    if typing.get_origin(kind) is list:
+        return "a list of strings"
+    return {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false"}[
+        kind.__name__
+    ]
+
+
+def _check(config: Config, where: str) -> None:
+    """Reject combinations that the types alone allow."""
+    try:
+        ZoneInfo(config.newsletter.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{where}: newsletter.timezone: unknown time zone {config.newsletter.timezone!r}"
+        ) from None
+    for i, source in enumerate(config.sources):
+        if bool(source.url) == bool(source.path):
+            raise ConfigError(f"{where}: sources[{i}] needs exactly one of 'url' or 'path'")
+    names = [s.name for s in config.sections]
+    for i, section in enumerate(config.sections):
+        if not section.name.strip():
+            raise ConfigError(f"{where}: sections[{i}].name is required")
+        if names.count(section.name) > 1:
+            raise ConfigError(f"{where}: sections[{i}].name {section.name!r} appears twice")
+    if config.smtp.connections < 1:
+        raise ConfigError(f"{where}: smtp.connections must be at least 1")
+    if config.smtp.max_rate <= 0:
+        raise ConfigError(f"{where}: smtp.max_rate must be greater than 0")
+    if config.newsletter.max_items < 1:
+        raise ConfigError(f"{where}: newsletter.max_items must be at least 1")
+    parse_url(config.smtp.url, where=f"{where}: smtp.url")

@@ -1,0 +1,135 @@
+"""Named schema migrations; each runs once, in a transaction, with its own record.
+
+The schema lives here and only here: the store reflects the tables these build.
+Never edit a migration that has shipped; add a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+Migration = tuple[str, Callable[[sa.Connection], None]]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def initial(conn: sa.Connection) -> None:
+    """Create sources, items, issues, subscribers, deliveries and meta."""
+    md = sa.MetaData()
+    sa.Table(
+        "meta", md,
+        sa.Column("key", sa.String(100), primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+    )
+    sa.Table(
+        "sources", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("key", sa.String(2000), nullable=False, unique=True),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("name", sa.Text, nullable=False, server_default=""),
+        sa.Column("etag", sa.Text),
+        sa.Column("last_modified", sa.Text),
+        sa.Column("last_status", sa.String(20)),
+        sa.Column("last_error", sa.Text),
+        sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_attempt_at", sa.DateTime),
+        sa.Column("last_success_at", sa.DateTime),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+    )
+    sa.Table(
+        "items", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("source_id", sa.Integer, sa.ForeignKey("sources.id"), nullable=False),
+        sa.Column("uid", sa.String(1000), nullable=False),
+        sa.Column("title", sa.Text, nullable=False, server_default=""),
+        sa.Column("label", sa.Text),
+        sa.Column("link", sa.Text),
+        sa.Column("author", sa.Text),
+        sa.Column("summary", sa.Text, nullable=False, server_default=""),
+        sa.Column("body", sa.Text, nullable=False, server_default=""),
+        sa.Column("published_at", sa.DateTime),
+        sa.Column("gathered_at", sa.DateTime, nullable=False),
+        sa.UniqueConstraint("source_id", "uid", name="uq_items_source_uid"),
+    )
+    sa.Table(
+        "issues", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("number", sa.Integer, nullable=False, unique=True),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("subject", sa.Text, nullable=False),
+        sa.Column("preheader", sa.Text, nullable=False, server_default=""),
+        sa.Column("html", sa.Text, nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("sent_at", sa.DateTime),
+    )
+    sa.Table(
+        "issue_items", md,
+        sa.Column("issue_id", sa.Integer, sa.ForeignKey("issues.id"), primary_key=True),
+        sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),
+        sa.Column("section", sa.Text, nullable=False),
+        sa.Column("position", sa.Integer, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False, server_default=""),
+        sa.UniqueConstraint("item_id", name="uq_issue_items_item"),
+    )
+    sa.Table(
+        "subscribers", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("email", sa.String(320), nullable=False),
+        sa.Column("email_key", sa.String(320), nullable=False, unique=True),
+        sa.Column("name", sa.Text, nullable=False, server_default=""),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("sections", sa.Text, nullable=False, server_default=""),
+        sa.Column("origin", sa.Text, nullable=False, server_default=""),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("updated_at", sa.DateTime, nullable=False),
+    )
+    sa.Table(
+        "deliveries", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("issue_id", sa.Integer, sa.ForeignKey("issues.id"), nullable=False),
+        sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id"), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_error", sa.Text),
+        sa.Column("message_id", sa.Text, nullable=False),
+        sa.Column("updated_at", sa.DateTime, nullable=False),
+        sa.Column("sent_at", sa.DateTime),
+        sa.UniqueConstraint("issue_id", "subscriber_id", name="uq_deliveries_issue_subscriber"),
+        sa.Index("ix_deliveries_issue_status", "issue_id", "status"),
+    )
+    md.create_all(conn)
+
+
+MIGRATIONS: list[Migration] = [
+    ("0001_initial", initial),
+]
+
+
+def apply(engine: sa.Engine, migrations: list[Migration] | None = None) -> list[str]:
+    """Run every migration not yet recorded and return the names that ran."""
+    migrations = MIGRATIONS if migrations is None else migrations
+    md = sa.MetaData()
+    record = sa.Table(
+        "migrations", md,
+        sa.Column("name", sa.String(200), primary_key=True),
+        sa.Column("applied_at", sa.DateTime, nullable=False),
+    )
+    with engine.begin() as conn:
+        md.create_all(conn)
+    ran = []
+    for name, migrate in migrations:
+        with engine.begin() as conn:
+            # Re-check inside the transaction: another process may have just applied it.
+            done = conn.execute(sa.select(record.c.name).where(record.c.name == name)).first()
+            if done:
+                continue
+            migrate(conn)
+            conn.execute(record.insert().values(name=name, applied_at=_now()))
+        ran.append(name)
+    return ran
