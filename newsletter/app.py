@@ -138,7 +138,7 @@ class Newsletter:
         """
         progress = progress or Silent()
         if to is not None:
-            return self._send_test(to)
+            return self._send_test(to, self.gather(progress=progress) if fetch else None)
         resumed = [] if dry_run else self._resume(progress)
         gathered = self.gather(progress=progress) if fetch else None
         draft = self.draft()
@@ -192,7 +192,7 @@ class Newsletter:
                 break
         return reports
 
-    def _send_test(self, to: str) -> SendReport:
+    def _send_test(self, to: str, gathered: GatherReport | None) -> SendReport:
         from newsletter.subscribers import normalise_email
 
         address = normalise_email(to)
@@ -203,4 +203,4 @@ class Newsletter:
         message = composer.build(Recipient(0, address, ""), subject_prefix="[TEST] ")
         with self.connection() as connection:
             connection.send(composer.address, address, message)
-        return SendReport("test", [], None, draft, 1, message=f"test copy of issue {draft.number} sent to {address}")
+        return SendReport("test", [], gathered, draft, 1, message=f"test copy of issue {draft.number} sent to {address}")

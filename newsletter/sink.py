@@ -53,7 +53,7 @@ class Sink:
         self.messages: list[Received] = []
         self._lock = threading.Lock()
         self._controller = Controller(_Handler(self), hostname=host, port=self.port,
-                                      server_kwargs={"data_size_limit": 50_000_000})
+                                      data_size_limit=50_000_000)
 
     @property
     def url(self) -> str:

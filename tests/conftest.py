@@ -62,7 +62,7 @@ class _ScriptedHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.script.lock:
             if self.script.drop_after is not None and len(self.script.accepted) >= self.script.drop_after:
-                session.transport.close()
+                server.transport.close()
                 return "421 closing"
             self.script.accepted.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos),
                                                  envelope.original_content))
