@@ -38,6 +38,11 @@ HEADING = re.compile(
     r"^(?P<label>[^\W\d_][\w’'&/-]*(?:\s[\w’'&/-]+){0,3})\.\s+(?P<rest>[\"“«‘(\[]?[^\W_].*)$",
     re.DOTALL,
 )
+# Words that end in a full stop without being a heading: "Mr. Smith went to Astana."
+ABBREVIATIONS = frozenset(
+    "mr mrs ms mx dr prof sir st mt gen col maj capt lt sgt adm gov sen rep pres rev fr hon jr sr"
+    " no nos vol fig art ch sec inc ltd co corp bros dept est approx vs etc".split()
+)
 _MARKDOWN_INLINE = [
     (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
     (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
@@ -118,6 +123,8 @@ def split_heading(paragraph: str) -> tuple[str | None, str]:
     if not match:
         return None, paragraph
     label = match.group("label")
+    if len(label) == 1 or label.casefold() in ABBREVIATIONS:
+        return None, paragraph
     if not all(w[0].isupper() or not w[0].isalpha() for w in label.split()):
         return None, paragraph
     return label, match.group("rest")
@@ -139,11 +146,13 @@ def entries(path: Path, *, relative_to: Path) -> list[Entry]:
     headed = [split_heading(b) for b in blocks]
     count = sum(1 for label, _ in headed if label)
     if count >= 2 and count * 3 >= len(blocks):
+        if headed[0][0] is None and _is_title(headed[0][1]):
+            headed = headed[1:]  # "# Weekly briefing" names the document; it is not an entry
         return list(_briefing(name, headed, published))
     return [_article(name, blocks, published)]
 
 
-def _briefing(name: str, headed: list[tuple[str | None, str]], published: datetime) -> Iterator[Entry]:
+def _briefing(name: str, headed: list[tuple[str | None, str]], published: datetime | None) -> Iterator[Entry]:
     seen: set[str] = set()
     for label, text in headed:
         key = _slug(label) if label else "p-" + hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -155,7 +164,7 @@ def _briefing(name: str, headed: list[tuple[str | None, str]], published: dateti
                     published_at=published)
 
 
-def _article(name: str, blocks: list[str], published: datetime) -> Entry:
+def _article(name: str, blocks: list[str], published: datetime | None) -> Entry:
     title = blocks[0]
     rest = blocks[1:]
     if len(title) > 200:  # no headline line: the first sentence stands in
@@ -166,18 +175,24 @@ def _article(name: str, blocks: list[str], published: datetime) -> Entry:
                  published_at=published)
 
 
+def _is_title(block: str) -> bool:
+    """Return whether ``block`` reads as a title line rather than a paragraph."""
+    return len(block) <= 120 and "\n" not in block and not re.search(r"[.!?…:;]$", block)
+
+
 def _slug(label: str) -> str:
     return re.sub(r"[^\w]+", "-", label.casefold()).strip("-") or "x"
 
 
-def _date_of(path: Path) -> datetime:
+def _date_of(path: Path) -> datetime | None:
+    """Return the date an editor put at the start of the file name (2026-11-20-…), if any."""
     match = re.match(r"(\d{4})-(\d{2})-(\d{2})", path.name)
     if match:
         try:
             return datetime(*map(int, match.groups()), tzinfo=UTC)
         except ValueError:
             pass
-    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    return None
 
 
 def scan(folder: Path) -> Iterator[Path]:

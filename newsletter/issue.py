@@ -89,7 +89,9 @@ def draft(config: Config, store: Store, *, moment: datetime | None = None) -> Dr
     sections = tuple(Sorter(config).group(waiting(config, store)))
     number = next_number(store)
     items = [p.item for s in sections for p in s.items]
-    headline = items[0].title if items else ""
+    # The subject leads with a real headline (a feed entry or an article), else the first item.
+    titled = [i for i in items if not i.label and not i.body.startswith(i.title.rstrip("…").rstrip())]
+    headline = (titled or items)[0].title if items else ""
     subject = config.newsletter.subject.format_map(_Fields(
         title=config.newsletter.title, number=number, date=format_date(moment), headline=headline,
     ))

@@ -101,7 +101,7 @@ def html_to_text(markup: str) -> str:
     return normalise("".join(parser.parts))
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…。])[\"'»”’)]?\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?…。])[\"'»”’)]?(?=\s)")
 
 
 def summarise(text: str, limit: int = 300) -> str:
@@ -111,9 +111,9 @@ def summarise(text: str, limit: int = 300) -> str:
         return text
     summary = ""
     for match in _SENTENCE_END.finditer(text):
-        if match.start() > limit:
+        if match.end() > limit:
             break
-        summary = text[: match.start()].rstrip()
+        summary = text[: match.end()]
     if len(summary) >= limit // 3:
         return summary
     cut = text[: limit + 1]

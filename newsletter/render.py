@@ -21,6 +21,7 @@ from newsletter import bundle
 from newsletter.config import Config
 from newsletter.error import TemplateError
 from newsletter.issue import Draft, format_date
+from newsletter.item import Item
 
 ISSUE_HTML = "issue.mjml"
 ISSUE_TEXT = "issue.txt"
@@ -54,13 +55,17 @@ def environment(user_dir: Path | None) -> jinja2.Environment:
     return env
 
 
-def wrap(text: str, width: int = 72, indent: str = "") -> str:
-    """Wrap each paragraph of ``text`` at ``width`` columns, never breaking words or URLs."""
+def wrap(text: str, width: int = 72, indent: str = "", first: str | None = None) -> str:
+    """Wrap each paragraph of ``text`` at ``width`` columns, never breaking words or URLs.
+
+    ``first`` replaces the indent on the first line of the first paragraph (a bullet).
+    """
     paragraphs = [p for p in re.split(r"\n\s*\n", text or "") if p.strip()]
     return "\n\n".join(
-        textwrap.fill(" ".join(p.split()), width=width, initial_indent=indent, subsequent_indent=indent,
-                      break_long_words=False, break_on_hyphens=False)
-        for p in paragraphs
+        textwrap.fill(" ".join(p.split()), width=width,
+                      initial_indent=first if first is not None and i == 0 else indent,
+                      subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+        for i, p in enumerate(paragraphs)
     )
 
 
@@ -81,6 +86,24 @@ class References:
         return iter(enumerate(self.urls, start=1))
 
 
+def headline(item: Item) -> str:
+    """Return the title to print above an item, or "" when it would only repeat the text.
+
+    A briefing paragraph has its inline heading instead (see ``lead``), and a title
+    made from the opening words of the text adds nothing.
+    """
+    if item.label or item.body.startswith(item.title.rstrip("…").rstrip()):
+        return ""
+    return item.title
+
+
+def lead(item: Item, section: str) -> str:
+    """Return the inline heading to print before an item's text, unless the section says it."""
+    if item.label and item.label.casefold() != section.casefold():
+        return item.label
+    return ""
+
+
 @dataclass(frozen=True)
 class Rendered:
     """An issue's HTML and text with placeholders for the personal parts."""
@@ -99,6 +122,7 @@ def context(config: Config, issue: Draft) -> dict[str, Any]:
             "items": [
                 {
                     "title": p.item.title, "label": p.item.label, "summary": p.item.summary,
+                    "headline": headline(p.item), "lead": lead(p.item, s.name),
                     "body": p.item.body, "link": p.item.link, "source": p.item.source_name,
                     "reason": p.placement.reason,
                     "date": format_date(p.item.published_at) if p.item.published_at else "",
