@@ -288,12 +288,6 @@ def _coerce(value: Any, hint: Any, key: str, where: str) -> Any:
             if all(isinstance(v, str) for v in value):
                 return list(value)
             raise ConfigError(f"{where}: {key} must be a list of strings")
-        if kind in (int, float, bool) and isinstance(value, str):
-            # Environment variables arrive as strings.
-            try:
-                return {"int": int, "float": float}[kind.__name__](value)
-            except (KeyError, ValueError):
-                pass
     names = " or ".join(_type_name(k) for k in allowed if k is not type(None))
     raise ConfigError(f"{where}: {key} must be {names}, got {value!r}")
 
@@ -321,7 +315,7 @@ def _check(config: Config, where: str) -> None:
     for i, section in enumerate(config.sections):
         if not section.name.strip():
             raise ConfigError(f"{where}: sections[{i}].name is required")
-        if names.count(section.name) > 1:
+        if section.name in names[:i]:
             raise ConfigError(f"{where}: sections[{i}].name {section.name!r} appears twice")
     if config.smtp.connections < 1:
         raise ConfigError(f"{where}: smtp.connections must be at least 1")

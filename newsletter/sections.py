@@ -99,8 +99,9 @@ class Sorter:
         for item in items:
             placement = self.place(item)
             buckets.setdefault(placement.section, []).append(Placed(item, placement))
-        order = [*self.order, *(n for n in buckets if n not in self.order and n != self.catch_all),
-                 self.catch_all]
+        # The catch-all goes last even when it is also configured, and only once.
+        order = [*(n for n in self.order if n != self.catch_all),
+                 *(n for n in buckets if n not in self.order and n != self.catch_all), self.catch_all]
         sections = []
         for name in order:
             placed = buckets.get(name)

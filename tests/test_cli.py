@@ -1,0 +1,189 @@
+"""The command line, run as a real process: exit codes, one-line errors, --json output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from conftest import FeedServer, write_config
+
+from newsletter.sink import Sink, free_port
+
+
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None, input: str | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    environ.update(env or {})
+    return subprocess.run([sys.executable, "-m", "newsletter", *args], cwd=cwd, env=environ, text=True,
+                          capture_output=True, input=input, timeout=120)
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+@pytest.fixture
+def scaffold(tmp_path: Path) -> Path:
+    folder = tmp_path / "brief"
+    result = run("init", str(folder), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+def test_init_writes_a_working_newsletter(scaffold: Path) -> None:
+    assert (scaffold / "newsletter.toml").is_file()
+    assert (scaffold / "templates" / "issue.mjml").is_file()
+    assert any((scaffold / "sources" / "inbox").iterdir())
+    again = run("init", str(scaffold), cwd=scaffold.parent)
+    assert "already exists" in one_line_error(again)
+
+
+def test_gather_json_reports_every_source(scaffold: Path) -> None:
+    result = run("gather", "--json", cwd=scaffold)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["failed"] == 0 and report["new"] > 10
+    assert {s["status"] for s in report["sources"]} == {"ok"}
+    assert all({"key", "name", "status", "new", "error"} <= s.keys() for s in report["sources"])
+    again = json.loads(run("gather", "--json", cwd=scaffold).stdout)
+    assert again["new"] == 0
+
+
+def test_preview_writes_html_and_text_and_consumes_nothing(scaffold: Path) -> None:
+    run("gather", cwd=scaffold)
+    out = scaffold / "next.html"
+    result = run("preview", "--out", str(out), cwd=scaffold)
+    assert result.returncode == 0, result.stderr
+    assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
+    text = run("preview", "--text", cwd=scaffold)
+    assert text.returncode == 0 and "CENTRAL ASIA BRIEFING" in text.stdout
+    assert "Issue 1" in run("preview", "--text", cwd=scaffold).stdout  # still issue 1: nothing consumed
+
+
+def test_subscribers_round_trip(scaffold: Path, tmp_path: Path) -> None:
+    assert run("subscribers", "add", "Ann@Example.org", "--name", "Ann", "--confirmed", cwd=scaffold).returncode == 0
+    assert run("subscribers", "add", "bob@example.org", "--sections", "Russia,China", cwd=scaffold).returncode == 0
+    duplicate = run("subscribers", "add", "ann@example.org", cwd=scaffold)
+    assert "already a subscriber" in one_line_error(duplicate)
+    invalid = run("subscribers", "add", "not-an-address", cwd=scaffold)
+    assert "invalid email address 'not-an-address'" in one_line_error(invalid)
+    csv = tmp_path / "in.csv"
+    csv.write_text("email,name,sections,status\n"
+                   "carol@example.org,Carol,,active\n"
+                   "broken-row,Nobody,,active\n"
+                   "dave@example.org,Dave,Energy,weird\n"
+                   "erin@example.org,Erin,,\n", encoding="utf-8")
+    imported = run("subscribers", "import", str(csv), cwd=scaffold)
+    assert imported.returncode == 1  # two rows need fixing; the good ones are in
+    assert "2 added" in imported.stdout
+    assert f"{csv}:3: invalid email address 'broken-row'" in imported.stderr
+    assert f"{csv}:4: unknown status 'weird'" in imported.stderr
+    listed = json.loads(run("subscribers", "list", "--json", cwd=scaffold).stdout)
+    by_email = {s["email"]: s for s in listed}
+    assert set(by_email) == {"Ann@example.org", "bob@example.org", "carol@example.org", "erin@example.org"}
+    assert {"email", "name", "status", "sections"} <= by_email["bob@example.org"].keys()
+    assert by_email["bob@example.org"]["sections"] == ["Russia", "China"]
+    assert by_email["bob@example.org"]["status"] == "pending"
+    assert by_email["erin@example.org"]["status"] == "active"
+    assert run("subscribers", "remove", "carol@example.org", cwd=scaffold).returncode == 0
+    active = json.loads(run("subscribers", "list", "--status", "active", "--json", cwd=scaffold).stdout)
+    assert sorted(s["email"] for s in active) == ["Ann@example.org", "erin@example.org"]
+    exported = run("subscribers", "export", cwd=scaffold).stdout.splitlines()
+    assert exported[0] == "email,name,sections,status"
+    assert '"bob@example.org,Bob"' not in exported and "bob@example.org,,\"Russia,China\",pending" in exported
+    # A re-import never brings back someone who unsubscribed.
+    csv.write_text("email,name,sections,status\ncarol@example.org,Carol,,active\n", encoding="utf-8")
+    run("subscribers", "import", str(csv), cwd=scaffold)
+    assert json.loads(run("subscribers", "list", "--json", cwd=scaffold).stdout)[2]["status"] == "unsubscribed"
+
+
+def test_send_json_then_nothing_new(scaffold: Path, sink: Sink) -> None:
+    env = {"NEWSLETTER_SMTP_URL": sink.url}
+    run("subscribers", "add", "ann@example.org", "--confirmed", cwd=scaffold)
+    refused = run("send", cwd=scaffold, env=env)
+    assert "--yes" in one_line_error(refused)
+    assert sink.messages == []
+    result = run("send", "--yes", "--json", cwd=scaffold, env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["status"] == "sent"
+    assert report["issues"][0]["deliveries"]["sent"] == 1
+    assert [m.recipients for m in sink.messages] == [("ann@example.org",)]
+    subject = message_from_bytes(sink.messages[0].data, policy=policy.default)["Subject"]
+    assert subject.startswith("Central Asia Briefing #1: ")
+    again = run("send", "--yes", cwd=scaffold, env=env)
+    assert again.returncode == 0 and "nothing new" in again.stdout
+    assert len(sink.messages) == 1
+
+
+def test_dry_run_and_test_copy(scaffold: Path, sink: Sink) -> None:
+    env = {"NEWSLETTER_SMTP_URL": sink.url}
+    run("subscribers", "add", "ann@example.org", "--confirmed", cwd=scaffold)
+    dry = json.loads(run("send", "--dry-run", "--json", cwd=scaffold, env=env).stdout)
+    assert dry["status"] == "dry-run" and dry["recipients"] == 1 and sink.messages == []
+    test = run("send", "--to", "editor@example.org", cwd=scaffold, env=env)
+    assert test.returncode == 0 and [m.recipients for m in sink.messages] == [("editor@example.org",)]
+
+
+def test_missing_config_is_one_line(tmp_path: Path) -> None:
+    error = one_line_error(run("gather", cwd=tmp_path))
+    assert "config file not found: newsletter.toml" in error
+
+
+def test_bad_config_names_the_key_and_file(scaffold: Path) -> None:
+    config = scaffold / "newsletter.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("max_rate = 50", 'max_rate = "fast"'))
+    error = one_line_error(run("gather", cwd=scaffold))
+    assert "smtp.max_rate" in error and "newsletter.toml" in error
+
+
+def test_unreachable_smtp_is_one_line_and_queues_nothing(scaffold: Path) -> None:
+    env = {"NEWSLETTER_SMTP_URL": f"smtp://127.0.0.1:{free_port()}"}
+    run("subscribers", "add", "ann@example.org", "--confirmed", cwd=scaffold)
+    error = one_line_error(run("send", "--yes", cwd=scaffold, env=env))
+    assert "cannot connect to SMTP server" in error
+    preview = run("preview", "--text", cwd=scaffold)
+    assert "Issue 1" in preview.stdout  # nothing was consumed or numbered
+
+
+def test_malformed_feed_fails_gather_but_keeps_the_rest(tmp_path: Path, feed_server: FeedServer) -> None:
+    write_config(tmp_path, smtp_url="smtp://127.0.0.1:25", sources=[
+        {"url": feed_server.feed("malformed.xml")}, {"url": feed_server.feed("rss2.xml")}])
+    result = run("gather", cwd=tmp_path)
+    assert one_line_error(result) == "error: 1 source(s) failed (see above)"
+    assert "malformed.xml" in result.stdout and "not a valid feed" in result.stdout
+    assert "3 new items" in result.stdout
+
+
+def test_broken_template_is_one_line(scaffold: Path, sink: Sink) -> None:
+    (scaffold / "templates" / "issue.mjml").write_text("<mjml><mj-body>{% if %}</mj-body></mjml>")
+    run("subscribers", "add", "ann@example.org", "--confirmed", cwd=scaffold)
+    error = one_line_error(run("send", "--yes", cwd=scaffold, env={"NEWSLETTER_SMTP_URL": sink.url}))
+    assert "issue.mjml line 1" in error
+    assert sink.messages == []
+
+
+def test_usage_error_exits_2(tmp_path: Path) -> None:
+    assert run("send", "--no-such-flag", cwd=tmp_path).returncode == 2
+    assert run("no-such-command", cwd=tmp_path).returncode == 2
+
+
+def test_demo_sends_to_the_embedded_sink(scaffold: Path) -> None:
+    result = run("demo", cwd=scaffold)
+    assert result.returncode == 0, result.stderr
+    mail = scaffold / "demo-output" / "mail"
+    emls = sorted(mail.glob("*.eml"))
+    assert len(emls) == 3
+    assert len(sorted(mail.glob("*.html"))) == 3
+    assert "issue 1 sent: 3 sent" in result.stdout
+    assert (scaffold / "demo-output" / "index.html").is_file()
+    assert not (scaffold / "newsletter.db").exists()  # the demo keeps its own state
