@@ -308,9 +308,12 @@ def _check(config: Config, where: str) -> None:
         raise ConfigError(
             f"{where}: newsletter.timezone: unknown time zone {config.newsletter.timezone!r}"
         ) from None
+    known = {s.name for s in config.sections} | {config.newsletter.catch_all}
     for i, source in enumerate(config.sources):
         if bool(source.url) == bool(source.path):
             raise ConfigError(f"{where}: sources[{i}] needs exactly one of 'url' or 'path'")
+        if source.section is not None and source.section not in known:
+            raise ConfigError(f"{where}: sources[{i}].section {source.section!r} is not a configured section")
     names = [s.name for s in config.sections]
     for i, section in enumerate(config.sections):
         if not section.name.strip():

@@ -108,7 +108,7 @@ def feed_server(tmp_path: Path) -> Iterator[FeedServer]:
     root = tmp_path / "www"
     shutil.copytree(FIXTURES / "feeds", root)
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield FeedServer(root, f"http://127.0.0.1:{server.server_address[1]}")

@@ -89,8 +89,9 @@ def test_environment_beats_file(tmp_path: Path) -> None:
         "NEWSLETTER_SECRET_KEY": "k" * 32,
         "NEWSLETTER_BASE_URL": "https://news.example",
     }
-    text = MINIMAL.replace('title = "Test Briefing"',
-                           'title = "Test Briefing"\nsecret_key = "from-file"\nbase_url = "https://file.example"')
+    text = MINIMAL.replace(
+        'title = "Test Briefing"', 'title = "Test Briefing"\nsecret_key = "from-file"\nbase_url = "https://file.example"'
+    )
     config = load(write(tmp_path, text), environ=environ)
     assert config.smtp.url == "smtps://user:secret@mail.example:465"
     assert config.database_url == "postgresql://db.example/news"
@@ -121,7 +122,9 @@ def test_invalid_toml(tmp_path: Path) -> None:
     assert "newsletter.toml" in str(error.value)
 
 
-def test_relative_sqlite_path_resolves_against_config_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_sqlite_path_resolves_against_config_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "site"
     folder.mkdir()
     write(folder, MINIMAL)

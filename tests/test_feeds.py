@@ -85,7 +85,9 @@ def test_truncated_feed_keeps_only_complete_items(tmp_path: Path, feed_server: F
     assert all(r["title"].strip() for r in stored)
     assert not any(r["title"].startswith("Turkmenistan") for r in stored)
     if report.status == "ok":  # lenient: the complete item survives, the cut-off one is dropped
-        assert [(r["uid"], r["title"]) for r in stored] == [("test-broken-0001", "Azerbaijan expands gas exports")]
+        assert [(r["uid"], r["title"]) for r in stored] == [
+            ("test-broken-0001", "Azerbaijan expands gas exports")
+        ]
     else:
         assert report.status == "error" and stored == []
     store.close()
@@ -110,7 +112,8 @@ def test_source_health(tmp_path: Path, feed_server: FeedServer) -> None:
 
     def health() -> tuple[str, int, str | None]:
         with store.begin() as conn:
-            row = conn.execute(sa.select(store.t.sources).where(store.t.sources.c.key == url)).mappings().one()
+            sources = store.t.sources
+            row = conn.execute(sa.select(sources).where(sources.c.key == url)).mappings().one()
         return row["last_status"], row["failures"], row["last_error"]
 
     config, store = setup(tmp_path / "n", url)

@@ -19,8 +19,9 @@ _ids = count(1)
 def item(title: str, body: str = "", *, label: str | None = None, forced: str | None = None,
          day: int = 1) -> Item:
     moment = datetime(2026, 11, day, 8, tzinfo=UTC)
-    return Item(id=next(_ids), source_id=1, source_name="Wire", uid=title, title=title, body=body, summary=body,
-                link=None, label=label, published_at=moment, gathered_at=moment, forced_section=forced)
+    return Item(id=next(_ids), source_id=1, source_name="Wire", uid=title, title=title, body=body,
+                summary=body, link=None, label=label, published_at=moment, gathered_at=moment,
+                forced_section=forced)
 
 
 def sorter(tmp_path: Path, *sections: dict[str, Any]) -> Sorter:
@@ -46,7 +47,8 @@ def test_inline_heading_wins_over_keywords(tmp_path: Path) -> None:
 
 
 def test_unknown_heading_falls_back_to_keywords(tmp_path: Path) -> None:
-    assert sorter(tmp_path).place(item("Tajikistan", "Moscow sent aid.", label="Tajikistan")).section == "Russia"
+    placement = sorter(tmp_path).place(item("Tajikistan", "Moscow sent aid.", label="Tajikistan"))
+    assert placement.section == "Russia"
 
 
 @pytest.mark.parametrize(("text", "section"), [
@@ -108,7 +110,8 @@ def test_group_orders_sections_and_drops_empty_ones(tmp_path: Path) -> None:
 
 
 def test_catch_all_is_last_even_when_configured_as_a_section(tmp_path: Path) -> None:
-    s = sorter(tmp_path, {"name": "In brief", "keywords": ["weather"]}, {"name": "Russia", "keywords": ["Moscow"]})
+    s = sorter(tmp_path, {"name": "In brief", "keywords": ["weather"]},
+               {"name": "Russia", "keywords": ["Moscow"]})
     sections = s.group([item("Weather is mild"), item("Moscow votes"), item("Nothing here")])
     assert [x.name for x in sections] == ["Russia", "In brief"]
     assert len(sections[1].items) == 2

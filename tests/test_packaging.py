@@ -1,0 +1,41 @@
+"""The wheel carries the templates, the demo sources and config, and works outside the checkout."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_wheel_ships_templates_and_runs_init_and_preview(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"),
+                    str(ROOT)], check=True, capture_output=True, timeout=300)
+    wheel = next((tmp_path / "dist").glob("newsletter-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "newsletter/_bundled/templates/issue.mjml" in names
+    assert "newsletter/_bundled/templates/issue.txt" in names
+    assert "newsletter/_bundled/newsletter.toml" in names
+    assert any(n.startswith("newsletter/_bundled/sources/inbox/") for n in names)
+    assert "newsletter/py.typed" in names
+    target = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(target)
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    code = "import newsletter, sys; print(newsletter.__file__)"
+    where = subprocess.run([sys.executable, "-c", code], env=env, cwd=work, capture_output=True, text=True)
+    assert where.stdout.startswith(str(target))  # the wheel's copy, not the checkout
+    init = subprocess.run([sys.executable, "-m", "newsletter", "init", "brief"], env=env, cwd=work,
+                          capture_output=True, text=True, timeout=60)
+    assert init.returncode == 0, init.stderr
+    gather = subprocess.run([sys.executable, "-m", "newsletter", "-q", "gather"], env=env, cwd=work / "brief",
+                            capture_output=True, text=True, timeout=60)
+    assert gather.returncode == 0, gather.stderr
+    preview = subprocess.run([sys.executable, "-m", "newsletter", "preview", "--text"], env=env,
+                             cwd=work / "brief", capture_output=True, text=True, timeout=60)
+    assert preview.returncode == 0, preview.stderr
+    assert "CENTRAL ASIA BRIEFING" in preview.stdout
