@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from newsletter import config as config_module
-from newsletter import delivery, issue
+import sqlalchemy as sa
+
+from newsletter import delivery, issue, outbox
+from newsletter import dkim as dkim_module
 from newsletter.config import Config
 from newsletter.error import NewsletterError, SmtpError
 from newsletter.issue import Draft
 from newsletter.message import Composer, Recipient
 from newsletter.progress import Progress, Silent
-from newsletter.render import Rendered, personalise, render
+from newsletter.archive import Archive, ArchiveReport
+from newsletter.render import Rendered, Renderer, personalise, render
 from newsletter.smtp import Connection, parse_url
 from newsletter.sources import GatherReport, gather
 from newsletter.store import Store
@@ -43,7 +49,7 @@ class IssueReport:
 class SendReport:
     """What ``send`` did: the issues it delivered, or why it sent nothing."""
 
-    status: str  # sent | nothing-new | no-subscribers | dry-run | test | cancelled
+    status: str  # sent | nothing-new | no-subscribers | dry-run | test | cancelled | retried
     issues: list[IssueReport] = field(default_factory=list)
     gather: GatherReport | None = None
     draft: Draft | None = None
@@ -94,7 +100,19 @@ class Newsletter:
         """Return a new SMTP connection (not yet open)."""
         if self._connect is not None:
             return self._connect()
-        return Connection(parse_url(self.config.smtp.url), timeout=self.config.smtp.timeout)
+        smtp = self.config.smtp
+        return Connection(parse_url(smtp.url), timeout=smtp.timeout, pipelining=smtp.pipelining,
+                          ca_file=str(self.config.resolve(smtp.ca_file)) if smtp.ca_file else None)
+
+    @cached_property
+    def dkim(self) -> dkim_module.Dkim | None:
+        """Return the DKIM signer of the ``[dkim]`` settings, or None when signing is off."""
+        d = self.config.dkim
+        return dkim_module.load(d.selector, d.domain, d.key_file, self.config.root)
+
+    def stamp(self, composer: Composer) -> Callable[[bytes], bytes]:
+        """Return what finishes each of the issue's messages: Feedback-ID, then DKIM if configured."""
+        return delivery.stamper(composer, self.dkim)
 
     def signer(self) -> Signer:
         """Return the signer for subscriber links."""
@@ -102,24 +120,22 @@ class Newsletter:
 
     def gather(self, *, progress: Progress | None = None) -> GatherReport:
         """Fetch every source and store new items."""
-        return gather(self.config, self.store, progress=progress)
+        return gather(self.config, self.store, progress=progress, clock=self.clock)
 
     def draft(self) -> Draft:
         """Return the next issue built from waiting items; nothing is stored."""
         return issue.draft(self.config, self.store, moment=self.clock())
 
-    def composer(self, draft: Draft, rendered: Rendered) -> Composer:
-        """Return the message builder for an issue."""
+    def composer(self, draft: Draft, rendered: Rendered | Renderer) -> Composer:
+        """Return the message builder for an issue (a Renderer gives readers the sections they chose)."""
         return Composer(self.config, number=draft.number, subject=draft.subject, rendered=rendered,
                         signer=self.signer(), date=draft.date)
 
     def preview(self) -> tuple[Draft, Rendered]:
         """Render the next issue as a sample reader would see it; nothing is consumed."""
         draft = self.draft()
-        rendered = render(self.config, draft)
-        links = self.composer(draft, rendered).links(SAMPLE)
-        return draft, personalise(rendered, {"greeting": f"Hello {SAMPLE.name},", "email": SAMPLE.email,
-                                             **links})
+        composer = self.composer(draft, Renderer(self.config, draft, preview=True))
+        return draft, personalise(composer.rendered_for(SAMPLE), composer.personal(SAMPLE))
 
     def send(
         self,
@@ -129,24 +145,31 @@ class Newsletter:
         fetch: bool = True,
         confirm: Callable[[Draft, int], bool] | None = None,
         progress: Progress | None = None,
+        retry_failed: bool = False,
+        stop: threading.Event | None = None,
     ) -> SendReport:
         """Resume any unfinished issue, gather, then build and deliver the next issue.
 
         ``to`` sends a test copy of the next issue to one address and touches nothing;
         ``dry_run`` renders and builds every message but sends nothing; ``confirm`` is
-        asked before a new issue is queued (return False to cancel).
+        asked before a new issue is queued (return False to cancel); ``retry_failed``
+        reopens the failed deliveries of the latest issue and sends only those;
+        setting ``stop`` ends delivery after the messages in flight.
         """
         progress = progress or Silent()
         if to is not None:
             return self._send_test(to, self.gather(progress=progress) if fetch else None)
-        resumed = [] if dry_run else self._resume(progress)
+        if retry_failed:
+            return self._retry_failed(progress, stop)
+        resumed = [] if dry_run else self._resume(progress, stop)
         gathered = self.gather(progress=progress) if fetch else None
         draft = self.draft()
         if draft.empty:
             return SendReport("nothing-new", resumed, gathered, draft,
                               message="nothing new to send: no items are waiting")
-        rendered = render(self.config, draft)
-        composer = self.composer(draft, rendered)
+        renderer = Renderer(self.config, draft)
+        rendered = renderer.render()
+        composer = self.composer(draft, renderer)
         recipients = count_subscribers(self.store, "active")
         if recipients == 0:
             return SendReport("no-subscribers", resumed, gathered, draft,
@@ -154,8 +177,9 @@ class Newsletter:
         if dry_run:
             from newsletter.subscribers import iterate
 
+            stamp = self.stamp(composer)
             built = sum(1 for s in iterate(self.store, status="active")
-                        if composer.build(Recipient(s.id, s.email, s.name)))
+                        if stamp(composer.build(Recipient(s.id, s.email, s.name, s.sections))))
             return SendReport("dry-run", resumed, gathered, draft, built,
                               message=f"dry run: built {built} messages for issue {draft.number}, sent none")
         if confirm is not None and not confirm(draft, recipients):
@@ -163,33 +187,68 @@ class Newsletter:
         probe = self.connection()
         probe.open()  # fail before anything is queued if the server is unreachable
         probe.close()
-        with self.store.begin() as conn:
-            issue_id = issue.record(conn, self.store, draft, html=rendered.html, text=rendered.text)
-            queued = delivery.create_outbox(conn, self.store, issue_id=issue_id, composer=composer)
-        result = self._deliver(issue_id, composer, progress)
+        try:
+            with self.store.begin() as conn:
+                issue_id = issue.record(conn, self.store, draft, html=rendered.html, text=rendered.text)
+                queued = delivery.create_outbox(conn, self.store, issue_id=issue_id, composer=composer)
+        except sa.exc.IntegrityError:  # another process queued this issue first: help deliver it
+            resumed += self._resume(progress, stop)
+            return SendReport("sent", resumed, gathered, draft, message=f"issue {draft.number} was queued by "
+                              "another process; delivered its share")
+        result = self._deliver(issue_id, composer, progress, stop)
         report = IssueReport(draft.number, draft.subject, False, result)
         return SendReport("sent", [*resumed, report], gathered, draft, queued,
                           message=f"issue {draft.number} sent to {result.sent} of {queued} subscribers")
 
-    def _deliver(self, issue_id: int, composer: Composer, progress: Progress) -> delivery.Counts:
+    def archive(self, folder: Path, *, progress: Progress | None = None) -> ArchiveReport:
+        """Write the web archive into ``folder``: a page per sent issue, an index and an Atom feed."""
+        return Archive(self.config, self.store).write(folder, progress=progress)
+
+    def work(self, *, follow: bool = False, poll: float = 5.0, progress: Progress | None = None,
+             stop: threading.Event | None = None) -> list[IssueReport]:
+        """Deliver the unfinished issues (sharing them with other workers); with ``follow``, wait for more."""
+        stop = stop or threading.Event()
+        reports = self._resume(progress or Silent(), stop)
+        while follow and not stop.wait(poll):
+            reports += self._resume(progress or Silent(), stop)
+        return reports
+
+    def deliveries(self, number: int, *, limit: int = 50) -> outbox.Summary:
+        """Return the delivery figures of issue ``number`` and its failed or deferred readers."""
+        return outbox.summary(self.store, number, limit=limit)
+
+    def _retry_failed(self, progress: Progress, stop: threading.Event | None) -> SendReport:
+        latest = issue.latest(self.store)
+        if latest is None:
+            raise NewsletterError("nothing to retry: no issue has been sent yet")
+        reopened, left = outbox.retry_failed(self.store, latest.id)
+        reports = self._resume(progress, stop) if reopened else []
+        note = f"; {left} failed to readers no longer active" if left else ""
+        return SendReport("retried", reports, recipients=reopened,
+                          message=f"issue {latest.number}: retried {reopened} failed deliveries{note}")
+
+    def _deliver(self, issue_id: int, composer: Composer, progress: Progress,
+                 stop: threading.Event | None = None) -> delivery.Counts:
         try:
             return delivery.deliver(self.store, composer, self.connection, issue_id=issue_id,
-                                    max_attempts=self.config.smtp.max_attempts, progress=progress)
+                                    policy=delivery.Policy.of(self.config.smtp), stamp=self.stamp(composer),
+                                    progress=progress, stop=stop)
         except SmtpError as e:
             left = delivery.counts(self.store, issue_id)
             raise SmtpError(f"{e}; issue {composer.number}: {left.sent} sent, {left.pending + left.deferred} "
                             "waiting; run `newsletter send` again to resume") from e
 
-    def _resume(self, progress: Progress) -> list[IssueReport]:
+    def _resume(self, progress: Progress, stop: threading.Event | None = None) -> list[IssueReport]:
         reports = []
-        while (unfinished := issue.unfinished(self.store)) is not None:
-            rendered = Rendered(unfinished.html, unfinished.text)
+        for number in outbox.unfinished(self.store):
+            unfinished = issue.get(self.store, number)
+            if unfinished is None or (stop is not None and stop.is_set()):
+                continue
+            rendered = Archive(self.config, self.store).renderer(unfinished)  # readers' own sections again
             composer = Composer(self.config, number=unfinished.number, subject=unfinished.subject,
                                 rendered=rendered, signer=self.signer(), date=unfinished.created_at)
-            result = self._deliver(unfinished.id, composer, progress)
+            result = self._deliver(unfinished.id, composer, progress, stop)
             reports.append(IssueReport(unfinished.number, unfinished.subject, True, result))
-            if not result.finished:
-                break
         return reports
 
     def _send_test(self, to: str, gathered: GatherReport | None) -> SendReport:
@@ -200,7 +259,7 @@ class Newsletter:
         if draft.empty:
             raise NewsletterError("nothing to send: no items are waiting for the next issue")
         composer = self.composer(draft, render(self.config, draft))
-        message = composer.build(Recipient(0, address, ""), subject_prefix="[TEST] ")
+        message = self.stamp(composer)(composer.build(Recipient(0, address, ""), subject_prefix="[TEST] "))
         with self.connection() as connection:
             connection.send(composer.address, address, message)
         return SendReport("test", [], gathered, draft, 1, message=f"test copy of issue {draft.number} sent to {address}")

@@ -107,13 +107,31 @@ def preview(ctx: click.Context, out: Path | None, text: bool) -> None:
 
 
 @cli.command()
+@click.option("--out", "folder", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write (served as {base_url}/archive/).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def archive(ctx: click.Context, folder: Path, as_json: bool) -> None:
+    """Write the web archive: a page per sent issue, index.html and feed.atom."""
+    progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
+    with progress if hasattr(progress, "__enter__") else _Null():
+        report = _app(ctx).archive(folder, progress=progress)
+    if as_json:
+        _json(report.to_json())
+    else:
+        click.echo(f"wrote {len(report.files)} files to {folder} ({len(report.files) - 2} issues, index.html, feed.atom)")
+
+
+@cli.command()
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--dry-run", is_flag=True, help="Build every message, send nothing.")
 @click.option("--to", "to", metavar="EMAIL", help="Send a test copy to EMAIL only; the outbox is untouched.")
 @click.option("--no-gather", is_flag=True, help="Send what is already stored without fetching.")
+@click.option("--retry-failed", is_flag=True, help="Only re-send the latest issue's failed deliveries.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.pass_context
-def send(ctx: click.Context, yes: bool, dry_run: bool, to: str | None, no_gather: bool, as_json: bool) -> None:
+def send(ctx: click.Context, yes: bool, dry_run: bool, to: str | None, no_gather: bool, retry_failed: bool,
+         as_json: bool) -> None:
     """Gather, build the next issue and deliver it; resumes an unfinished issue first."""
     app = _app(ctx)
 
@@ -127,8 +145,41 @@ def send(ctx: click.Context, yes: bool, dry_run: bool, to: str | None, no_gather
 
     progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
     with progress if hasattr(progress, "__enter__") else _Null():
-        report = app.send(dry_run=dry_run, to=to, fetch=not no_gather, confirm=confirm, progress=progress)
+        report = app.send(dry_run=dry_run, to=to, fetch=not no_gather, confirm=confirm, progress=progress,
+                          retry_failed=retry_failed)
     _print_send(report, as_json)
+
+
+@cli.command()
+@click.argument("number", metavar="ISSUE", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def deliveries(ctx: click.Context, number: int, as_json: bool) -> None:
+    """Show how the deliveries of issue ISSUE went: counts, then each failed or deferred reader."""
+    summary = _app(ctx).deliveries(number)
+    if as_json:
+        _json(summary.to_json())
+        return
+    c = summary.counts
+    click.echo(f"issue {summary.number} ({summary.status}): {c.sent} sent, {c.pending} pending, "
+               f"{c.deferred} deferred, {c.failed} failed, {c.skipped} skipped of {c.total}")
+    for f in summary.failures:
+        retry = f" (next try {f['next_attempt_at']:%Y-%m-%d %H:%M} UTC)" if f["next_attempt_at"] else ""
+        click.echo(f"{f['status']:<9} {f['email']}  after {f['attempts']} attempt(s): {f['last_error']}{retry}")
+
+
+@cli.command()
+@click.option("--follow", is_flag=True, help="Keep running and deliver new issues as they are queued.")
+@click.option("--poll", type=float, default=5.0, show_default=True, help="Seconds between looks for new issues.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def worker(ctx: click.Context, follow: bool, poll: float, as_json: bool) -> None:
+    """Deliver unfinished issues, sharing them with other workers (PostgreSQL: on any number of hosts)."""
+    app = _app(ctx)
+    progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
+    with progress if hasattr(progress, "__enter__") else _Null():
+        reports = app.work(follow=follow, poll=poll, progress=progress)
+    _print_send(SendReport("sent" if reports else "idle", reports, message="no unfinished issue"), as_json)
 
 
 class _Null:
@@ -244,6 +295,47 @@ def demo_command(ctx: click.Context, out: Path) -> None:
     _print_send(result.report, False)
     click.echo(f"delivered mail: {result.folder / 'mail'} ({len(result.messages)} messages, .eml and .html)")
     click.echo(f"open in a browser: {result.index.resolve().as_uri()}")
+
+
+@cli.command("run")
+@click.pass_context
+def run_command(ctx: click.Context) -> None:
+    """Run the scheduler daemon: send (and gather) on the configured schedule until stopped."""
+    from newsletter.daemon import Daemon
+
+    Daemon(_app(ctx)).run_forever()
+
+
+@cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def status_command(ctx: click.Context, as_json: bool) -> None:
+    """Show the next scheduled runs, the last issue and its deliveries, and source health."""
+    from newsletter import status
+    from newsletter.daemon import Daemon
+
+    data = status.report(Daemon(_app(ctx)))
+    if as_json:
+        _json(data)
+        return
+    for job, when in data["next_runs"].items():
+        click.echo(f"next {job}: {when or 'never'}")
+    daemon = data["daemon"]
+    click.echo(f"daemon: {daemon['holder']} (lease until {daemon['lease_expires_at']})" if daemon
+               else "daemon: not running")
+    for run in data["recent_runs"]:
+        click.echo(f"  {run['job']} {run['due_at']}: {run['status']} {run['note']}")
+    last = data["last_issue"]
+    if last:
+        d = last["deliveries"]
+        click.echo(f"last issue: #{last['number']} {last['subject']!r} ({last['status']}): {d['sent']} sent, "
+                   f"{d['pending']} pending, {d['deferred']} deferred, {d['failed']} failed")
+    else:
+        click.echo("last issue: none yet")
+    click.echo(f"waiting items: {data['waiting_items']}")
+    for s in data["sources"]:
+        health = f"failing ({s['failures']}×): {s['error']}" if s["failures"] else s["status"] or "never fetched"
+        click.echo(f"  source {s['name']}: {health}")
 
 
 def main() -> None:

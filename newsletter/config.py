@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
@@ -14,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.error import ConfigError
+from newsletter.schedule import trigger
 from newsletter.smtp import parse_url
 
 CONFIG_ENV = "NEWSLETTER_CONFIG"
@@ -47,16 +49,28 @@ class NewsletterSettings:
     postal_address: str = setting("", "Sender's postal or contact line shown in the footer.")
     catch_all: str = setting("In brief", "Name of the last section, for items no section claims.")
     max_items: int = setting(60, "Most items one issue carries; the rest wait for the next.")
+    summary_length: int = setting(
+        300, "Longest item summary in characters: whole first sentences, never cut mid-word."
+    )
     templates: str = setting("templates", "Folder of user templates, searched before the built-in ones.")
     secret_key: str = setting(
         "", "Key that signs unsubscribe tokens (prefer NEWSLETTER_SECRET_KEY); empty: generated and stored."
     )
+    greeting: str = setting("Hello {name},", "Greeting that opens each reader's copy; {name} is their name.")
+    greeting_anonymous: str = setting("Hello,", "Greeting for readers whose name is not known.")
 
 
 @dataclass(frozen=True)
 class ScheduleSettings:
     cron: str = setting("0 8 * * mon", "When `newsletter run` sends, as cron with day names.")
     skip_if_empty: bool = setting(True, "Send nothing when no new items are waiting.")
+    min_items: int = setting(1, "Send only when at least this many items are waiting.")
+    gather_cron: str = setting(
+        "", "When `newsletter run` gathers between sends (cron with day names); empty: only before sending."
+    )
+    grace_minutes: int = setting(
+        360, "A send missed while the daemon was down runs once on restart if it is at most this late."
+    )
 
 
 @dataclass(frozen=True)
@@ -69,6 +83,20 @@ class SmtpSettings:
     connections: int = setting(4, "SMTP connections opened in parallel.")
     timeout: float = setting(30.0, "Seconds to wait for the SMTP server before giving up on a command.")
     max_attempts: int = setting(5, "Attempts per recipient before a deferred delivery is marked failed.")
+    retry_delay: float = setting(
+        30.0, "Seconds before a deferred delivery (4xx, dropped connection) is retried; doubles each attempt."
+    )
+    retry_window: float = setting(
+        300.0, "Seconds one send keeps retrying deferred deliveries; later retries wait for the next send."
+    )
+    bounce_limit: int = setting(
+        2, "Permanent refusals (5xx) of a recipient in a row after which the subscriber is marked bounced."
+    )
+    pipelining: bool = setting(True, "Pipeline each message's commands when the server offers PIPELINING.")
+    ca_file: str = setting("", "PEM file of CA certificates to trust instead of the system's (private relays).")
+    lease: float = setting(
+        120.0, "Seconds a worker's claim on deliveries lasts unless renewed; a dead worker's rows are retaken after."
+    )
 
 
 @dataclass(frozen=True)
@@ -81,12 +109,32 @@ class StorageSettings:
 
 @dataclass(frozen=True)
 class GatherSettings:
-    timeout: float = setting(20.0, "Seconds allowed for one HTTP request.")
-    concurrency: int = setting(8, "Sources fetched at the same time.")
-    max_bytes: int = setting(10_000_000, "Largest response accepted from a source, in bytes.")
+    timeout: float = setting(20.0, "Seconds allowed for one HTTP request, body included, before it is abandoned.")
+    concurrency: int = setting(32, "Requests in flight at the same time, across all hosts.")
+    per_host: int = setting(2, "Requests in flight at the same time to one host (politeness).")
+    max_bytes: int = setting(10_000_000, "Largest response accepted from a source, in bytes (after gzip).")
     user_agent: str = setting(
         "newsletter/0.1 (+https://github.com/newsletter)", "User-Agent sent with every request."
     )
+    warn_after_hours: float = setting(
+        48.0, "A source failing for longer than this is reported loudly by every gather, send and sources list."
+    )
+
+
+@dataclass(frozen=True)
+class ThemeSettings:
+    brand_colour: str = setting("#0b2e4f", "Colour of the header band and headlines (#rrggbb).")
+    accent_colour: str = setting("#8a5a00", "Colour of section headings and their rules (#rrggbb).")
+    link_colour: str = setting("#0b4f8a", "Colour of links (#rrggbb).")
+    background_colour: str = setting("#f3f1ec", "Colour around the email's column (#rrggbb).")
+    dark_link_colour: str = setting("#8cc4ff", "Colour of links when the reader's mail app is in dark mode.")
+    logo_url: str = setting("", "Address (https) of a logo image shown in the header; empty for none.")
+    logo_width: int = setting(0, "Logo width in pixels as displayed (required with logo_url).")
+    logo_height: int = setting(0, "Logo height in pixels as displayed (required with logo_url).")
+    logo_alt: str = setting("", "Text shown instead of the logo when images are off; empty: the title.")
+    font_family: str = setting("Georgia, 'Times New Roman', serif", "CSS font stack of the text.")
+    heading_font_family: str = setting("", "CSS font stack of headings; empty: the text's font stack.")
+    font_url: str = setting("", "Web font stylesheet (https) for the first font of font_family; empty for none.")
 
 
 @dataclass(frozen=True)
@@ -97,6 +145,10 @@ class SourceSettings:
     )
     section: str | None = setting(None, "Put every item of this source in this section.")
     name: str | None = setting(None, "Display name; defaults to the feed's title or the folder name.")
+    kind: str | None = setting(
+        None, "What the source is: feed (RSS/Atom), json (JSON Feed), page (one article on a web page) "
+        "or documents (a folder); empty: detected from the content."
+    )
 
     @property
     def key(self) -> str:
@@ -110,6 +162,20 @@ class SectionSettings:
     keywords: list[str] = setting([], "Words that place an item here (whole words, any case, with endings).")
     aliases: list[str] = setting([], "Other names an inline heading may use for this section.")
     intro: str = setting("", "Optional line shown under the section heading.")
+    limit: int = setting(0, "Most items shown in this section (0: no limit); the rest wait for the next issue.")
+    hide_when_empty: bool = setting(True, "Leave the section out of an issue that has nothing for it.")
+    empty_text: str = setting(
+        "Nothing new this week.", "Line shown in a section with no items when hide_when_empty is false."
+    )
+
+
+@dataclass(frozen=True)
+class DkimSettings:
+    selector: str = setting("", "DKIM selector: the key is published at <selector>._domainkey.<domain>.")
+    domain: str = setting("", "Signing domain (d=), usually the From address's domain.")
+    key_file: str = setting(
+        "", "RSA or Ed25519 private key (PEM, or dknewkey's base64 file), relative to the config; empty: no DKIM."
+    )
 
 
 TABLES: dict[str, type] = {
@@ -118,8 +184,11 @@ TABLES: dict[str, type] = {
     "smtp": SmtpSettings,
     "storage": StorageSettings,
     "gather": GatherSettings,
+    "theme": ThemeSettings,
+    "dkim": DkimSettings,
 }
 ARRAYS: dict[str, type] = {"sources": SourceSettings, "sections": SectionSettings}
+SOURCE_KINDS = ("feed", "json", "page", "documents")
 
 ENVIRONMENT = {
     "NEWSLETTER_SMTP_URL": ("smtp", "url"),
@@ -140,6 +209,8 @@ class Config:
     smtp: SmtpSettings = SmtpSettings()
     storage: StorageSettings = StorageSettings()
     gather: GatherSettings = GatherSettings()
+    theme: ThemeSettings = ThemeSettings()
+    dkim: DkimSettings = DkimSettings()
     sources: tuple[SourceSettings, ...] = ()
     sections: tuple[SectionSettings, ...] = ()
 
@@ -312,6 +383,11 @@ def _check(config: Config, where: str) -> None:
     for i, source in enumerate(config.sources):
         if bool(source.url) == bool(source.path):
             raise ConfigError(f"{where}: sources[{i}] needs exactly one of 'url' or 'path'")
+        if source.kind is not None and source.kind not in SOURCE_KINDS:
+            raise ConfigError(f"{where}: sources[{i}].kind must be one of {', '.join(SOURCE_KINDS)}, "
+                              f"got {source.kind!r}")
+        if source.kind == "documents" and source.url:
+            raise ConfigError(f"{where}: sources[{i}].kind = \"documents\" needs a 'path' to a folder")
         if source.section is not None and source.section not in known:
             raise ConfigError(f"{where}: sources[{i}].section {source.section!r} is not a configured section")
     names = [s.name for s in config.sections]
@@ -320,10 +396,62 @@ def _check(config: Config, where: str) -> None:
             raise ConfigError(f"{where}: sections[{i}].name is required")
         if section.name in names[:i]:
             raise ConfigError(f"{where}: sections[{i}].name {section.name!r} appears twice")
+        if section.limit < 0:
+            raise ConfigError(f"{where}: sections[{i}].limit must be 0 (no limit) or more")
+    trigger(config.schedule.cron, config.zone, key=f"{where}: schedule.cron")
+    if config.schedule.gather_cron:
+        trigger(config.schedule.gather_cron, config.zone, key=f"{where}: schedule.gather_cron")
+    _check_theme(config, where)
+    for key in ("concurrency", "per_host", "max_bytes"):
+        if getattr(config.gather, key) < 1:
+            raise ConfigError(f"{where}: gather.{key} must be at least 1")
+    if config.gather.timeout <= 0:
+        raise ConfigError(f"{where}: gather.timeout must be greater than 0")
     if config.smtp.connections < 1:
         raise ConfigError(f"{where}: smtp.connections must be at least 1")
     if config.smtp.max_rate <= 0:
         raise ConfigError(f"{where}: smtp.max_rate must be greater than 0")
+    _check_delivery(config, where)
     if config.newsletter.max_items < 1:
         raise ConfigError(f"{where}: newsletter.max_items must be at least 1")
+    if config.newsletter.summary_length < 40:
+        raise ConfigError(f"{where}: newsletter.summary_length must be at least 40")
     parse_url(config.smtp.url, where=f"{where}: smtp.url")
+
+
+def _check_delivery(config: Config, where: str) -> None:
+    """Reject delivery settings that could never work."""
+    for key in ("max_attempts", "bounce_limit"):
+        if getattr(config.smtp, key) < 1:
+            raise ConfigError(f"{where}: smtp.{key} must be at least 1")
+    for key in ("retry_delay", "retry_window"):
+        if getattr(config.smtp, key) < 0:
+            raise ConfigError(f"{where}: smtp.{key} must be 0 or more")
+    if config.smtp.lease <= 0 or config.smtp.timeout <= 0:
+        raise ConfigError(f"{where}: smtp.{'lease' if config.smtp.lease <= 0 else 'timeout'} must be greater than 0")
+    dkim = config.dkim
+    if any((dkim.selector, dkim.domain, dkim.key_file)) and not all((dkim.selector, dkim.domain, dkim.key_file)):
+        missing = [k for k in ("selector", "domain", "key_file") if not getattr(dkim, k)]
+        raise ConfigError(f"{where}: dkim.{missing[0]} is required when DKIM signing is configured")
+
+
+def _check_theme(config: Config, where: str) -> None:
+    """Reject theme values that would break the email's markup or CSS."""
+    theme = config.theme
+    for key in ("brand_colour", "accent_colour", "link_colour", "background_colour", "dark_link_colour"):
+        if not re.fullmatch(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?", getattr(theme, key)):
+            raise ConfigError(f"{where}: theme.{key} must be a colour like #0b2e4f, got {getattr(theme, key)!r}")
+    for key in ("font_family", "heading_font_family"):
+        if not re.fullmatch(r"[\w ,.'-]*", getattr(theme, key)):
+            raise ConfigError(f"{where}: theme.{key} must be a CSS font stack like \"Georgia, serif\"")
+    for key in ("logo_url", "font_url"):
+        value = getattr(theme, key)
+        if value and not re.fullmatch(r"https?://[^\s\"'<>]+", value):
+            raise ConfigError(f"{where}: theme.{key} must be an http(s) address, got {value!r}")
+    if theme.logo_url and (theme.logo_width <= 0 or theme.logo_height <= 0):
+        raise ConfigError(f"{where}: theme.logo_width and theme.logo_height are required with theme.logo_url")
+    for key in ("greeting", "greeting_anonymous"):
+        try:
+            getattr(config.newsletter, key).format(name="")
+        except (KeyError, IndexError, ValueError) as e:
+            raise ConfigError(f"{where}: newsletter.{key}: only the field {{name}} is allowed ({e})") from None

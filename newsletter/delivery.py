@@ -1,92 +1,77 @@
-"""Deliveries: the outbox of (issue, subscriber) rows and the loop that empties it.
+"""Delivery: empty an issue's outbox through the connection pool, within the rate, retrying what it may.
 
 A row becomes ``sent`` only after the SMTP server accepted the message, and each
-outcome is committed at once, so a crash repeats at most the message in flight.
+outcome is committed before its connection sends another message, so a crash
+repeats at most one message per connection. Workers claim rows in batches
+(see ``outbox``), so any number of ``send`` or ``worker`` processes can share an issue.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from datetime import datetime
 
-import sqlalchemy as sa
-
-from newsletter.error import SmtpError
-from newsletter.message import Composer, Recipient
+from newsletter import outbox
+from newsletter.dkim import Dkim
+from newsletter.message import Composer, Recipient, header
+from newsletter.outbox import Counts, counts, create_outbox, failures
+from newsletter.pool import Job, Outcome, Pool
 from newsletter.progress import Progress, Silent
-from newsletter.smtp import Connection, Refused
+from newsletter.ratelimit import RateLimit
+from newsletter.smtp import Connection
 from newsletter.store import Store, now
+
+__all__ = ["Counts", "Policy", "counts", "create_outbox", "deliver", "failures", "stamper"]
 
 log = logging.getLogger("newsletter.delivery")
 
-PENDING, SENT, DEFERRED, FAILED, SKIPPED = "pending", "sent", "deferred", "failed", "skipped"
-
 
 @dataclass(frozen=True)
-class Counts:
-    """Deliveries of one issue by outcome."""
+class Policy:
+    """How hard and how fast to deliver (from the ``[smtp]`` settings)."""
 
-    pending: int = 0
-    sent: int = 0
-    deferred: int = 0
-    failed: int = 0
-    skipped: int = 0
+    connections: int = 4
+    max_rate: float = 50.0
+    max_attempts: int = 5
+    retry_delay: float = 30.0
+    retry_window: float = 300.0
+    bounce_limit: int = 2
+    lease: float = 120.0
+    batch: int = 200
 
-    @property
-    def total(self) -> int:
-        """Return the number of rows in the outbox."""
-        return self.pending + self.sent + self.deferred + self.failed + self.skipped
-
-    @property
-    def finished(self) -> bool:
-        """Return whether nothing is left to try."""
-        return self.pending == 0 and self.deferred == 0
-
-    def to_json(self) -> dict[str, int]:
-        """Return plain data for ``--json``."""
-        return {**asdict(self), "total": self.total}
+    @classmethod
+    def of(cls, settings: object) -> Policy:
+        """Return the policy named by the same fields of a settings object."""
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls) if hasattr(settings, f.name)})
 
 
-def create_outbox(conn: sa.Connection, store: Store, *, issue_id: int, composer: Composer) -> int:
-    """Queue one pending row per active subscriber, in the caller's transaction; return the count."""
-    t = store.t
-    prefix, suffix = composer.message_id(Recipient(0, "")).split(".r0.", 1)
-    moment = now()
-    select = sa.select(
-        sa.literal(issue_id), t.subscribers.c.id, sa.literal(PENDING), sa.literal(0),
-        sa.literal(prefix + ".r") + sa.cast(t.subscribers.c.id, sa.String) + sa.literal("." + suffix),
-        sa.literal(moment),
-    ).where(t.subscribers.c.status == "active").order_by(t.subscribers.c.id)
-    result = conn.execute(t.deliveries.insert().from_select(
-        ["issue_id", "subscriber_id", "status", "attempts", "message_id", "updated_at"], select))
-    return result.rowcount or 0
+def feedback_id(composer: Composer) -> str:
+    """Return the ``Feedback-ID`` value: issue, list, kind of mail and sender, as Gmail reads it."""
+    slug = composer.list_id.rsplit("<", 1)[-1].split(".", 1)[0]
+    return f"issue{composer.number}:{slug}:newsletter:{composer.domain}"
 
 
-def counts(store: Store, issue_id: int) -> Counts:
-    """Return the deliveries of an issue by status."""
-    t = store.t
-    with store.begin() as conn:
-        rows = conn.execute(
-            sa.select(t.deliveries.c.status, sa.func.count()).where(t.deliveries.c.issue_id == issue_id)
-            .group_by(t.deliveries.c.status)
-        ).all()
-    return Counts(**{status: n for status, n in rows})
+_RECIPIENT_FIELDS = {f.name for f in fields(Recipient)}
 
 
-def failures(store: Store, issue_id: int, limit: int = 50) -> list[dict[str, Any]]:
-    """Return failed and deferred deliveries with their last error."""
-    t = store.t
-    with store.begin() as conn:
-        rows = conn.execute(
-            sa.select(t.subscribers.c.email, t.deliveries.c.status, t.deliveries.c.attempts,
-                      t.deliveries.c.last_error)
-            .join(t.subscribers, t.subscribers.c.id == t.deliveries.c.subscriber_id)
-            .where(t.deliveries.c.issue_id == issue_id, t.deliveries.c.status.in_([FAILED, DEFERRED]))
-            .order_by(t.deliveries.c.id).limit(limit)
-        ).mappings().all()
-    return [dict(r) for r in rows]
+def recipient(job: Job) -> Recipient:
+    """Return the message's reader for a claimed job."""
+    if "sections" in _RECIPIENT_FIELDS:  # readers' own section choices, where the composer takes them
+        return Recipient(job.subscriber_id, job.email, job.name,  # type: ignore[call-arg]
+                         sections=tuple(s for s in job.sections.split(",") if s))
+    return Recipient(job.subscriber_id, job.email, job.name)
+
+
+def stamper(composer: Composer, dkim: Dkim | None) -> Callable[[bytes], bytes]:
+    """Return what finishes each built message: a Feedback-ID header, then the DKIM signature."""
+    feedback = header("Feedback-ID", feedback_id(composer))
+    if dkim is None:
+        return lambda message: feedback + message
+    return lambda message: dkim.sign(feedback + message)
 
 
 def deliver(
@@ -95,76 +80,120 @@ def deliver(
     connect: Callable[[], Connection],
     *,
     issue_id: int,
-    max_attempts: int = 5,
+    policy: Policy | None = None,
+    stamp: Callable[[bytes], bytes] | None = None,
+    limit: RateLimit | None = None,
     progress: Progress | None = None,
-    batch: int = 500,
+    stop: threading.Event | None = None,
+    worker: str | None = None,
+    reconnect_delays: tuple[float, ...] = (1.0, 4.0),
 ) -> Counts:
-    """Send every pending or deferred row of an issue, recording each outcome as it happens."""
+    """Send every open row of an issue that this worker can claim, recording each outcome as it happens.
+
+    Deferred rows are retried here while their next attempt falls within
+    ``policy.retry_window`` of the start; later ones are left for the next run.
+    Rows other live workers hold are waited for. Raises SmtpError when no
+    connection can be (re)opened or the server refuses the sender; what was not
+    sent stays open for the next run.
+    """
+    policy = policy or Policy()
     progress = progress or Silent()
-    t = store.t
+    stop = stop or threading.Event()
+    worker = worker or outbox.worker_name()
+    stamp = stamp or stamper(composer, None)
     todo = counts(store, issue_id)
     progress.start(f"issue {composer.number}", todo.pending + todo.deferred)
-    connection = connect()
-    connection.open()
+    run = _Run(progress)
+    record = outbox.Recorder(store, max_attempts=policy.max_attempts, retry_delay=policy.retry_delay,
+                             bounce_limit=policy.bounce_limit, on_recorded=run.recorded)
+    pool = Pool(connect, size=policy.connections, sender=composer.address,
+                build=lambda job: stamp(composer.build(recipient(job))), record=record,
+                limit=limit or RateLimit(policy.max_rate), stop=stop, reconnect_delays=reconnect_delays,
+                on_exit=run.wake)
+    outbox.reap(store, issue_id)
+    pool.start()
     try:
-        last = 0
-        while True:
-            with store.begin() as conn:
-                rows = conn.execute(
-                    sa.select(t.deliveries.c.id, t.deliveries.c.attempts, t.subscribers.c.id.label("sid"),
-                              t.subscribers.c.email, t.subscribers.c.name, t.subscribers.c.status)
-                    .join(t.subscribers, t.subscribers.c.id == t.deliveries.c.subscriber_id)
-                    .where(t.deliveries.c.issue_id == issue_id, t.deliveries.c.id > last,
-                           t.deliveries.c.status.in_([PENDING, DEFERRED]))
-                    .order_by(t.deliveries.c.id).limit(batch)
-                ).all()
-            if not rows:
-                break
-            for row in rows:
-                last = row.id
-                outcome = _send_one(connection, composer, row)
-                _record(store, row.id, row.attempts, outcome, max_attempts)
-                progress.advance()
+        _dispatch(store, issue_id, worker, policy, pool, run, stop)
     finally:
-        connection.close()
-    result = counts(store, issue_id)
-    if result.finished:
-        with store.begin() as conn:
-            conn.execute(t.issues.update().where(t.issues.c.id == issue_id, t.issues.c.status == "sending")
-                         .values(status="sent", sent_at=now()))
-    return result
+        pool.close()
+        outbox.release(store, worker)
+    outbox.finish(store, issue_id)
+    return counts(store, issue_id)
 
 
-def _send_one(connection: Connection, composer: Composer, row: Any) -> tuple[str, str | None]:
-    """Try one delivery and return ``(status, error)``; SmtpError escapes only if reconnecting fails."""
-    if row.status != "active":
-        return SKIPPED, f"subscriber is {row.status}"
-    message = composer.build(Recipient(row.sid, row.email, row.name))
-    for attempt in (1, 2):
-        try:
-            connection.send(composer.address, row.email, message)
-            return SENT, None
-        except Refused as e:
-            log.warning("%s: %s", row.email, e)
-            return (FAILED if e.permanent else DEFERRED), str(e)
-        except SmtpError as e:
-            if attempt == 2:
-                raise
-            log.warning("%s; reconnecting", e)
-            connection.open()  # raises SmtpError if the server is gone; the row stays pending
-    raise AssertionError("unreachable")
+class _Run:
+    """What the dispatcher knows of its pool: rows handed out and not yet recorded."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.outstanding = 0
+        self.cond = threading.Condition()
+
+    def recorded(self, outcomes: list[Outcome]) -> None:
+        with self.cond:
+            self.outstanding -= len(outcomes)
+            for _ in outcomes:
+                self.progress.advance()
+            self.cond.notify_all()
+
+    def wake(self) -> None:
+        with self.cond:
+            self.cond.notify_all()
 
 
-def _record(store: Store, delivery_id: int, attempts: int, outcome: tuple[str, str | None],
-            max_attempts: int) -> None:
-    status, error = outcome
-    if status == DEFERRED and attempts + 1 >= max_attempts:
-        status, error = FAILED, f"gave up after {attempts + 1} attempts: {error}"
+def _dispatch(store: Store, issue_id: int, worker: str, policy: Policy, pool: Pool, run: _Run,
+              stop: threading.Event) -> None:
+    """Claim rows for the pool until the issue is done, only far retries remain, or ``stop`` is set."""
+    started = renewed = time.monotonic()
+    dry_until = 0.0  # after a short claim, claim again only when the pool is idle or a second passed
+    while not stop.is_set():
+        if pool.alive == 0 or pool.fatal:
+            assert pool.error is not None
+            raise pool.error
+        if time.monotonic() - renewed > policy.lease / 3:
+            outbox.renew(store, worker)
+            renewed = time.monotonic()
+        with run.cond:
+            room, busy = policy.batch - run.outstanding, run.outstanding > 0
+        if room >= policy.batch // 2 and (not busy or time.monotonic() >= dry_until):
+            jobs = outbox.claim(store, issue_id, worker, limit=room, lease=policy.lease)
+            if len(jobs) < room:
+                dry_until = time.monotonic() + 1.0
+            if jobs:
+                with run.cond:
+                    run.outstanding += len(jobs)
+                for job in jobs:
+                    pool.put(job)
+                continue
+        with run.cond:
+            if run.outstanding > 0:
+                run.cond.wait(timeout=1.0)
+                continue
+        if outbox.reap(store, issue_id):
+            continue
+        wait = _idle_wait(outbox.backlog(store, issue_id, lease=policy.lease), started, policy)
+        if wait is None:
+            return
+        stop.wait(wait)
+
+
+def _idle_wait(left: outbox.Backlog, started: float, policy: Policy) -> float | None:
+    """Return how long to wait before claiming again, or None when this run is done."""
+    if left.open == 0:
+        return None
     moment = now()
-    values: dict[str, Any] = dict(status=status, last_error=error, updated_at=moment)
-    if status in (SENT, FAILED, DEFERRED):
-        values["attempts"] = attempts + 1
-    if status == SENT:
-        values["sent_at"] = moment
-    with store.begin() as conn:
-        conn.execute(store.t.deliveries.update().where(store.t.deliveries.c.id == delivery_id).values(**values))
+    waits = []
+    if left.held:  # other workers are on it: look again soon, and at the latest when a lease runs out
+        waits.append(min(1.0, _seconds(left.held_until, moment)))
+    if left.next_retry is not None:
+        due = _seconds(left.next_retry, moment)
+        if time.monotonic() + due - started <= policy.retry_window:
+            waits.append(due)
+        else:
+            log.info("%d deliveries wait for a retry after %s UTC; run `newsletter send` again then",
+                     left.open - left.held, left.next_retry.isoformat(timespec="seconds"))
+    return min(waits) if waits else None
+
+
+def _seconds(moment: datetime | None, since: datetime) -> float:
+    return max(0.0, (moment - since).total_seconds()) if moment is not None else 0.0

@@ -18,20 +18,58 @@ from newsletter.error import DocumentError
 from newsletter.item import Entry, html_to_text, normalise, summarise
 
 Reader = Callable[[str], list[str]]
+OPENING = "opening"  # uid fragment of a briefing's un-headed opening paragraph
 
-# One-line boilerplate that news sites append, in the languages our sources use.
-BOILERPLATE = re.compile(
-    r"^(?:"
-    r"комментариев пока нет|нет комментариев|комментарии|поделиться|читать (?:далее|также)"
-    r"|подпишитесь.*|все права защищены.*"
-    r"|no comments yet|be the first to comment.*|\d+ comments?|comments?|leave a (?:comment|reply)"
-    r"|share(?: this(?: article| story)?)?(?: on .*)?|read more.*|continue reading.*|related articles?"
-    r"|subscribe to .*|this (?:site|website) uses cookies.*|we use cookies.*|accept (?:all )?cookies"
-    r"|advertisement|реклама|пікірлер жоқ|пікір жоқ"
-    r"|(?:©|\(c\)|copyright)\s.*|all rights reserved.*"
-    r")[.!]?$",
+# Whole lines that news sites add around an article, in the languages our sources use
+# (English, Russian, Kazakh): comment counters, share prompts, cookie notices, "read more",
+# subscription prompts, tags, photo credits, copyright lines. Matched case-insensitively.
+_BOILERPLATE_LINES = [
+    # English
+    r"no comments(?: yet)?", r"be the first to comment.*", r"\d+ comments?", r"comments?(?: \(\d+\))?",
+    r"leave a (?:comment|reply)", r"add (?:a )?comment", r"loading comments.*", r"show comments",
+    r"share(?: this)?(?: article| story| post)?(?: on .*| via .*)?", r"share:?(?: \w+){0,6}",
+    r"(?:tweet|print|email)(?: this)?(?: article| story)?", r"follow us on .*", r"click here to .*",
+    r"read (?:more|also|next|the full story).*", r"continue reading.*", r"related (?:articles?|stories|news).*",
+    r"(?:more|recommended) (?:stories|articles|news)", r"you may also like.*", r"advertisement",
+    r"subscribe to .*", r"sign up (?:for|to) .*", r"(?:this|our) (?:site|website) uses cookies.*",
+    r"we use cookies.*", r"accept (?:all )?cookies", r"cookie (?:policy|settings)",
+    r"tags?: .*", r"(?:photo|image|picture)(?: credit)?: .{1,80}", r"source: .{1,80}",
+    r"all rights reserved.*", r"(?:©|\(c\)|copyright)\s.*",
+    # Russian
+    r"комментариев пока нет", r"нет комментариев", r"комментари(?:и|ев)?(?: \(\d+\))?", r"\d+ комментари\w*",
+    r"оставить комментарий", r"добавить комментарий", r"поделиться(?: в .*)?", r"читать (?:далее|также|еще|ещё).*",
+    r"читайте (?:также|еще|ещё).*", r"подробнее.*", r"смотрите также.*", r"похожие (?:новости|статьи|материалы).*",
+    r"подпишитесь.*", r"все права защищены.*", r"(?:мы используем|сайт использует) (?:файлы )?cookie.*",
+    r"реклама", r"теги: .*", r"фото: .{1,80}", r"источник: .{1,80}", r"нашли ошибку.*",
+    r"если вы нашли ошибку.*",
+    # Kazakh
+    r"пікірлер(?: \(\d+\))?", r"пікір(?:лер)? жоқ", r"пікір қалдыру", r"пікір жазу", r"бөлісу",
+    r"толығырақ.*", r"тағы оқыңыз.*", r"ұқсас жаңалықтар.*", r"жазылыңыз.*", r"жарнама",
+    r"барлық құқықтар қорғалған.*", r"сайт cookie.*", r"тегтер: .*", r"сурет: .{1,80}", r"фото: .{1,80}",
+    # Share buttons left as a row of network names
+    r"(?:(?:facebook|twitter|x|telegram|whatsapp|vk|вконтакте|одноклассники|ok|linkedin|email|e-mail)[\s,|·•]*){2,}",
+]
+BOILERPLATE = re.compile(r"^(?:" + "|".join(_BOILERPLATE_LINES) + r")[.!:]?$", re.IGNORECASE)
+# Lines after which a page only lists other articles or comments: everything after them goes.
+_TAIL = re.compile(
+    r"^(?:related (?:articles?|stories|news)|more (?:stories|articles|news)|you may also like|comments?"
+    r"|читайте также|похожие (?:новости|статьи|материалы)|комментарии|тағы оқыңыз|ұқсас жаңалықтар|пікірлер)"
+    r"(?: \(\d+\))?:?$",
     re.IGNORECASE,
 )
+# The same phrases glued to the end of a paragraph by copy-paste: "…in 2024.Комментариев пока нет"
+_GLUED = re.compile(
+    r"(?<=[.!?…»”])\s*(?:комментариев пока нет|no comments yet|пікірлер жоқ|поделиться|share|бөлісу)\.?$",
+    re.IGNORECASE,
+)
+# A line that is only a date and time, as sites print above or below an article.
+_DATELINE = re.compile(
+    r"^(?:\w+,\s*)?(?:\d{1,2}[./]\d{1,2}[./]\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}\s+\w+\s+\d{4}(?:\s*(?:г\.|ж\.))?"
+    r"|\w+\s+\d{1,2},\s+\d{4})(?:[,\s|–-]+\d{1,2}:\d{2}(?:\s*[ap]m)?)?$",
+    re.IGNORECASE,
+)
+# Page furniture in HTML documents: none of it is the article.
+_HTML_FURNITURE = re.compile(r"<(nav|footer|aside|form|button|noscript)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 
 # "Russia. Putin …", "Central Asia. …", "Россия. …": up to four capitalised words, a full stop.
 HEADING = re.compile(
@@ -72,8 +110,8 @@ def read_markdown(path: Path) -> list[str]:
 
 
 def read_html(path: Path) -> list[str]:
-    """Return the paragraphs of an HTML document."""
-    return paragraphs(html_to_text(decode(path.read_bytes())))
+    """Return the paragraphs of an HTML document, page furniture (nav, footer, forms) left out."""
+    return paragraphs(html_to_text(_HTML_FURNITURE.sub(" ", decode(path.read_bytes()))))
 
 
 READERS: dict[str, Callable[[Path], list[str]]] = {
@@ -107,13 +145,14 @@ def paragraphs(text: str) -> list[str]:
 
 
 def strip_boilerplate(blocks: list[str]) -> list[str]:
-    """Drop site boilerplate lines, and text glued to the end of the last paragraph."""
-    kept = [b for b in blocks if not BOILERPLATE.match(b.strip())]
+    """Drop site boilerplate: furniture lines, date lines, lists of other articles, glued counters."""
+    for i, block in enumerate(blocks):
+        if i >= 2 and _TAIL.match(block.strip()):
+            blocks = blocks[:i]  # "Related articles", "Комментарии (3)": the article ended above
+            break
+    kept = [b for b in blocks if not BOILERPLATE.match(b.strip()) and not _DATELINE.match(b.strip())]
     if kept:
-        # Copy-paste often glues the comment counter to the last line: "…in 2024.Комментариев пока нет"
-        last = re.sub(r"(?<=[.!?…»”])\s*(?:Комментариев пока нет|No comments yet)\.?$", "", kept[-1],
-                      flags=re.IGNORECASE)
-        kept[-1] = last.strip()
+        kept[-1] = _GLUED.sub("", kept[-1]).strip()
     return [b for b in kept if b]
 
 
@@ -152,10 +191,18 @@ def entries(path: Path, *, relative_to: Path) -> list[Entry]:
     return [_article(name, blocks, published)]
 
 
+def is_opening(uid: str) -> bool:
+    """Return whether ``uid`` names the un-headed opening paragraph of a briefing (its summary)."""
+    return uid.endswith("#" + OPENING)
+
+
 def _briefing(name: str, headed: list[tuple[str | None, str]], published: datetime | None) -> Iterator[Entry]:
     seen: set[str] = set()
-    for label, text in headed:
-        key = _slug(label) if label else "p-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+    for index, (label, text) in enumerate(headed):
+        # The opening keeps its uid when an editor rewrites it; other un-headed paragraphs are
+        # told apart by their text.
+        key = (_slug(label) if label else OPENING if index == 0
+               else "p-" + hashlib.sha256(text.encode()).hexdigest()[:12])
         while key in seen:
             key += "-2"
         seen.add(key)

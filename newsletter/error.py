@@ -35,5 +35,9 @@ class SmtpError(NewsletterError):
     """The SMTP server cannot be reached or refused the session."""
 
 
+class EditorialError(NewsletterError):
+    """An editor's choice names an unknown item or section, or an item already sent."""
+
+
 class SubscriberError(NewsletterError):
     """A subscriber operation got bad input (address, CSV row, unknown email)."""

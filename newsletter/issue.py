@@ -1,38 +1,76 @@
-"""Issues: choose the waiting items, group them, number and title the next issue."""
+"""Issues: choose the waiting items, group them, number and title the next issue.
+
+Drafting an issue: load the waiting items, merge the same story from several sources
+(``cluster``), apply the editors' choices (``editorial``), take the opening summary of
+the newest briefing as the issue's lead, place every other story in a section
+(``sections``), order and limit the sections, and note for every waiting item what the
+issue does with it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from newsletter import cluster, editorial
 from newsletter.config import Config
-from newsletter.item import Item
-from newsletter.sections import Section, Sorter
+from newsletter.document import is_opening
+from newsletter.editorial import Choice
+from newsletter.item import Item, html_to_text, summarise
+from newsletter.sections import Placed, Placement, Section, Sorter
 from newsletter.store import Store, from_db, now
+
+STATUSES = ("lead", "in issue", "duplicate", "waiting", "dropped")
+LEAD_REASON = "opening summary of the newest briefing: the issue's lead"
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One waiting item and what the next issue does with it."""
+
+    item: Item
+    section: str  # the section it is (or would be) in; "" for the lead and dropped items
+    reason: str  # why that section
+    status: str  # one of STATUSES
+    note: str = ""  # why it waits, which story it repeats
+    choice: Choice | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return plain data for ``items list --json``."""
+        i = self.item
+        return {"id": i.id, "title": i.title, "label": i.label, "source": i.source_name, "link": i.link,
+                "section": self.section, "reason": self.reason, "status": self.status, "note": self.note,
+                "editor": self.choice.to_json() if self.choice else None}
 
 
 @dataclass(frozen=True)
 class Draft:
-    """The next issue as it would go out: number, subject, preheader and sections."""
+    """The next issue as it would go out: number, subject, preheader, lead and sections.
+
+    ``plan`` tells, for every waiting item, what this issue does with it.
+    """
 
     number: int
     subject: str
     preheader: str
     date: datetime
     sections: tuple[Section, ...]
+    lead: Placed | None = None
+    plan: tuple[Planned, ...] = ()
 
     @property
     def items(self) -> list[Item]:
-        """Return every item in the issue, in reading order."""
-        return [p.item for s in self.sections for p in s.items]
+        """Return every item the issue shows, in reading order (the lead first)."""
+        return [*([self.lead.item] if self.lead else []), *(p.item for s in self.sections for p in s.items)]
 
     @property
     def empty(self) -> bool:
         """Return whether the issue has no items."""
-        return not self.sections
+        return not self.items
 
 
 @dataclass(frozen=True)
@@ -50,22 +88,40 @@ class Stored:
     sent_at: datetime | None
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """The items no issue has taken yet, and which of them are briefing paragraphs."""
+
+    items: list[Item]
+    paragraphs: set[int]  # ids of briefing paragraphs: shown whole, an editor wrote them
+    openings: set[int]  # ids of briefing openings: candidates for the lead
+
+
 def waiting(config: Config, store: Store, *, limit: int | None = None) -> list[Item]:
-    """Return items that no issue has taken yet, oldest first, at most ``limit``."""
+    """Return items that no issue has taken yet, oldest first, at most ``limit`` (default: all)."""
+    return _waiting(config, store, limit).items
+
+
+def _waiting(config: Config, store: Store, limit: int | None = None) -> Waiting:
     t = store.t
     pinned = {s.key: s.section for s in config.sources if s.section}
     query = (
-        sa.select(t.items, t.sources.c.name.label("source_name"), t.sources.c.key.label("source_key"))
+        sa.select(t.items, t.sources.c.name.label("source_name"), t.sources.c.key.label("source_key"),
+                  t.sources.c.kind.label("source_kind"))
         .join(t.sources, t.sources.c.id == t.items.c.source_id)
         .outerjoin(t.issue_items, t.issue_items.c.item_id == t.items.c.id)
         .where(t.issue_items.c.item_id.is_(None))
         .order_by(t.items.c.gathered_at, t.items.c.id)
-        .limit(limit or config.newsletter.max_items)
     )
+    if limit is not None:
+        query = query.limit(limit)
     configured = {s.key for s in config.sources}
     with store.begin() as conn:
-        rows = conn.execute(query).mappings().all()
-    return [_item(r, pinned.get(r["source_key"])) for r in rows if r["source_key"] in configured]
+        rows = [r for r in conn.execute(query).mappings() if r["source_key"] in configured]
+    documents = [r for r in rows if r["source_kind"] == "documents" and "#" in r["uid"]]
+    return Waiting([_item(r, pinned.get(r["source_key"])) for r in rows],
+                   {r["id"] for r in documents},
+                   {r["id"] for r in documents if is_opening(r["uid"]) and not r["label"]})
 
 
 def _item(row: Any, section: str | None) -> Item:
@@ -77,6 +133,63 @@ def _item(row: Any, section: str | None) -> Item:
     )
 
 
+def brief(item: Item, limit: int, *, whole: bool = False) -> Item:
+    """Return ``item`` with a clean summary: markup gone, first sentences up to ``limit`` characters.
+
+    ``whole`` keeps all of the text (a briefing paragraph an editor wrote has nowhere else
+    to be read).
+    """
+    text = html_to_text(item.summary or item.body)
+    return dataclasses.replace(item, summary=text if whole else summarise(text, limit))
+
+
+def plan(config: Config, store: Store) -> tuple[Placed | None, list[Section], list[Planned]]:
+    """Return the next issue's lead, its sections, and what it does with every waiting item."""
+    found = _waiting(config, store)
+    chosen = editorial.choices(store)
+    sorter = Sorter(config)
+    limit = config.newsletter.summary_length
+    stories: list[Placed] = []
+    openings: list[Placed] = []
+    dropped: list[Planned] = []
+    repeats: dict[int, str] = {}  # item id of a story's first item -> why the others repeat it
+    for story in cluster.find(found.items):
+        choice = editorial.merge([chosen[i.id] for i in story.items if i.id in chosen])
+        first = brief(story.first, limit, whole=story.first.id in found.paragraphs)
+        if choice is not None and choice.dropped:
+            dropped += [Planned(i, "", "dropped by an editor", "dropped", choice=choice) for i in story.items]
+            continue
+        moved = choice is not None and choice.section is not None
+        placement = (Placement(choice.section or "", "moved here by an editor") if moved
+                     else sorter.place(first))
+        placed = Placed(first, placement, story.items[1:], pinned=bool(choice and choice.pinned))
+        repeats[first.id] = story.reason
+        (openings if first.id in found.openings and not moved else stories).append(placed)
+    lead = max(openings, key=lambda p: (p.item.published_at or p.item.gathered_at, p.item.id), default=None)
+    stories += [p for p in openings if p is not lead]
+    arrangement = sorter.arrange(stories)
+    planned: list[Planned] = []
+    if lead is not None:
+        lead = dataclasses.replace(lead, placement=Placement("", LEAD_REASON))
+        planned += _planned(lead, "lead", "", repeats, chosen)
+    for section in arrangement.sections:
+        for p in section.items:
+            planned += _planned(p, "in issue", "", repeats, chosen)
+    for p in stories:
+        if p.item.id in arrangement.waiting:
+            planned += _planned(p, "waiting", arrangement.waiting[p.item.id], repeats, chosen)
+    return lead, arrangement.sections, planned + dropped
+
+
+def _planned(p: Placed, status: str, note: str, repeats: dict[int, str],
+             chosen: dict[int, Choice]) -> list[Planned]:
+    first = Planned(p.item, p.placement.section, p.placement.reason, status, note, chosen.get(p.item.id))
+    same = f"same story as item {p.item.id} ({repeats.get(p.item.id, '')})"
+    return [first, *(Planned(d, p.placement.section, p.placement.reason,
+                             "duplicate" if status != "waiting" else status, same, chosen.get(d.id))
+                      for d in p.duplicates)]
+
+
 def next_number(store: Store) -> int:
     """Return the number the next issue will carry."""
     with store.begin() as conn:
@@ -86,9 +199,9 @@ def next_number(store: Store) -> int:
 def draft(config: Config, store: Store, *, moment: datetime | None = None) -> Draft:
     """Build the next issue from waiting items; nothing is stored."""
     moment = (moment or datetime.now(config.zone)).astimezone(config.zone)
-    sections = tuple(Sorter(config).group(waiting(config, store)))
+    lead, sections, planned = plan(config, store)
     number = next_number(store)
-    items = [p.item for s in sections for p in s.items]
+    items = [p.item for s in sections for p in s.items] or ([lead.item] if lead else [])
     # The subject leads with a real headline (a feed entry or an article), else the first item.
     titled = [i for i in items if not i.label and not i.body.startswith(i.title.rstrip("…").rstrip())]
     headline = (titled or items)[0].title if items else ""
@@ -98,7 +211,8 @@ def draft(config: Config, store: Store, *, moment: datetime | None = None) -> Dr
     preheader = " · ".join(i.title for i in items[:4])
     if len(preheader) > 140:
         preheader = preheader[:139].rsplit(" ", 1)[0] + "…"
-    return Draft(number, " ".join(subject.split()).strip(" :—-"), preheader, moment, sections)
+    return Draft(number, " ".join(subject.split()).strip(" :—-"), preheader, moment, tuple(sections), lead,
+                 tuple(planned))
 
 
 class _Fields(dict[str, Any]):
@@ -146,17 +260,22 @@ def _stored(row: Any) -> Stored:
 
 
 def record(conn: sa.Connection, store: Store, issue: Draft, *, html: str, text: str) -> int:
-    """Store an issue and the items it takes, inside the caller's transaction; return its id."""
+    """Store an issue and every item it takes (duplicates too), inside the caller's transaction.
+
+    Return the issue's id. The lead is recorded with an empty section name.
+    """
     t = store.t
     issue_id = conn.execute(t.issues.insert().values(
         number=issue.number, status="sending", subject=issue.subject, preheader=issue.preheader,
         html=html, text=text, created_at=now(),
     )).inserted_primary_key[0]
-    rows = [
-        dict(issue_id=issue_id, item_id=placed.item.id, section=section.name, position=position,
-             reason=placed.placement.reason)
-        for position, (section, placed) in enumerate((s, p) for s in issue.sections for p in s.items)
-    ]
+    shown = [*([("", issue.lead)] if issue.lead else []), *((s.name, p) for s in issue.sections for p in s.items)]
+    rows = []
+    for section, placed in shown:
+        for member in placed.members:
+            reason = placed.placement.reason if member is placed.item else f"same story as item {placed.item.id}"
+            rows.append(dict(issue_id=issue_id, item_id=member.id, section=section, position=len(rows),
+                             reason=reason))
     if rows:
         conn.execute(t.issue_items.insert(), rows)
     return issue_id

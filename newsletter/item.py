@@ -22,6 +22,17 @@ class Entry:
     author: str | None = None
     published_at: datetime | None = None
     summary: str = ""
+    html: str = ""  # the content as sanitised HTML (links absolute, nothing executable); may be empty
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What reading one source gave: its title, its entries, and what was wrong but recovered."""
+
+    title: str
+    entries: list[Entry]
+    kind: str = "feed"  # rss | atom | json | page | documents
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,13 +54,28 @@ class Item:
 
 
 def identify(guid: str | None, link: str | None, *content: str | None) -> str:
-    """Return an item's stable uid: its guid, else its link, else a hash of its content."""
+    """Return an item's stable uid: its guid, else its link, else a hash of its content.
+
+    The hash is of the normalised ``content`` parts, so whitespace or Unicode form
+    changes between runs do not make an old item look new.
+    """
     if guid and guid.strip():
         return guid.strip()
     if link and link.strip():
         return link.strip()
     digest = hashlib.sha256("\x1f".join(normalise(c or "") for c in content).encode("utf-8"))
     return "sha256:" + digest.hexdigest()[:32]
+
+
+def fingerprint(title: str, published: datetime | None, body: str) -> tuple[str, ...]:
+    """Return what identifies an entry that has neither guid nor link.
+
+    A title with its date survives edits to the body; without a date the body must
+    take part, or every undated "Daily update" would be one item.
+    """
+    if title and published is not None:
+        return (title, published.isoformat())
+    return (title, body)
 
 
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")

@@ -106,8 +106,82 @@ def initial(conn: sa.Connection) -> None:
     md.create_all(conn)
 
 
+def scheduler(conn: sa.Connection) -> None:
+    """Record scheduled runs (one row per job and fire time) and leases between daemons."""
+    md = sa.MetaData()
+    sa.Table(
+        "schedule_runs", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("job", sa.String(20), nullable=False),
+        sa.Column("due_at", sa.DateTime, nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("holder", sa.Text, nullable=False),
+        sa.Column("note", sa.Text, nullable=False, server_default=""),
+        sa.Column("started_at", sa.DateTime, nullable=False),
+        sa.Column("finished_at", sa.DateTime),
+        sa.UniqueConstraint("job", "due_at", name="uq_schedule_runs_job_due"),
+    )
+    sa.Table(
+        "leases", md,
+        sa.Column("name", sa.String(50), primary_key=True),
+        sa.Column("holder", sa.Text, nullable=False),
+        sa.Column("expires_at", sa.DateTime, nullable=False),
+    )
+    md.create_all(conn)
+
+
+def editorial(conn: sa.Connection) -> None:
+    """Keep editors' choices for waiting items: pinned, dropped, moved to a section."""
+    md = sa.MetaData()
+    sa.Table("items", md, autoload_with=conn)  # for the foreign key
+    sa.Table(
+        "editorial", md,
+        sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),
+        sa.Column("pinned", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("dropped", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("section", sa.Text),
+        sa.Column("updated_at", sa.DateTime, nullable=False),
+    ).create(conn)
+
+
+def delivery_engine(conn: sa.Connection) -> None:
+    """Let workers claim deliveries and retry them later; count each subscriber's bounces."""
+    columns = [
+        ("deliveries", sa.Column("next_attempt_at", sa.DateTime)),
+        ("deliveries", sa.Column("claimed_by", sa.String(200))),
+        ("deliveries", sa.Column("claimed_at", sa.DateTime)),
+        ("subscribers", sa.Column("bounces", sa.Integer, nullable=False, server_default="0")),
+    ]
+    for table, column in columns:
+        kind = column.type.compile(dialect=conn.dialect)
+        default = f" NOT NULL DEFAULT {column.server_default.arg}" if column.server_default is not None else ""  # type: ignore[attr-defined]
+        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}{default}"))
+    deliveries = sa.Table("deliveries", sa.MetaData(), autoload_with=conn)
+    # Claims walk one issue's pending rows in id order: this index serves them without a sort.
+    sa.Index("ix_deliveries_claim", deliveries.c.issue_id, deliveries.c.status, deliveries.c.id).create(conn)
+
+
+def source_health(conn: sa.Connection) -> None:
+    """Remember where sources moved, since when they fail, what they last answered; keep safe HTML."""
+    columns = [
+        ("sources", sa.Column("permanent_url", sa.Text)),
+        ("sources", sa.Column("failing_since", sa.DateTime)),
+        ("sources", sa.Column("last_http_status", sa.Integer)),
+        ("sources", sa.Column("last_warning", sa.Text)),
+        ("sources", sa.Column("content_hash", sa.String(64))),
+        ("items", sa.Column("content_html", sa.Text)),
+    ]
+    for table, column in columns:
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}"))
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", initial),
+    ("0006_scheduler", scheduler),
+    ("0003_editorial", editorial),
+    ("0004_delivery_engine", delivery_engine),
+    ("0002_source_health", source_health),
 ]
 
 

@@ -1,25 +1,37 @@
-"""Gather: fetch every configured source concurrently and store the new items once."""
+"""Gather: fetch every configured source concurrently and store the new items once.
+
+Each source is fetched, read and recorded on its own: a failure becomes that source's
+status (with its consecutive failures and since when it has been failing) and never
+stops the others. State advances only with success: validators, content hash and
+items are written in one transaction after the source was read.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+import threading
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-import httpx
 import sqlalchemy as sa
 
-from newsletter import document, feed
+from newsletter import document, reader
 from newsletter.config import Config, SourceSettings
-from newsletter.error import SourceError
-from newsletter.item import Entry
+from newsletter.error import FeedError, SourceError
+from newsletter.fetcher import Fetched, Fetcher, HttpError, Limits
+from newsletter.item import Parsed
 from newsletter.progress import Progress, Silent
 from newsletter.store import Store, now, to_db
+from newsletter.intake import store_entries
 
 log = logging.getLogger("newsletter.sources")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -28,13 +40,26 @@ class SourceReport:
 
     key: str
     name: str
-    kind: str
+    kind: str  # rss | atom | json | page | documents, or the configured kind when reading failed
     status: str  # ok | not-modified | error
     new: int = 0
     updated: int = 0
     entries: int = 0
     error: str | None = None
-    failures: int = 0
+    failures: int = 0  # consecutive failures, this one included
+    warning: str | None = None  # something was wrong but the source was read (e.g. recovered XML)
+    http_status: int | None = None
+    fetched_from: str | None = None  # the address fetched, when it is not the configured one
+    moved_to: str | None = None  # a permanent redirect pointed here; update the config
+    failing_since: datetime | None = None
+    alarm: bool = False  # failing for longer than gather.warn_after_hours
+
+    @property
+    def alarm_message(self) -> str:
+        """Return the loud line for a source that has been failing too long."""
+        since = self.failing_since.strftime("%Y-%m-%d %H:%M UTC") if self.failing_since else "?"
+        return (f"source {self.name} has been failing since {since} ({self.failures} attempts in a row): "
+                f"{self.error}; fix or remove it")
 
 
 @dataclass(frozen=True)
@@ -53,9 +78,25 @@ class GatherReport:
         """Return the sources that failed."""
         return [s for s in self.sources if s.status == "error"]
 
+    @property
+    def alarms(self) -> list[SourceReport]:
+        """Return the sources failing for longer than the configured warning threshold."""
+        return [s for s in self.sources if s.alarm]
+
     def to_json(self) -> dict[str, Any]:
         """Return the report as plain data for ``--json``."""
-        return {"new": self.new, "failed": len(self.failed), "sources": [asdict(s) for s in self.sources]}
+        return {"new": self.new, "failed": len(self.failed), "alarms": [s.key for s in self.alarms],
+                "sources": [asdict(s) for s in self.sources]}
+
+
+@dataclass(frozen=True)
+class _State:
+    """What the store remembers about a source between runs."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    permanent_url: str | None = None
+    content_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,87 +104,142 @@ class _Outcome:
     settings: SourceSettings
     kind: str
     name: str
-    entries: list[Entry] | None = None  # None: not modified
-    fetched: feed.Fetched | None = None
+    parsed: Parsed | None = None  # None: not modified, or failed
+    fetched: Fetched | None = None
+    content_hash: str | None = None
     error: str | None = None
+    http_status: int | None = None
+    forget_permanent: bool = False
 
 
 def kind_of(config: Config, source: SourceSettings) -> str:
-    """Return ``feed`` (over HTTP), ``file`` (a feed on disk) or ``documents`` (a folder)."""
+    """Return ``url`` (over HTTP), ``file`` (a feed, JSON Feed or page on disk) or ``documents`` (a folder)."""
+    if source.kind == "documents":
+        return "documents"
     if source.url:
-        return "file" if source.url.startswith("file:") else "feed"
+        return "file" if source.url.startswith("file:") else "url"
     path = config.resolve(source.path or "")
     return "documents" if path.is_dir() or not path.suffix else "file"
+
+
+def limits(config: Config) -> Limits:
+    """Return the fetching limits the ``[gather]`` settings describe."""
+    g = config.gather
+    return Limits(concurrency=g.concurrency, per_host=g.per_host, timeout=g.timeout, max_bytes=g.max_bytes,
+                  user_agent=g.user_agent)
 
 
 def gather(
     config: Config,
     store: Store,
     *,
-    client: httpx.Client | None = None,
     progress: Progress | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> GatherReport:
     """Fetch every source, store new items, record each source's health, and report."""
     progress = progress or Silent()
+    moment = to_db(clock()) if clock is not None else now()
+    assert moment is not None
     sources = config.sources
     progress.start("gather", len(sources))
-    own_client = client is None
-    client = client or httpx.Client(
-        timeout=config.gather.timeout,
-        headers={"User-Agent": config.gather.user_agent},
-        limits=httpx.Limits(max_connections=config.gather.concurrency * 2),
-    )
+    t = store.t
     with store.begin() as conn:
-        validators = {r.key: (r.etag, r.last_modified) for r in conn.execute(
-            sa.select(store.t.sources.c.key, store.t.sources.c.etag, store.t.sources.c.last_modified))}
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, config.gather.concurrency)) as pool:
-            outcomes = pool.map(
-                lambda s: _collect(config, client, s, validators.get(s.key, (None, None))), sources)
-            reports = []
-            for outcome in outcomes:
-                report = _record(store, outcome)
-                reports.append(report)
+        states = {r.key: _State(r.etag, r.last_modified, r.permanent_url, r.content_hash)
+                  for r in conn.execute(sa.select(t.sources.c.key, t.sources.c.etag, t.sources.c.last_modified,
+                                                  t.sources.c.permanent_url, t.sources.c.content_hash))}
+
+    async def run_all() -> list[SourceReport]:
+        reports: list[SourceReport | None] = [None] * len(sources)
+        async with Fetcher(limits(config)) as fetcher:
+            async def one(i: int, source: SourceSettings) -> None:
+                outcome = await _collect(config, fetcher, source, states.get(source.key, _State()))
+                report = await asyncio.to_thread(_record, store, outcome, moment, config.gather.warn_after_hours)
+                reports[i] = report
                 progress.advance(f"{report.name}: {report.status}")
                 if report.error:
                     log.warning("source %s failed: %s", report.name, report.error)
-    finally:
-        if own_client:
-            client.close()
-    return GatherReport(reports)
+                elif report.warning:
+                    log.info("source %s: %s", report.name, report.warning)
+            await asyncio.gather(*(one(i, s) for i, s in enumerate(sources)))
+        return [r for r in reports if r is not None]
+
+    return GatherReport(_run(run_all))
 
 
-def _collect(config: Config, client: httpx.Client, source: SourceSettings,
-             validators: tuple[str | None, str | None]) -> _Outcome:
-    """Fetch and parse one source; never raise (the failure is part of the outcome)."""
-    kind = kind_of(config, source)
-    name = source.name or (source.url or source.path or "")
+def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion, in a thread of its own when this one already has a loop."""
     try:
-        if kind == "documents":
-            folder = config.resolve(source.path or "")
-            entries: list[Entry] = []
-            for path in document.scan(folder):
-                entries.extend(document.entries(path, relative_to=folder))
-            return _Outcome(source, kind, source.name or folder.name, entries)
-        if kind == "file":
-            path = _file_path(config, source)
-            fetched = feed.read(path)
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work())
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(work()))
+        except BaseException as e:  # noqa: BLE001 - re-raised in the calling thread
+            failure.append(e)
+
+    thread = threading.Thread(target=target, name="newsletter-gather")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
+async def _collect(config: Config, fetcher: Fetcher, source: SourceSettings, state: _State) -> _Outcome:
+    """Fetch and read one source; never raise (the failure is part of the outcome)."""
+    where = kind_of(config, source)
+    kind = source.kind or ("documents" if where == "documents" else "feed")
+    name = source.name or (source.url or source.path or "")
+    address = state.permanent_url or source.url or ""
+    try:
+        if where == "documents":
+            parsed = await asyncio.to_thread(_read_documents, config, source)
+            return _Outcome(source, "documents", parsed.title, parsed)
+        if where == "file":
+            fetched = await asyncio.to_thread(_read_file, _file_path(config, source), config.gather.max_bytes)
         else:
-            fetched = feed.fetch(
-                client, source.url or "",
-                etag=validators[0],
-                last_modified=validators[1],
-                max_bytes=config.gather.max_bytes,
-            )
+            fetched = await fetcher.fetch(address, etag=state.etag, last_modified=state.last_modified)
         if fetched.content is None:
-            return _Outcome(source, kind, name, None, fetched)
-        parsed = feed.parse(fetched.content, base_url=fetched.permanent_url or source.url or "")
-        return _Outcome(source, kind, source.name or parsed.title or name, parsed.entries, fetched)
+            return _Outcome(source, kind, name, None, fetched, state.content_hash, http_status=fetched.status)
+        digest = hashlib.sha256(fetched.content).hexdigest()
+        if digest == state.content_hash:  # unchanged although the server sent it again
+            return _Outcome(source, kind, name, None, fetched, digest, http_status=fetched.status)
+        parsed = await asyncio.to_thread(
+            reader.read, fetched.content, base_url=fetched.url or source.url or "",
+            content_type=fetched.content_type, hint=source.kind)
+        return _Outcome(source, parsed.kind, source.name or parsed.title or name, parsed, fetched, digest,
+                        http_status=fetched.status)
+    except HttpError as e:
+        forget = bool(state.permanent_url) and 400 <= e.status < 500
+        return _Outcome(source, kind, name, error=str(e), http_status=e.status, forget_permanent=forget)
     except SourceError as e:
         return _Outcome(source, kind, name, error=str(e))
     except Exception as e:  # noqa: BLE001 - a source must never stop the others
         log.debug("source %s crashed", name, exc_info=True)
         return _Outcome(source, kind, name, error=f"unexpected error: {type(e).__name__}: {e}")
+
+
+def _read_documents(config: Config, source: SourceSettings) -> Parsed:
+    folder = config.resolve(source.path or "")
+    entries = []
+    for path in document.scan(folder):
+        entries.extend(document.entries(path, relative_to=folder))
+    return Parsed(source.name or folder.name, entries, kind="documents")
+
+
+def _read_file(path: Path, max_bytes: int) -> Fetched:
+    """Read a source saved on disk, within the same size cap as a download."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise FeedError(f"file too large ({size:,} bytes; limit {max_bytes:,})")
+        return Fetched(path.read_bytes(), url=path.as_uri())
+    except OSError as e:
+        raise FeedError(f"cannot read {path}: {e.strerror or e}") from e
 
 
 def _file_path(config: Config, source: SourceSettings) -> Path:
@@ -152,65 +248,48 @@ def _file_path(config: Config, source: SourceSettings) -> Path:
     return config.resolve(source.path or "")
 
 
-def _record(store: Store, outcome: _Outcome) -> SourceReport:
+def _record(store: Store, outcome: _Outcome, moment: datetime, warn_after_hours: float) -> SourceReport:
     """Store the outcome of one source in one transaction and return its report."""
     t = store.t
     key = outcome.settings.key
-    moment = now()
     with store.begin() as conn:
         row = conn.execute(sa.select(t.sources).where(t.sources.c.key == key)).mappings().first()
         if row is None:
-            source_id = conn.execute(
-                t.sources.insert().values(key=key, kind=outcome.kind, name=outcome.name, created_at=moment)
-            ).inserted_primary_key[0]
-            failures = 0
+            source_id = conn.execute(t.sources.insert().values(
+                key=key, kind=outcome.kind, name=outcome.name, created_at=moment)).inserted_primary_key[0]
+            row = {"failures": 0, "failing_since": None, "permanent_url": None}
         else:
-            source_id, failures = row["id"], row["failures"]
+            source_id = row["id"]
+        where = t.sources.c.id == source_id
+        base = SourceReport(key, outcome.name, outcome.kind, "error", http_status=outcome.http_status,
+                            fetched_from=row["permanent_url"])
         if outcome.error is not None:
-            failures += 1
-            conn.execute(t.sources.update().where(t.sources.c.id == source_id).values(
-                last_status="error", last_error=outcome.error, failures=failures, last_attempt_at=moment))
-            return SourceReport(key, outcome.name, outcome.kind, "error", error=outcome.error, failures=failures)
-        values: dict[str, Any] = dict(name=outcome.name, kind=outcome.kind, last_error=None, failures=0,
-                                      last_attempt_at=moment, last_success_at=moment)
-        if outcome.fetched is not None:
-            values.update(etag=outcome.fetched.etag, last_modified=outcome.fetched.last_modified)
-        if outcome.entries is None:
-            conn.execute(t.sources.update().where(t.sources.c.id == source_id).values(
-                last_status="not-modified", **values))
-            return SourceReport(key, outcome.name, outcome.kind, "not-modified")
-        new, updated = _store_entries(store, conn, source_id, outcome.entries, moment)
-        conn.execute(t.sources.update().where(t.sources.c.id == source_id).values(last_status="ok", **values))
-    return SourceReport(key, outcome.name, outcome.kind, "ok", new=new, updated=updated,
-                        entries=len(outcome.entries))
-
-
-def _store_entries(store: Store, conn: sa.Connection, source_id: int, entries: list[Entry],
-                   moment: Any) -> tuple[int, int]:
-    """Insert unseen entries; refresh waiting ones whose text changed; never touch sent ones."""
-    t = store.t
-    existing = {
-        r.uid: r for r in conn.execute(
-            sa.select(t.items.c.id, t.items.c.uid, t.items.c.title, t.items.c.body,
-                      t.issue_items.c.issue_id)
-            .select_from(t.items.outerjoin(t.issue_items, t.issue_items.c.item_id == t.items.c.id))
-            .where(t.items.c.source_id == source_id)
-        )
-    }
-    new = updated = 0
-    seen: set[str] = set()
-    for entry in entries:
-        if entry.uid in seen:
-            continue
-        seen.add(entry.uid)
-        values = dict(title=entry.title, label=entry.label, link=entry.link, author=entry.author,
-                      summary=entry.summary, body=entry.body, published_at=to_db(entry.published_at))
-        old = existing.get(entry.uid)
-        if old is None:
-            conn.execute(t.items.insert().values(source_id=source_id, uid=entry.uid, gathered_at=moment,
-                                                 **values))
-            new += 1
-        elif old.issue_id is None and (old.title, old.body) != (entry.title, entry.body):
-            conn.execute(t.items.update().where(t.items.c.id == old.id).values(**values))
-            updated += 1
-    return new, updated
+            failures = row["failures"] + 1
+            since = row["failing_since"] or moment
+            values: dict[str, Any] = dict(
+                last_status="error", last_error=outcome.error, failures=failures, last_attempt_at=moment,
+                failing_since=since, last_http_status=outcome.http_status)
+            if outcome.forget_permanent:
+                values["permanent_url"] = None
+            conn.execute(t.sources.update().where(where).values(**values))
+            alarm = moment - since >= timedelta(hours=warn_after_hours)
+            return replace(base, error=outcome.error, failures=failures, failing_since=since, alarm=alarm)
+        fetched = outcome.fetched
+        values = dict(name=outcome.name, kind=outcome.kind, last_error=None, failures=0, failing_since=None,
+                      last_attempt_at=moment, last_success_at=moment, last_http_status=outcome.http_status,
+                      last_warning=outcome.parsed.warning if outcome.parsed else None)
+        moved = None
+        if fetched is not None:
+            values.update(etag=fetched.etag, last_modified=fetched.last_modified,
+                          content_hash=outcome.content_hash)
+            if fetched.permanent_url and fetched.permanent_url != outcome.settings.url:
+                values["permanent_url"] = moved = fetched.permanent_url
+        if outcome.parsed is None:
+            conn.execute(t.sources.update().where(where).values(last_status="not-modified", **values))
+            return replace(base, status="not-modified", moved_to=moved,
+                           fetched_from=values.get("permanent_url", row["permanent_url"]))
+        new, updated = store_entries(store, conn, source_id, outcome.parsed.entries, moment)
+        conn.execute(t.sources.update().where(where).values(last_status="ok", **values))
+    return replace(base, status="ok", new=new, updated=updated, entries=len(outcome.parsed.entries),
+                   warning=outcome.parsed.warning, moved_to=moved,
+                   fetched_from=values.get("permanent_url", row["permanent_url"]))

@@ -1,0 +1,142 @@
+"""Clusters: find the same story carried by several sources, so an issue shows it once.
+
+Two items are the same story when they link to the same page (whatever their language),
+when they carry the same headline, or when their text is nearly the same. Near-identical
+text is found with MinHash and locality-sensitive hashing (datasketch): each item is
+compared only with the few items that share hash bands with it, never with every other
+item, so clustering stays fast at tens of thousands of items. Candidates from LSH are
+confirmed with the exact Jaccard similarity of their word pairs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from datasketch import MinHash, MinHashLSH
+from scipy.cluster.hierarchy import DisjointSet
+
+from newsletter.item import Item
+from newsletter.keywords import words
+
+THRESHOLD = 0.5  # Jaccard similarity of word pairs above which two texts tell the same story
+NUM_PERM = 64
+LEAD_WORDS = 80  # compare the opening of the text: copies differ most in what they append
+MIN_PAIRS = 8  # texts shorter than this are compared by link and headline only
+MIN_TITLE_WORDS = 4
+_TRACKING = re.compile(r"^(?:utm_\w+|fbclid|gclid|yclid|mc_cid|mc_eid|ref|ref_src|cmpid|at_medium|at_campaign)$")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One story: the item to show first, then the same story from elsewhere, and why."""
+
+    items: tuple[Item, ...]
+    reason: str = ""  # "same link", "same headline", "nearly the same text (0.83)"; "" when alone
+
+    @property
+    def first(self) -> Item:
+        """Return the item that represents the story."""
+        return self.items[0]
+
+
+def canonical_link(url: str | None) -> str | None:
+    """Return ``url`` in a form that is equal for the same page: no scheme, ``www.``, tracking or fragment."""
+    if not url or not url.strip():
+        return None
+    parts = urlsplit(url.strip())
+    if not parts.netloc:
+        return url.strip()
+    host = parts.netloc.lower().removeprefix("www.")
+    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                             if not _TRACKING.match(k.lower())))
+    path = parts.path.rstrip("/") or "/"
+    return f"{host}{path}" + (f"?{query}" if query else "")
+
+
+def pairs(item: Item) -> set[str]:
+    """Return the word pairs of an item's headline and the opening of its text."""
+    tokens = words(item.title)[:30] + words(item.body)[:LEAD_WORDS]
+    return {f"{a} {b}" for a, b in zip(tokens, tokens[1:])}
+
+
+def find(items: Iterable[Item], *, threshold: float = THRESHOLD) -> list[Cluster]:
+    """Return the stories among ``items``, in the order of their first item.
+
+    A shared link merges any two items; a shared headline or nearly the same text merges
+    only items of different sources (a feed repeats its own headlines, and the paragraphs
+    of one briefing are different stories).
+    """
+    items = list(items)
+    by_id = {i.id: i for i in items}
+    sets = DisjointSet(by_id)
+    reasons: dict[int, str] = {}
+
+    def join(a: Item, b: Item, reason: str) -> None:
+        if not sets.connected(a.id, b.id):
+            sets.merge(a.id, b.id)
+            reasons.setdefault(a.id, reason)
+            reasons.setdefault(b.id, reason)
+
+    for group in _same(items, lambda i: canonical_link(i.link)):
+        for other in group[1:]:
+            join(group[0], other, "same link")
+    for group in _same((i for i in items if not i.label), _headline):
+        for other in group[1:]:
+            if _separate(group[0], other):
+                join(group[0], other, "same headline")
+    _join_similar(items, threshold, join)
+    clusters = []
+    for subset in sorted(sets.subsets(), key=min):
+        members = sorted((by_id[i] for i in subset), key=_preference)
+        reason = ", ".join(dict.fromkeys(reasons[m.id] for m in members if m.id in reasons))
+        clusters.append(Cluster(tuple(members), reason if len(members) > 1 else ""))
+    return clusters
+
+
+def _join_similar(items: list[Item], threshold: float, join: Callable[[Item, Item, str], None]) -> None:
+    """Merge items whose texts are nearly the same, using MinHash LSH to find candidates."""
+    shingled = [(item, p) for item in items if len(p := pairs(item)) >= MIN_PAIRS]
+    if len(shingled) < 2:
+        return
+    signatures = MinHash.bulk([[s.encode("utf-8") for s in p] for _, p in shingled], num_perm=NUM_PERM)
+    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    with lsh.insertion_session() as session:
+        for index, signature in enumerate(signatures):
+            session.insert(index, signature, check_duplication=False)
+    for index, signature in enumerate(signatures):
+        item, mine = shingled[index]
+        for other in lsh.query(signature):
+            if other <= index:
+                continue
+            candidate, theirs = shingled[other]
+            similarity = len(mine & theirs) / len(mine | theirs)
+            if similarity >= threshold and _separate(item, candidate):
+                join(item, candidate, f"nearly the same text ({similarity:.2f})")
+
+
+def _same(items: Iterable[Item], key: Callable[[Item], str | None]) -> list[list[Item]]:
+    """Return the groups of two or more items that share a non-empty ``key``."""
+    groups: dict[str, list[Item]] = {}
+    for item in items:
+        value = key(item)
+        if value:
+            groups.setdefault(value, []).append(item)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _headline(item: Item) -> str | None:
+    tokens = words(item.title)
+    return " ".join(tokens) if len(tokens) >= MIN_TITLE_WORDS else None
+
+
+def _separate(a: Item, b: Item) -> bool:
+    """Return whether two items may be one story by headline or text: they come from different sources."""
+    return a.source_id != b.source_id
+
+
+def _preference(item: Item) -> tuple[bool, int, int]:
+    """Return the sort key that puts the best item of a story first: a link, more text, earlier."""
+    return (not item.link, -len(item.body), item.id)

@@ -1,0 +1,257 @@
+"""The daemon behind ``newsletter run``: send (and gather) on schedule, once per fire time.
+
+APScheduler wakes the process at the cron times and keeps its job store in the
+newsletter's database. What makes a run happen exactly once lives in our own
+tables: a lease says which daemon is active, and each (job, fire time) is claimed
+by one row in ``schedule_runs`` before it runs, so a second daemon, a restart or a
+coalesced misfire can never repeat it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from newsletter import schedule
+from newsletter.app import Newsletter
+from newsletter.error import NewsletterError
+from newsletter.store import from_db, to_db
+
+log = logging.getLogger("newsletter.daemon")
+
+LEASE = "daemon"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One scheduled run and how it ended."""
+
+    job: str  # send | gather
+    due_at: datetime
+    status: str  # sent | skipped | gathered | failed | missed
+    note: str = ""
+
+
+class Daemon:
+    """Decide and perform the scheduled work of one newsletter; ``tick`` is the whole logic."""
+
+    def __init__(self, app: Newsletter, *, clock: Callable[[], datetime] | None = None,
+                 holder: str | None = None, lease_seconds: int = 60) -> None:
+        self.app = app
+        self.config = app.config
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+        self.lease_seconds = lease_seconds
+        self.stop = threading.Event()
+        zone = self.config.zone
+        self.jobs = {"send": schedule.trigger(self.config.schedule.cron, zone)}
+        if self.config.schedule.gather_cron:
+            self.jobs["gather"] = schedule.trigger(self.config.schedule.gather_cron, zone,
+                                                   key="schedule.gather_cron")
+        self.grace = timedelta(minutes=self.config.schedule.grace_minutes)
+
+    # -- lease: only one daemon per database is active ---------------------------------
+
+    def acquire(self) -> bool:
+        """Take or renew the lease; return whether this daemon is the active one."""
+        t = self.app.store.t
+        now = to_db(self.clock())
+        expires = now + timedelta(seconds=self.lease_seconds)  # type: ignore[operator]
+        with self.app.store.begin() as conn:
+            row = conn.execute(sa.select(t.leases).where(t.leases.c.name == LEASE)).mappings().first()
+            if row is None:
+                conn.execute(t.leases.insert().values(name=LEASE, holder=self.holder, expires_at=expires))
+                return True
+            if row["holder"] == self.holder or row["expires_at"] <= now:
+                conn.execute(t.leases.update().where(t.leases.c.name == LEASE)
+                             .values(holder=self.holder, expires_at=expires))
+                return True
+        return False
+
+    def release(self) -> None:
+        """Give the lease up so a standby daemon can take over at once."""
+        t = self.app.store.t
+        with self.app.store.begin() as conn:
+            conn.execute(t.leases.delete().where(t.leases.c.name == LEASE, t.leases.c.holder == self.holder))
+
+    def holder_of_lease(self) -> tuple[str, datetime] | None:
+        """Return who holds the lease and until when."""
+        t = self.app.store.t
+        with self.app.store.begin() as conn:
+            row = conn.execute(sa.select(t.leases).where(t.leases.c.name == LEASE)).first()
+        return (row.holder, from_db(row.expires_at)) if row else None  # type: ignore[return-value]
+
+    # -- the schedule -------------------------------------------------------------------
+
+    def anchor(self) -> datetime:
+        """Return when scheduling began for this database; fire times before it never run."""
+        key = "schedule.anchor"
+        value = self.app.store.get_meta(key)
+        if value is None:
+            value = self.clock().astimezone(UTC).isoformat()
+            with self.app.store.begin() as conn:
+                conn.execute(self.app.store.t.meta.insert().values(key=key, value=value))
+        return datetime.fromisoformat(value)
+
+    def last_due(self, job: str) -> datetime:
+        """Return the latest fire time of ``job`` already handled (or the anchor)."""
+        t = self.app.store.t
+        with self.app.store.begin() as conn:
+            latest = conn.execute(sa.select(sa.func.max(t.schedule_runs.c.due_at))
+                                  .where(t.schedule_runs.c.job == job)).scalar()
+        anchor = self.anchor()
+        return max(anchor, from_db(latest)) if latest else anchor  # type: ignore[type-var]
+
+    def next_runs(self) -> dict[str, datetime | None]:
+        """Return the next fire time of each job, in the newsletter's time zone."""
+        now = self.clock()
+        return {job: (n.astimezone(self.config.zone) if (n := schedule.next_time(cron, now)) else None)
+                for job, cron in self.jobs.items()}
+
+    def tick(self) -> list[Run]:
+        """Do whatever is due now; safe to call at any moment, from any number of daemons."""
+        if not self.acquire():
+            return []
+        runs = []
+        for job, cron in self.jobs.items():
+            now = self.clock()
+            due = schedule.due(cron, last=self.last_due(job), now=now, grace=self.grace)
+            if due.late:
+                late = now - due.first if due.first else self.grace
+                run = Run(job, _latest_before(cron, now), "missed",
+                          f"missed while not running ({_duration(late)} ago, beyond the "
+                          f"{self.config.schedule.grace_minutes}-minute grace period)")
+                if self._claim(run):
+                    self._finish(run)
+                    runs.append(run)
+                    log.warning("%s at %s: %s", job, run.due_at, run.note)
+                continue
+            if due.at is None or self.stop.is_set():
+                continue
+            run = Run(job, due.at, "running")
+            if not self._claim(run):
+                continue  # another daemon took this fire time
+            run = self._perform(run)
+            self._finish(run)
+            runs.append(run)
+        return runs
+
+    def _perform(self, run: Run) -> Run:
+        try:
+            if run.job == "gather":
+                report = self.app.gather()
+                return Run(run.job, run.due_at, "gathered", f"{report.new} new items")
+            return self._send(run)
+        except NewsletterError as e:
+            log.error("%s at %s failed: %s", run.job, run.due_at, e)
+            return Run(run.job, run.due_at, "failed", str(e))
+        except Exception as e:  # noqa: BLE001 - the daemon must outlive any one run
+            log.exception("%s at %s crashed", run.job, run.due_at)
+            return Run(run.job, run.due_at, "failed", f"unexpected error: {type(e).__name__}: {e}")
+
+    def _send(self, run: Run) -> Run:
+        settings = self.config.schedule
+        report = self.app.gather()
+        waiting = len(self.app.draft().items)
+        if waiting < max(settings.min_items, 1 if settings.skip_if_empty else 0):
+            note = ("nothing new to send" if waiting == 0 else
+                    f"only {waiting} item(s) waiting; min_items is {settings.min_items}")
+            log.info("send at %s skipped: %s", run.due_at, note)
+            return Run(run.job, run.due_at, "skipped", note)
+        result = self.app.send(fetch=False)
+        note = result.message or result.status
+        log.info("send at %s: %s (gathered %d new items)", run.due_at, note, report.new)
+        status = "sent" if result.status == "sent" else "skipped"
+        return Run(run.job, run.due_at, status, note)
+
+    def _claim(self, run: Run) -> bool:
+        t = self.app.store.t
+        try:
+            with self.app.store.begin() as conn:
+                conn.execute(t.schedule_runs.insert().values(
+                    job=run.job, due_at=to_db(run.due_at), status="running", holder=self.holder,
+                    started_at=to_db(self.clock())))
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
+    def _finish(self, run: Run) -> None:
+        t = self.app.store.t
+        with self.app.store.begin() as conn:
+            conn.execute(t.schedule_runs.update()
+                         .where(t.schedule_runs.c.job == run.job, t.schedule_runs.c.due_at == to_db(run.due_at))
+                         .values(status=run.status, note=run.note, finished_at=to_db(self.clock())))
+
+    # -- the process ----------------------------------------------------------------------
+
+    def run_forever(self) -> None:
+        """Serve until SIGTERM/SIGINT: APScheduler wakes us at each fire time; stop gracefully."""
+        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        global _current
+        _current = self
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+        scheduler = BackgroundScheduler(
+            timezone=self.config.zone,
+            jobstores={"default": SQLAlchemyJobStore(engine=self.app.store.engine)},
+            job_defaults={"coalesce": True, "max_instances": 1,
+                          "misfire_grace_time": int(self.grace.total_seconds())},
+        )
+        for job, cron in self.jobs.items():
+            scheduler.add_job("newsletter.daemon:fire", trigger=cron, id=job, replace_existing=True)
+        scheduler.add_job("newsletter.daemon:fire", "interval", seconds=max(5, self.lease_seconds // 3),
+                          id="lease", replace_existing=True)
+        scheduler.start()
+        log.info("newsletter daemon %s started; next: %s", self.holder,
+                 ", ".join(f"{j} {t:%Y-%m-%d %H:%M %Z}" for j, t in self.next_runs().items() if t))
+        try:
+            fire()  # catch up at once on anything missed while we were down
+            self.stop.wait()
+        finally:
+            log.info("stopping: waiting for the current run to reach a safe point")
+            scheduler.shutdown(wait=True)
+            self.release()
+            _current = None
+            log.info("stopped")
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        log.info("received %s", signal.Signals(signum).name)
+        self.stop.set()
+
+
+_current: Daemon | None = None  # the daemon of this process, for APScheduler's persistent jobs
+
+
+def fire() -> None:
+    """Run a tick of this process's daemon (APScheduler jobs must be importable functions)."""
+    daemon = _current
+    if daemon is None or daemon.stop.is_set():
+        return
+    for run in daemon.tick():
+        log.info("%s %s at %s %s", run.job, run.status, run.due_at, run.note)
+
+
+def _latest_before(cron: Any, now: datetime) -> datetime:
+    """Return the last fire time at or before ``now``, widening the window until one is found."""
+    for window in (timedelta(hours=1), timedelta(days=1), timedelta(days=8), timedelta(days=32),
+                   timedelta(days=367)):
+        times = schedule.fire_times(cron, now - window, now)
+        if times:
+            return times[-1]
+    return now
+
+
+def _duration(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"

@@ -1,0 +1,112 @@
+"""Keywords: find a section's words in text — whole words, any case, inflected forms, several languages.
+
+A keyword matches a word of the text when, both folded (case, ``ё``→``е``):
+
+* the keyword has three letters or fewer and the word equals it ("EU", "oil");
+* the keyword is longer and the word starts with it ("Russia" → "Russian", "Қазақстан" →
+  "Қазақстанның": English and Kazakh inflect with endings);
+* the keyword is Cyrillic and the word shares its Russian stem: "Россия" → "России",
+  "Москва" → "Москве", "Китай" → "Китая", "газ" → "газа". Longer stems also match as
+  prefixes ("Россия" → "российский"). Stems come from the Snowball stemmer.
+
+A keyword of several words matches those words in a row, each by the rules above.
+Matching works on the text's words, once per text, with a per-distinct-word cache, so it
+stays fast with many keywords and many items.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+import snowballstemmer
+
+_WORD = re.compile(r"\w+")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+MIN_PREFIX = 4  # a keyword or stem shorter than this must match a whole word
+
+
+def fold(text: str) -> str:
+    """Return ``text`` folded for comparison: case-insensitive, ``ё`` read as ``е``."""
+    return text.casefold().replace("ё", "е")
+
+
+def words(text: str) -> list[str]:
+    """Return the folded words of ``text`` in order."""
+    return _WORD.findall(fold(text))
+
+
+@lru_cache(maxsize=1)
+def _russian() -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer("russian")
+
+
+def stem(word: str) -> str:
+    """Return the Russian stem of a folded Cyrillic word (other words unchanged)."""
+    if not _CYRILLIC.search(word):
+        return word
+    return str(_russian().stemWord(word))
+
+
+class Matcher:
+    """Find where any of a list of keywords occurs in a text's words."""
+
+    def __init__(self, keywords: Iterable[str]) -> None:
+        self.keywords: list[str] = list(dict.fromkeys(k.strip() for k in keywords if k.strip()))
+        self._sequences: list[tuple[int, ...]] = []  # per keyword: the ids of its words
+        self._starts: dict[int, list[int]] = {}  # word id -> keywords that begin with it
+        self._exact: dict[str, set[int]] = {}
+        self._prefix: dict[str, set[int]] = {}
+        self._stems: dict[str, set[int]] = {}
+        self._cache: dict[str, frozenset[int]] = {}
+        next_id = 0
+        for index, keyword in enumerate(self.keywords):
+            ids = []
+            for word in words(keyword):
+                self._add(word, next_id)
+                ids.append(next_id)
+                next_id += 1
+            if ids:
+                self._starts.setdefault(ids[0], []).append(index)
+            self._sequences.append(tuple(ids))
+
+    def _add(self, word: str, word_id: int) -> None:
+        self._exact.setdefault(word, set()).add(word_id)
+        if len(word) >= MIN_PREFIX:
+            self._prefix.setdefault(word, set()).add(word_id)
+        if _CYRILLIC.search(word):
+            root = stem(word)
+            self._stems.setdefault(root, set()).add(word_id)
+            if len(root) >= MIN_PREFIX:
+                self._prefix.setdefault(root, set()).add(word_id)
+
+    def _ids(self, word: str) -> frozenset[int]:
+        """Return the ids of the keyword words that ``word`` matches (cached per word)."""
+        found = self._cache.get(word)
+        if found is not None:
+            return found
+        ids = set(self._exact.get(word, ()))
+        for n in range(MIN_PREFIX, len(word) + 1):
+            ids.update(self._prefix.get(word[:n], ()))
+        if self._stems and _CYRILLIC.search(word):
+            root = stem(word)
+            if root != word:  # the word has an ending: "газа", not the bare root "аз"
+                ids.update(self._stems.get(root, ()))
+        found = self._cache[word] = frozenset(ids)
+        return found
+
+    def find(self, tokens: list[str]) -> list[tuple[int, int]]:
+        """Return ``(keyword index, word position)`` for every occurrence in ``tokens``."""
+        hits = []
+        matched = [self._ids(t) for t in tokens]
+        for position, ids in enumerate(matched):
+            for word_id in ids:
+                for index in self._starts.get(word_id, ()):
+                    sequence = self._sequences[index]
+                    end = position + len(sequence)
+                    if end <= len(matched) and all(
+                        w in matched[position + k] for k, w in enumerate(sequence[1:], start=1)
+                    ):
+                        hits.append((index, position))
+        return hits

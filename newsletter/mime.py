@@ -1,0 +1,157 @@
+"""MIME by hand: quoted-printable bodies encoded in segments, and header lines.
+
+Each reader's copy of an issue differs from the next only in a few short values
+(their name, address and links). ``Body`` quoted-printable-encodes a part once, in
+segments around those values, so a reader's copy is a join of pre-encoded bytes
+and a handful of freshly encoded short values.
+
+Why the join is valid: every segment is encoded to end at a line boundary, either
+after a hard line break (CRLF, the segment ended with a newline) or after a soft
+line break (``=`` CRLF). A quoted-printable decoder removes soft line breaks and
+decodes line by line, so decode(E(a) + E(b)) == decode(E(a)) + decode(E(b)) == a + b.
+Within a segment, lines are at most 76 characters, ``=`` and every byte outside
+printable ASCII are escaped, an escape is never split across lines, and a space or
+tab before a hard line break is escaped (RFC 2045 §6.7).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable, Mapping
+from email.utils import formataddr
+
+CRLF = "\r\n"
+MAX_LINE = 76
+
+# The literal form of each byte in quoted-printable: printable ASCII except "=" stays,
+# space and tab stay (escaped separately when they end a line), the rest is =XX.
+_QP = [chr(b) if (33 <= b <= 126 and b != 61) or b in (9, 32) else f"={b:02X}" for b in range(256)]
+_PLAIN = re.compile(r"[\t -<>-~]*\Z")  # printable ASCII without "=" or newlines: nothing to escape
+
+
+def quoted_printable(text: str) -> bytes:
+    """Return ``text`` as quoted-printable (CRLF line breaks) ending at a line boundary.
+
+    A text that ends with a newline ends with CRLF; any other non-empty text ends
+    with a soft line break, so whatever follows starts on a fresh line.
+    """
+    if not text:
+        return b""
+    if _PLAIN.match(text):  # the common case for personal values: a name, an address, a URL
+        return "".join(text[i:i + MAX_LINE - 1] + "=" + CRLF for i in range(0, len(text), MAX_LINE - 1)).encode()
+    lines = text.split("\n")
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        last = i == len(lines) - 1
+        if last and not line:
+            break  # the text ended with a newline: the hard break is already written
+        tokens = [_QP[b] for b in line.encode("utf-8")]
+        if not last and tokens and tokens[-1] in (" ", "\t"):
+            tokens[-1] = f"={ord(tokens[-1]):02X}"  # whitespace before a hard break would be stripped
+        out.append(_fold("".join(tokens)))
+        out.append(CRLF if not last else "=" + CRLF)
+    return "".join(out).encode("ascii")
+
+
+def _fold(encoded: str) -> str:
+    """Return one encoded line with soft breaks so no line exceeds 76 characters.
+
+    "=" only starts a three-character escape here, so backing up over an "=" in the
+    last two places of a piece keeps every escape whole.
+    """
+    if len(encoded) <= MAX_LINE:
+        return encoded
+    pieces = []
+    start = 0
+    while len(encoded) - start > MAX_LINE:
+        cut = start + MAX_LINE - 1  # leave room for the "=" of the soft break
+        if encoded[cut - 1] == "=":
+            cut -= 1
+        elif encoded[cut - 2] == "=":
+            cut -= 2
+        pieces.append(encoded[start:cut])
+        start = cut
+    pieces.append(encoded[start:])
+    return ("=" + CRLF).join(pieces)
+
+
+class Body:
+    """One text part encoded once, in segments around named placeholders.
+
+    ``Body(text, {"email": "PLACEHOLDER-EMAIL"}).encode({"email": "a@b.org"})``
+    returns the quoted-printable encoding of the text with the values filled in.
+    ``transform`` prepares a value for this part (e.g. HTML escaping).
+    """
+
+    def __init__(self, text: str, placeholders: Mapping[str, str],
+                 transform: Callable[[str], str] | None = None) -> None:
+        by_marker = {marker: name for name, marker in placeholders.items()}
+        pattern = "|".join(re.escape(m) for m in sorted(by_marker, key=len, reverse=True))
+        pieces = re.split(f"({pattern})", text) if pattern else [text]
+        self.chunks: list[bytes | str] = [
+            by_marker[piece] if i % 2 else quoted_printable(piece) for i, piece in enumerate(pieces)
+        ]
+        self.chunks = [c for c in self.chunks if c != b""]
+        self.names = tuple(dict.fromkeys(c for c in self.chunks if isinstance(c, str)))
+        self.transform = transform or (lambda value: value)
+
+    def encode(self, values: Mapping[str, str]) -> bytes:
+        """Return the part's encoded body with ``values`` filled in."""
+        encoded = {name: quoted_printable(self.transform(values.get(name, ""))) for name in self.names}
+        return b"".join(c if isinstance(c, bytes) else encoded[c] for c in self.chunks)
+
+
+def clean(value: str) -> str:
+    """Return a header value on one line: no CR, LF or other controls can inject headers."""
+    return " ".join(re.sub(r"[\x00-\x1f\x7f]", " ", value).split())
+
+
+def header(name: str, value: str) -> bytes:
+    """Return one header line, RFC 2047-encoded if not ASCII, folded at spaces near 78 columns.
+
+    The email package would turn a long URL into encoded-words, which breaks
+    List-Unsubscribe; ASCII values are therefore folded by hand and never encoded.
+    """
+    value = clean(value)
+    if not value.isascii():
+        value = encoded_words(value)
+    lines: list[str] = []
+    line = f"{name}:"
+    for word in value.split(" "):
+        if len(line) + 1 + len(word) > 78 and line.strip() and not line.endswith(":"):
+            lines.append(line)
+            line = ""
+        line += " " + word
+    lines.append(line)
+    return (CRLF.join(lines) + CRLF).encode("ascii")
+
+
+def encoded_words(text: str, limit: int = 45) -> str:
+    """Return ``text`` as RFC 2047 base64 encoded-words of at most 75 characters each.
+
+    Whole characters only go into each word (``limit`` UTF-8 bytes, 60 base64
+    characters), so every word decodes on its own; words are separated by spaces,
+    which a decoder drops between adjacent encoded-words.
+    """
+    words: list[str] = []
+    chunk = b""
+    for char in text:
+        data = char.encode("utf-8")
+        if len(chunk) + len(data) > limit:
+            words.append(chunk.decode("utf-8"))
+            chunk = b""
+        chunk += data
+    if chunk:
+        words.append(chunk.decode("utf-8"))
+    return " ".join(f"=?utf-8?b?{base64.b64encode(w.encode('utf-8')).decode('ascii')}?=" for w in words)
+
+
+def mailbox(name: str, address: str) -> str:
+    """Return ``Name <address>``: the name quoted if it needs it, encoded if not ASCII."""
+    name = clean(name)
+    if not name:
+        return address
+    if name.isascii():
+        return formataddr((name, address))
+    return f"{encoded_words(name)} <{address}>"

@@ -1,0 +1,179 @@
+"""The connection pool: a few persistent SMTP sessions, each in its own thread, sending claimed deliveries.
+
+Each thread takes a job, builds the reader's message, waits for a slot of the
+shared rate limit, hands the message over and reports the outcome, which the
+caller records before the thread takes its next job: so at most one message per
+connection is ever sent but not yet recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from newsletter.error import NewsletterError, SmtpError
+from newsletter.ratelimit import RateLimit
+from newsletter.smtp import Connection, Dropped, Refused
+
+log = logging.getLogger("newsletter.delivery")
+
+PENDING, SENT, DEFERRED, FAILED, SKIPPED = "pending", "sent", "deferred", "failed", "skipped"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One claimed delivery and what is needed to build and address its message."""
+
+    delivery_id: int
+    attempts: int
+    subscriber_id: int
+    email: str
+    name: str
+    status: str  # the subscriber's status now
+    sections: str
+    bounces: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one job: ``sent``, ``deferred``, ``failed`` or ``skipped``."""
+
+    job: Job
+    status: str
+    error: str | None = None
+    bounce: bool = False  # the server refused the recipient permanently
+
+
+class SenderRefused(SmtpError):
+    """The server refused the envelope sender: no recipient can be mailed until the settings change."""
+
+
+class Pool:
+    """Send jobs over ``size`` persistent connections until closed.
+
+    ``build`` turns a job into message bytes, ``record`` stores an outcome (it is
+    called from the sending thread and must be thread-safe). A connection that
+    drops is reopened; one that cannot be reopened after ``reconnect_delays`` ends
+    its thread and hands its job back. ``error`` holds the reason the last thread
+    ended, and ``alive`` how many threads still run.
+    """
+
+    def __init__(self, connect: Callable[[], Connection], *, size: int, sender: str,
+                 build: Callable[[Job], bytes], record: Callable[[Outcome], None], limit: RateLimit,
+                 stop: threading.Event | None = None, reconnect_delays: Sequence[float] = (1.0, 4.0),
+                 on_exit: Callable[[], None] | None = None) -> None:
+        self.connect = connect
+        self.size = size
+        self.sender = sender
+        self.build = build
+        self.record = record
+        self.limit = limit
+        self.stop = stop or threading.Event()
+        self.reconnect_delays = tuple(reconnect_delays)
+        self.on_exit = on_exit or (lambda: None)
+        self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self.error: SmtpError | None = None
+        self.fatal = False
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._alive = 0
+
+    @property
+    def alive(self) -> int:
+        """Return how many sending threads are still running."""
+        with self._lock:
+            return self._alive
+
+    def start(self) -> Pool:
+        """Start the sending threads."""
+        self._alive = self.size
+        for n in range(self.size):
+            thread = threading.Thread(target=self._work, name=f"smtp-{n}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+        return self
+
+    def put(self, job: Job) -> None:
+        """Queue a job for the next free connection."""
+        self.jobs.put(job)
+
+    def close(self) -> None:
+        """Drop queued jobs, let each thread finish its message, close the connections."""
+        while True:
+            try:
+                self.jobs.get_nowait()
+            except queue.Empty:
+                break
+        for _ in self._threads:
+            self.jobs.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    def _work(self) -> None:
+        connection = self.connect()
+        try:
+            while (job := self.jobs.get()) is not None:
+                if self.stop.is_set():
+                    continue
+                if not connection.is_open and not self._open(connection):
+                    self.jobs.put(job)  # another connection may still take it
+                    return
+                try:
+                    outcome = self._attempt(connection, job)
+                except SenderRefused as e:
+                    self._fail(e, fatal=True)
+                    self.jobs.put(job)
+                    return
+                self.record(outcome)
+        finally:
+            connection.close()
+            with self._lock:
+                self._alive -= 1
+            self.on_exit()
+
+    def _open(self, connection: Connection) -> bool:
+        for delay in (0.0, *self.reconnect_delays):
+            if delay and self.stop.wait(delay):
+                return False
+            try:
+                connection.open()
+                return True
+            except SmtpError as e:
+                log.warning("%s", e)
+                last = e
+        self._fail(last)
+        return False
+
+    def _fail(self, error: SmtpError, *, fatal: bool = False) -> None:
+        with self._lock:
+            self.error = error
+            self.fatal = self.fatal or fatal
+        if fatal:
+            self.stop.set()
+
+    def _attempt(self, connection: Connection, job: Job) -> Outcome:
+        """Build and send one job; every answer of the server becomes an outcome."""
+        if job.status != "active":
+            return Outcome(job, SKIPPED, f"subscriber is {job.status}")
+        try:
+            message = self.build(job)
+        except NewsletterError as e:
+            log.warning("%s: cannot build the message: %s", job.email, e)
+            return Outcome(job, FAILED, f"cannot build the message: {e}")
+        self.limit.acquire()
+        try:
+            connection.send(self.sender, job.email, message)
+        except Refused as e:
+            if e.stage == "mail" and e.permanent:
+                raise SenderRefused(f"SMTP server {connection.url} refused the sender {self.sender}: {e}") from e
+            log.warning("%s: %s", job.email, e)
+            if e.permanent:
+                return Outcome(job, FAILED, str(e), bounce=e.stage == "rcpt")
+            return Outcome(job, DEFERRED, str(e))
+        except Dropped as e:
+            log.warning("%s: %s", job.email, e)
+            return Outcome(job, DEFERRED, str(e))
+        return Outcome(job, SENT)

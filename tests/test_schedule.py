@@ -1,0 +1,178 @@
+"""The scheduler with a controlled clock: cron with day names, DST, misses, grace, two daemons."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from newsletter import schedule, subscribers
+from newsletter.app import Newsletter
+from newsletter.config import load
+from newsletter.daemon import Daemon
+from newsletter.error import ConfigError
+from newsletter.sink import Sink
+
+ALMATY = ZoneInfo("Asia/Almaty")
+LONDON = ZoneInfo("Europe/London")
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, now: datetime) -> None:
+        self.now = now
+
+
+def test_cron_takes_day_names_and_refuses_numbers() -> None:
+    assert schedule.trigger("0 8 * * mon", ALMATY)
+    assert schedule.trigger("30 6 * * mon-fri", ALMATY)
+    with pytest.raises(ConfigError, match="use day names"):
+        schedule.trigger("0 8 * * 1", ALMATY)
+    with pytest.raises(ConfigError, match="unknown day 'funday'"):
+        schedule.trigger("0 8 * * funday", ALMATY)
+    with pytest.raises(ConfigError, match="five fields"):
+        schedule.trigger("0 8 * *", ALMATY)
+    with pytest.raises(ConfigError, match="invalid cron expression"):
+        schedule.trigger("0 25 * * mon", ALMATY)
+
+
+def test_cron_keeps_local_time_across_dst() -> None:
+    cron = schedule.trigger("0 8 * * mon", LONDON)
+    times = schedule.fire_times(cron, datetime(2026, 3, 20, tzinfo=UTC), datetime(2026, 4, 7, tzinfo=UTC))
+    assert [t.astimezone(LONDON).hour for t in times] == [8, 8, 8]
+    assert [t.astimezone(UTC).hour for t in times] == [8, 7, 7]  # GMT, then BST
+
+
+def test_cron_in_the_skipped_and_repeated_hour_fires_once() -> None:
+    cron = schedule.trigger("30 1 * * sun", LONDON)
+    spring = schedule.fire_times(cron, datetime(2026, 3, 28, tzinfo=UTC), datetime(2026, 3, 30, tzinfo=UTC))
+    assert len(spring) == 1  # 01:30 does not exist on 29 March; it still fires, once
+    autumn = schedule.fire_times(cron, datetime(2026, 10, 24, tzinfo=UTC), datetime(2026, 10, 26, tzinfo=UTC))
+    assert len(autumn) == 1  # 01:30 happens twice on 25 October; it fires once
+
+
+def _daemon(newsletter_dir: Path, clock: Clock, holder: str = "a", **env: str) -> Daemon:
+    config = load(newsletter_dir / "newsletter.toml", environ=env)
+    return Daemon(Newsletter(config, clock=lambda: clock().astimezone(ALMATY)), clock=clock, holder=holder)
+
+
+MONDAY_8 = datetime(2026, 11, 23, 8, 0, tzinfo=ALMATY)  # the default cron: 0 8 * * mon
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(MONDAY_8 - timedelta(days=1))
+
+
+@pytest.fixture
+def daemon(app: Newsletter, newsletter_dir: Path, clock: Clock) -> Daemon:
+    d = _daemon(newsletter_dir, clock)
+    d.anchor()  # scheduling starts on Sunday
+    return d
+
+
+def _issues(d: Daemon) -> int:
+    with d.app.store.begin() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(d.app.store.t.issues)).scalar()
+
+
+def test_send_runs_once_at_its_time(daemon: Daemon, clock: Clock, sink: Sink) -> None:
+    clock.set(MONDAY_8 - timedelta(minutes=30))
+    assert daemon.tick() == []
+    clock.set(MONDAY_8 + timedelta(seconds=5))
+    runs = daemon.tick()
+    assert [(r.job, r.status) for r in runs] == [("send", "sent")]
+    assert runs[0].due_at == MONDAY_8
+    assert len(sink.messages) == 3
+    clock.set(MONDAY_8 + timedelta(minutes=10))
+    assert daemon.tick() == []
+    assert len(sink.messages) == 3
+
+
+def test_a_missed_send_runs_once_after_a_restart_within_grace(daemon: Daemon, newsletter_dir: Path,
+                                                               clock: Clock, sink: Sink) -> None:
+    clock.set(MONDAY_8 + timedelta(hours=2))  # the daemon was down at 08:00
+    restarted = _daemon(newsletter_dir, clock, holder="a")
+    assert [r.status for r in restarted.tick()] == ["sent"]
+    again = _daemon(newsletter_dir, clock, holder="a")
+    assert again.tick() == []
+    assert _issues(again) == 1 and len(sink.messages) == 3
+
+
+def test_a_send_missed_beyond_grace_does_not_run(daemon: Daemon, clock: Clock, sink: Sink) -> None:
+    clock.set(MONDAY_8 + timedelta(hours=7))  # grace is 6 hours
+    runs = daemon.tick()
+    assert [(r.status, r.due_at) for r in runs] == [("missed", MONDAY_8)]
+    assert "beyond the 360-minute grace period" in runs[0].note
+    assert sink.messages == [] and _issues(daemon) == 0
+    assert daemon.tick() == []  # recorded once
+    clock.set(MONDAY_8 + timedelta(days=7, minutes=1))
+    assert [r.status for r in daemon.tick()] == ["sent"]  # next week runs as usual
+
+
+def test_weeks_of_missed_sends_coalesce_into_one(daemon: Daemon, clock: Clock, sink: Sink) -> None:
+    clock.set(MONDAY_8 + timedelta(days=21, hours=1))  # down for three Mondays and this one
+    runs = daemon.tick()
+    assert [(r.status, r.due_at) for r in runs] == [("sent", MONDAY_8 + timedelta(days=21))]
+    assert _issues(daemon) == 1 and len(sink.messages) == 3
+
+
+def test_skip_if_empty_sends_nothing_and_says_why(daemon: Daemon, clock: Clock, sink: Sink) -> None:
+    clock.set(MONDAY_8 + timedelta(minutes=1))
+    daemon.tick()
+    clock.set(MONDAY_8 + timedelta(days=7, minutes=1))
+    runs = daemon.tick()
+    assert [(r.status, r.note) for r in runs] == [("skipped", "nothing new to send")]
+    assert len(sink.messages) == 3 and _issues(daemon) == 1
+
+
+def test_min_items_holds_the_issue_back(app: Newsletter, newsletter_dir: Path, clock: Clock, sink: Sink) -> None:
+    config = newsletter_dir / "newsletter.toml"
+    config.write_text(config.read_text().replace("[smtp]", "[schedule]\nmin_items = 1000\n\n[smtp]"))
+    d = _daemon(newsletter_dir, clock)
+    d.anchor()
+    clock.set(MONDAY_8 + timedelta(minutes=1))
+    runs = d.tick()
+    assert runs[0].status == "skipped" and "min_items is 1000" in runs[0].note
+    assert sink.messages == []
+
+
+def test_two_daemons_on_one_database_send_once(daemon: Daemon, newsletter_dir: Path, clock: Clock,
+                                               sink: Sink) -> None:
+    other = _daemon(newsletter_dir, clock, holder="b")
+    clock.set(MONDAY_8 + timedelta(seconds=1))
+    assert daemon.acquire() and not other.acquire()
+    runs = daemon.tick() + other.tick()
+    assert [r.status for r in runs] == ["sent"]
+    assert _issues(daemon) == 1 and len(sink.messages) == 3
+    # When the active daemon dies, the standby takes over once its lease has expired …
+    clock.set(MONDAY_8 + timedelta(days=7, minutes=5))
+    assert other.acquire()
+    assert not daemon.acquire()
+    # … and even a daemon that ignores the lease cannot run a fire time twice.
+    assert daemon._claim(runs[0]) is False
+
+
+def test_gather_can_run_more_often_than_send(app: Newsletter, newsletter_dir: Path, clock: Clock,
+                                            sink: Sink) -> None:
+    config = newsletter_dir / "newsletter.toml"
+    config.write_text(config.read_text().replace("[smtp]", '[schedule]\ngather_cron = "0 * * * *"\n\n[smtp]'))
+    d = _daemon(newsletter_dir, clock)
+    d.anchor()
+    clock.set(MONDAY_8 - timedelta(hours=3) + timedelta(minutes=1))
+    runs = d.tick()
+    assert [(r.job, r.status) for r in runs] == [("gather", "gathered")]
+    assert sink.messages == []
+    next_runs = d.next_runs()
+    assert next_runs["gather"] == MONDAY_8 - timedelta(hours=2)
+    assert next_runs["send"] == MONDAY_8
