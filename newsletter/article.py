@@ -19,6 +19,8 @@ _ARTICLE_SIGNS = re.compile(
     rb"|[\"']@type[\"']\s*:\s*[\"'](?:News|Blog|Report|Scholarly|Tech)?(?:Article|Posting)[\"']",
     re.IGNORECASE,
 )
+_CANONICAL = re.compile(r"<link\b[^>]*\brel\s*=\s*[\"']?canonical\b[^>]*>", re.IGNORECASE)
+_HREF = re.compile(r"\bhref\s*=\s*[\"']?([^\"'\s>]+)", re.IGNORECASE)
 MIN_TEXT = 200  # characters: less than this is a stub, an error page or a paywall, not an article
 
 
@@ -43,7 +45,7 @@ def parse(content: bytes, *, base_url: str = "", content_type: str = "") -> Pars
         raise FeedError(f"cannot read the page: {type(e).__name__}: {e}") from e
     if document is None or document.body is None:
         raise FeedError("no article found on the page")
-    link = markup.safe_url(document.url, base_url) or markup.safe_url(base_url)
+    link = _canonical(text, base_url) or markup.safe_url(document.url, base_url) or markup.safe_url(base_url)
     title = normalise(document.title or "")
     html = markup.sanitise(_without_boilerplate(build_html_output(document), title), link or base_url)
     body = html_to_text(html)
@@ -61,6 +63,13 @@ def parse(content: bytes, *, base_url: str = "", content_type: str = "") -> Pars
     )
     site = normalise(document.sitename or "") or title
     return Parsed(title=site, entries=[entry], kind="page")
+
+
+def _canonical(page: str, base_url: str) -> str | None:
+    """Return the page's own canonical address, made absolute, if it names one."""
+    tag = _CANONICAL.search(page[:200_000])
+    href = _HREF.search(tag.group(0)) if tag else None
+    return markup.safe_url(href.group(1), base_url) if href else None
 
 
 def _without_boilerplate(html: str, title: str) -> str:

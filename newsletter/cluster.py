@@ -91,7 +91,11 @@ def find(items: Iterable[Item], *, threshold: float = THRESHOLD) -> list[Cluster
     clusters = []
     for subset in sorted(sets.subsets(), key=min):
         members = sorted((by_id[i] for i in subset), key=_preference)
-        reason = ", ".join(dict.fromkeys(reasons[m.id] for m in members if m.id in reasons))
+        kinds: dict[str, str] = {}  # one reason of each kind: "same link", "nearly the same text (0.8)"
+        for m in members:
+            if m.id in reasons:
+                kinds.setdefault(reasons[m.id].split(" (")[0], reasons[m.id])
+        reason = ", ".join(kinds.values())
         clusters.append(Cluster(tuple(members), reason if len(members) > 1 else ""))
     return clusters
 

@@ -110,7 +110,7 @@ class StorageSettings:
 @dataclass(frozen=True)
 class GatherSettings:
     timeout: float = setting(20.0, "Seconds allowed for one HTTP request, body included, before it is abandoned.")
-    concurrency: int = setting(32, "Requests in flight at the same time, across all hosts.")
+    concurrency: int = setting(64, "Requests in flight at the same time, across all hosts.")
     per_host: int = setting(2, "Requests in flight at the same time to one host (politeness).")
     max_bytes: int = setting(10_000_000, "Largest response accepted from a source, in bytes (after gzip).")
     user_agent: str = setting(
@@ -178,6 +178,21 @@ class DkimSettings:
     )
 
 
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = setting("127.0.0.1", "Address `newsletter serve` listens on (0.0.0.0: every interface).")
+    port: int = setting(8000, "Port `newsletter serve` listens on.")
+    admin_token: str = setting(
+        "", "Token that opens the editor's desk and the admin API (prefer NEWSLETTER_ADMIN_TOKEN); "
+        "empty: the desk stays closed."
+    )
+    session_hours: float = setting(12.0, "Hours an editor's desk login lasts.")
+    confirm_hours: float = setting(48.0, "Hours a sign-up's confirmation link stays valid.")
+    resend_minutes: float = setting(
+        10.0, "Least minutes between two confirmation emails to one address (repeated sign-ups send no more)."
+    )
+
+
 TABLES: dict[str, type] = {
     "newsletter": NewsletterSettings,
     "schedule": ScheduleSettings,
@@ -186,6 +201,7 @@ TABLES: dict[str, type] = {
     "gather": GatherSettings,
     "theme": ThemeSettings,
     "dkim": DkimSettings,
+    "web": WebSettings,
 }
 ARRAYS: dict[str, type] = {"sources": SourceSettings, "sections": SectionSettings}
 SOURCE_KINDS = ("feed", "json", "page", "documents")
@@ -195,6 +211,7 @@ ENVIRONMENT = {
     "NEWSLETTER_DATABASE_URL": ("storage", "url"),
     "NEWSLETTER_SECRET_KEY": ("newsletter", "secret_key"),
     "NEWSLETTER_BASE_URL": ("newsletter", "base_url"),
+    "NEWSLETTER_ADMIN_TOKEN": ("web", "admin_token"),
 }
 
 
@@ -211,6 +228,7 @@ class Config:
     gather: GatherSettings = GatherSettings()
     theme: ThemeSettings = ThemeSettings()
     dkim: DkimSettings = DkimSettings()
+    web: WebSettings = WebSettings()
     sources: tuple[SourceSettings, ...] = ()
     sections: tuple[SectionSettings, ...] = ()
 
@@ -383,6 +401,9 @@ def _check(config: Config, where: str) -> None:
     for i, source in enumerate(config.sources):
         if bool(source.url) == bool(source.path):
             raise ConfigError(f"{where}: sources[{i}] needs exactly one of 'url' or 'path'")
+        keys = [s.key for s in config.sources[:i]]
+        if source.key in keys:
+            raise ConfigError(f"{where}: sources[{i}] repeats sources[{keys.index(source.key)}] ({source.url or source.path})")
         if source.kind is not None and source.kind not in SOURCE_KINDS:
             raise ConfigError(f"{where}: sources[{i}].kind must be one of {', '.join(SOURCE_KINDS)}, "
                               f"got {source.kind!r}")
@@ -417,6 +438,19 @@ def _check(config: Config, where: str) -> None:
     if config.newsletter.summary_length < 40:
         raise ConfigError(f"{where}: newsletter.summary_length must be at least 40")
     parse_url(config.smtp.url, where=f"{where}: smtp.url")
+    _check_web(config, where)
+
+
+def _check_web(config: Config, where: str) -> None:
+    if not 0 < config.web.port < 65536:
+        raise ConfigError(f"{where}: web.port must be between 1 and 65535")
+    for key in ("session_hours", "confirm_hours"):
+        if getattr(config.web, key) <= 0:
+            raise ConfigError(f"{where}: web.{key} must be greater than 0")
+    if config.web.resend_minutes < 0:
+        raise ConfigError(f"{where}: web.resend_minutes must be 0 or more")
+    if config.web.admin_token and len(config.web.admin_token) < 16:
+        raise ConfigError(f"{where}: web.admin_token must be at least 16 characters (a long random string)")
 
 
 def _check_delivery(config: Config, where: str) -> None:

@@ -22,6 +22,7 @@ from newsletter.outbox import Counts, counts, create_outbox, failures
 from newsletter.pool import Job, Outcome, Pool
 from newsletter.progress import Progress, Silent
 from newsletter.ratelimit import RateLimit
+from newsletter.recorder import Recorder
 from newsletter.smtp import Connection
 from newsletter.store import Store, now
 
@@ -103,19 +104,21 @@ def deliver(
     stamp = stamp or stamper(composer, None)
     todo = counts(store, issue_id)
     progress.start(f"issue {composer.number}", todo.pending + todo.deferred)
-    run = _Run(progress)
-    record = outbox.Recorder(store, max_attempts=policy.max_attempts, retry_delay=policy.retry_delay,
-                             bounce_limit=policy.bounce_limit, on_recorded=run.recorded)
+    run = _Run(progress, low=policy.batch // 2)
+    recorder = Recorder(store, max_attempts=policy.max_attempts, retry_delay=policy.retry_delay,
+                        bounce_limit=policy.bounce_limit, on_recorded=run.recorded)
     pool = Pool(connect, size=policy.connections, sender=composer.address,
-                build=lambda job: stamp(composer.build(recipient(job))), record=record,
+                build=lambda job: stamp(composer.build(recipient(job))), record=recorder.submit,
                 limit=limit or RateLimit(policy.max_rate), stop=stop, reconnect_delays=reconnect_delays,
                 on_exit=run.wake)
     outbox.reap(store, issue_id)
+    recorder.start()
     pool.start()
     try:
         _dispatch(store, issue_id, worker, policy, pool, run, stop)
     finally:
         pool.close()
+        recorder.close()
         outbox.release(store, worker)
     outbox.finish(store, issue_id)
     return counts(store, issue_id)
@@ -124,8 +127,9 @@ def deliver(
 class _Run:
     """What the dispatcher knows of its pool: rows handed out and not yet recorded."""
 
-    def __init__(self, progress: Progress) -> None:
+    def __init__(self, progress: Progress, low: int) -> None:
         self.progress = progress
+        self.low = low
         self.outstanding = 0
         self.cond = threading.Condition()
 
@@ -134,7 +138,8 @@ class _Run:
             self.outstanding -= len(outcomes)
             for _ in outcomes:
                 self.progress.advance()
-            self.cond.notify_all()
+            if self.outstanding <= self.low:  # wake the dispatcher only when it has something to do
+                self.cond.notify_all()
 
     def wake(self) -> None:
         with self.cond:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import html
+import secrets
 import shutil
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,19 +32,24 @@ class DemoResult:
     folder: Path
     index: Path
     messages: list[Path]
+    config: Config | None = None  # the demo's own config: its sink, its database
 
 
-def run(config: Config, folder: Path, *, progress: Progress | None = None) -> DemoResult:
+def run(config: Config, folder: Path, *, progress: Progress | None = None, sink: Sink | None = None) -> DemoResult:
     """Send one issue of ``config``'s newsletter to demo readers through a local sink.
 
     State goes to a fresh SQLite file in ``folder`` (the configured database is not
     touched) and every delivered message is written to ``folder/mail`` as .eml and .html.
+    A ``sink`` given by the caller (``demo --serve``) is used and left running.
     """
     if folder.exists():
         shutil.rmtree(folder)
     mail = folder / "mail"
     folder.mkdir(parents=True)
-    with Sink(folder=mail) as sink:
+    if sink is not None:
+        sink.folder = mail
+        mail.mkdir()
+    with Sink(folder=mail) if sink is None else nullcontext(sink) as sink:
         demo_config = config.replace(
             smtp={"url": sink.url},
             storage={"url": f"sqlite:///{(folder / 'newsletter.db').resolve()}"},
@@ -56,7 +64,7 @@ def run(config: Config, folder: Path, *, progress: Progress | None = None) -> De
     messages = sorted(mail.glob("*.html"))
     index = folder / "index.html"
     index.write_text(_index(report, messages), encoding="utf-8")
-    return DemoResult(report, folder, index, messages)
+    return DemoResult(report, folder, index, messages, demo_config)
 
 
 def _index(report: SendReport, messages: list[Path]) -> str:
@@ -71,3 +79,32 @@ def _index(report: SendReport, messages: list[Path]) -> str:
         f"<h1>Demo delivery</h1><p>{html.escape(report.message)}</p>"
         f"<p>Subject: <strong>{subject}</strong></p><ul>{rows}</ul>\n"
     )
+
+
+
+def serve(config: Config, folder: Path, *, host: str, port: int, progress: Progress | None = None,
+          ready: Callable[[DemoResult, str], None] = lambda result, line: None) -> DemoResult:
+    """Run the demo, then keep its SMTP sink and the web app (with the mail view at /mail/) running.
+
+    The web app's address becomes the demo's ``base_url``, so the links in the demo
+    mail (unsubscribe, preferences, confirmation) work in the browser. Without an admin
+    token in the config, one is made up for this run. ``ready`` hears the demo's result
+    and a line saying where everything is, before serving starts; returns when interrupted.
+    """
+    from newsletter.web import server
+
+    sock = server.bind(host, port)
+    url = server.url_of(sock)
+    token = config.web.admin_token or secrets.token_urlsafe(18)
+    shown = "the one in your config" if config.web.admin_token else token
+    config = config.replace(newsletter={"base_url": url}, web={"admin_token": token})
+    with Sink() as sink:
+        result = run(config, folder, progress=progress, sink=sink)
+        assert result.config is not None
+        app = Newsletter(result.config)
+        ready(result, f"mail view: {url}/mail/  sign-up: {url}/  editor's desk: {url}/desk/ (admin token: {shown})")
+        try:
+            server.run(app, host, port, announce=lambda line: ready(result, line), mailbox=sink, sock=sock)
+        finally:
+            app.store.close()
+    return result

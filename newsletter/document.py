@@ -23,33 +23,37 @@ OPENING = "opening"  # uid fragment of a briefing's un-headed opening paragraph
 # Whole lines that news sites add around an article, in the languages our sources use
 # (English, Russian, Kazakh): comment counters, share prompts, cookie notices, "read more",
 # subscription prompts, tags, photo credits, copyright lines. Matched case-insensitively.
+_MORE = r"(?:\s*[:»›>…→|-].*)?"  # "Read more", "Read more: <headline>", "Подробнее »"
 _BOILERPLATE_LINES = [
     # English
     r"no comments(?: yet)?", r"be the first to comment.*", r"\d+ comments?", r"comments?(?: \(\d+\))?",
     r"leave a (?:comment|reply)", r"add (?:a )?comment", r"loading comments.*", r"show comments",
-    r"share(?: this)?(?: article| story| post)?(?: on .*| via .*)?", r"share:?(?: \w+){0,6}",
+    r"share(?: this)?(?: article| story| post)?(?: on \w+| via \w+)?",
     r"(?:tweet|print|email)(?: this)?(?: article| story)?", r"follow us on .*", r"click here to .*",
-    r"read (?:more|also|next|the full story).*", r"continue reading.*", r"related (?:articles?|stories|news).*",
-    r"(?:more|recommended) (?:stories|articles|news)", r"you may also like.*", r"advertisement",
+    r"read (?:more|also|next|the full story)" + _MORE, r"continue reading" + _MORE, r"related (?:articles?|stories|news)" + _MORE,
+    r"(?:more|recommended) (?:stories|articles|news)", r"you may also like" + _MORE, r"advertisement",
     r"subscribe to .*", r"sign up (?:for|to) .*", r"(?:this|our) (?:site|website) uses cookies.*",
     r"we use cookies.*", r"accept (?:all )?cookies", r"cookie (?:policy|settings)",
     r"tags?: .*", r"(?:photo|image|picture)(?: credit)?: .{1,80}", r"source: .{1,80}",
     r"all rights reserved.*", r"(?:©|\(c\)|copyright)\s.*",
     # Russian
     r"комментариев пока нет", r"нет комментариев", r"комментари(?:и|ев)?(?: \(\d+\))?", r"\d+ комментари\w*",
-    r"оставить комментарий", r"добавить комментарий", r"поделиться(?: в .*)?", r"читать (?:далее|также|еще|ещё).*",
-    r"читайте (?:также|еще|ещё).*", r"подробнее.*", r"смотрите также.*", r"похожие (?:новости|статьи|материалы).*",
+    r"оставить комментарий", r"добавить комментарий", r"поделиться(?: в \w+)?", r"читать (?:далее|также|еще|ещё)" + _MORE,
+    r"читайте (?:также|еще|ещё)" + _MORE, r"подробнее" + _MORE, r"смотрите также" + _MORE,
+    r"похожие (?:новости|статьи|материалы)" + _MORE,
     r"подпишитесь.*", r"все права защищены.*", r"(?:мы используем|сайт использует) (?:файлы )?cookie.*",
     r"реклама", r"теги: .*", r"фото: .{1,80}", r"источник: .{1,80}", r"нашли ошибку.*",
     r"если вы нашли ошибку.*",
     # Kazakh
     r"пікірлер(?: \(\d+\))?", r"пікір(?:лер)? жоқ", r"пікір қалдыру", r"пікір жазу", r"бөлісу",
-    r"толығырақ.*", r"тағы оқыңыз.*", r"ұқсас жаңалықтар.*", r"жазылыңыз.*", r"жарнама",
+    r"толығырақ" + _MORE, r"тағы оқыңыз" + _MORE, r"ұқсас жаңалықтар" + _MORE, r"жазылыңыз.*", r"жарнама",
     r"барлық құқықтар қорғалған.*", r"сайт cookie.*", r"тегтер: .*", r"сурет: .{1,80}", r"фото: .{1,80}",
     # Share buttons left as a row of network names
+    r"(?:share:?\s*|поделиться:?\s*|бөлісу:?\s*)?"
     r"(?:(?:facebook|twitter|x|telegram|whatsapp|vk|вконтакте|одноклассники|ok|linkedin|email|e-mail)[\s,|·•]*){2,}",
 ]
-BOILERPLATE = re.compile(r"^(?:" + "|".join(_BOILERPLATE_LINES) + r")[.!:]?$", re.IGNORECASE)
+# A line of at most 200 characters that is nothing but one of the phrases above.
+BOILERPLATE = re.compile(r"^(?=.{1,200}$)(?:" + "|".join(_BOILERPLATE_LINES) + r")[.!:]?$", re.IGNORECASE)
 # Lines after which a page only lists other articles or comments: everything after them goes.
 _TAIL = re.compile(
     r"^(?:related (?:articles?|stories|news)|more (?:stories|articles|news)|you may also like|comments?"
@@ -110,8 +114,13 @@ def read_markdown(path: Path) -> list[str]:
 
 
 def read_html(path: Path) -> list[str]:
-    """Return the paragraphs of an HTML document, page furniture (nav, footer, forms) left out."""
-    return paragraphs(html_to_text(_HTML_FURNITURE.sub(" ", decode(path.read_bytes()))))
+    """Return the paragraphs of an HTML document, page furniture (nav, footer, forms) left out.
+
+    When the page has a top heading (``<h1>``), what comes before it is the site's masthead.
+    """
+    markup = _HTML_FURNITURE.sub(" ", decode(path.read_bytes()))
+    top = re.search(r"<h1[\s>]", markup, re.IGNORECASE)
+    return paragraphs(html_to_text(markup[top.start():] if top else markup))
 
 
 READERS: dict[str, Callable[[Path], list[str]]] = {

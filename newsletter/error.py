@@ -41,3 +41,7 @@ class EditorialError(NewsletterError):
 
 class SubscriberError(NewsletterError):
     """A subscriber operation got bad input (address, CSV row, unknown email)."""
+
+
+class OpmlError(NewsletterError):
+    """An OPML file cannot be read, or its sources cannot be added to the config."""

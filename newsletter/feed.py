@@ -30,17 +30,21 @@ def parse(content: bytes, *, base_url: str = "", content_type: str = "") -> Pars
     prolog = document[:65536].split(b"<rss", 1)[0].split(b"<feed", 1)[0].split(b"<rdf:RDF", 1)[0]
     if _ENTITY_DECLARATION.search(prolog):
         raise FeedError("refused: the feed declares XML entities (an entity-expansion attack or a broken feed)")
+    # No content-location: feedparser would resolve guids against it as if they were links,
+    # and an item's identity must not change when its feed moves. Links are resolved and
+    # markup sanitised by ``markup`` (nh3), so feedparser's slower passes for both are off.
     parsed: Any = feedparser.parse(
         io.BytesIO(document),
-        response_headers={"content-location": base_url, "content-type": "application/xml; charset=utf-8"},
-        sanitize_html=True,
-        resolve_relative_uris=True,
+        response_headers={"content-type": "application/xml; charset=utf-8"},
+        sanitize_html=False,
+        resolve_relative_uris=False,
     )
     problem = _first_line(parsed.get("bozo_exception")) if parsed.bozo else None
     if not parsed.version and not parsed.entries:
         if _looks_like_html(document):
-            raise FeedError("not a feed: the address returned an HTML page (set kind = \"page\" to read "
-                            "it as an article, or use the site's feed address)")
+            raise FeedError("not a valid feed: the address returned an HTML page")
+        if not document.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+            raise FeedError("not a feed: the content is not XML")
         if problem:
             raise FeedError(f"not a valid feed: {problem}")
         raise FeedError("not a feed (no RSS or Atom content found)")
@@ -56,21 +60,27 @@ def parse(content: bytes, *, base_url: str = "", content_type: str = "") -> Pars
 
 def _entry(raw: Any, base_url: str) -> Entry | None:
     title = html_to_text(raw.get("title", ""))
-    content = ""
+    content, detail = "", raw.get("summary_detail") or {}
     if raw.get("content"):
-        content = max((c.get("value", "") for c in raw.content), key=len)
-    summary_html = raw.get("summary", "") or content
-    link = markup.safe_url(raw.get("link"), base_url)
-    html = markup.sanitise(content or summary_html, link or base_url)
+        detail = max(raw.content, key=lambda c: len(c.get("value", "")))
+        content = detail.get("value", "")
+    summary_html = raw.get("summary", "")
+    base = markup.safe_url(detail.get("base"), base_url) or base_url  # xml:base, where a feed sets one
+    link = raw.get("link")
+    if raw.get("guidislink") and link == raw.get("id") and "://" not in (link or ""):
+        link = None  # a guid like "item-42" is no address, whatever isPermaLink claims
+    link = markup.safe_url(link, base)
+    html = markup.sanitise(content or summary_html, link or base)
     body = html_to_text(html)
     if not title and not body:
         return None
+    summary = html_to_text(markup.sanitise(summary_html)) if content and summary_html else body
     published = _date(raw.get("published_parsed") or raw.get("updated_parsed"))
     return Entry(
         uid=identify(raw.get("id"), link, *fingerprint(title, published, body)),
         title=title or summarise(body, 90),
         body=body,
-        summary=summarise(html_to_text(markup.sanitise(summary_html)) or body),
+        summary=summarise(summary or body),
         link=link,
         author=html_to_text(raw.get("author") or "") or None,
         published_at=published,
@@ -93,5 +103,8 @@ def _looks_like_html(document: bytes) -> bool:
 
 
 def _first_line(exc: Any) -> str:
+    """Return the first line of a parser's complaint, with expat's "<unknown>:2:0:" made readable."""
     text = str(exc or "unknown error").strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    text = text.splitlines()[0] if text else type(exc).__name__
+    where = re.match(r"<unknown>:(\d+):(\d+):\s*(.*)", text)
+    return f"{where.group(3)} (line {where.group(1)}, column {where.group(2)})" if where else text

@@ -37,7 +37,8 @@ def store_entries(store: Store, conn: sa.Connection, source_id: int, entries: li
         if r.link:
             by_link.setdefault(r.link, []).append(r)
     links = Counter(e.link for e in entries if e.link)
-    new = updated = 0
+    inserts: list[dict[str, Any]] = []
+    updated = 0
     seen: set[int | str] = set()
     for entry in entries:
         old = by_uid.get(entry.uid)
@@ -51,10 +52,11 @@ def store_entries(store: Store, conn: sa.Connection, source_id: int, entries: li
                       summary=entry.summary, body=entry.body, content_html=entry.html or None,
                       published_at=to_db(entry.published_at))
         if old is None:
-            conn.execute(t.items.insert().values(source_id=source_id, uid=entry.uid, gathered_at=moment, **values))
-            new += 1
+            inserts.append(dict(source_id=source_id, uid=entry.uid, gathered_at=moment, **values))
         elif old.issue_id is None and (old.title, old.body, old.content_html) != (
                 entry.title, entry.body, entry.html or None):
             conn.execute(t.items.update().where(t.items.c.id == old.id).values(**values))
             updated += 1
-    return new, updated
+    if inserts:
+        conn.execute(t.items.insert(), inserts)
+    return len(inserts), updated

@@ -4,10 +4,12 @@ A keyword matches a word of the text when, both folded (case, ``ё``→``е``):
 
 * the keyword has three letters or fewer and the word equals it ("EU", "oil");
 * the keyword is longer and the word starts with it ("Russia" → "Russian", "Қазақстан" →
-  "Қазақстанның": English and Kazakh inflect with endings);
+  "Қазақстанның": English and Kazakh inflect with endings). A Kazakh keyword (one with
+  letters only Kazakh uses: ә ғ қ ң ө ұ ү һ і) admits endings however short: "заң" → "заңды";
 * the keyword is Cyrillic and the word shares its Russian stem: "Россия" → "России",
-  "Москва" → "Москве", "Китай" → "Китая", "газ" → "газа". Longer stems also match as
-  prefixes ("Россия" → "российский"). Stems come from the Snowball stemmer.
+  "Москва" → "Москве", "Китай" → "Китая", "газ" → "газа". Stems of four letters or more
+  also match as prefixes, so "Россия" finds "российский" (at the price of the rare
+  "россыпь"). Stems come from the Snowball stemmer.
 
 A keyword of several words matches those words in a row, each by the rules above.
 Matching works on the text's words, once per text, with a per-distinct-word cache, so it
@@ -24,6 +26,7 @@ import snowballstemmer
 
 _WORD = re.compile(r"\w+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_KAZAKH = re.compile(r"[әғқңөұүһі]")  # letters of Kazakh that Russian does not use
 MIN_PREFIX = 4  # a keyword or stem shorter than this must match a whole word
 
 
@@ -70,10 +73,11 @@ class Matcher:
             if ids:
                 self._starts.setdefault(ids[0], []).append(index)
             self._sequences.append(tuple(ids))
+        self._short = any(len(p) < MIN_PREFIX for p in self._prefix)  # a short Kazakh keyword
 
     def _add(self, word: str, word_id: int) -> None:
         self._exact.setdefault(word, set()).add(word_id)
-        if len(word) >= MIN_PREFIX:
+        if len(word) >= MIN_PREFIX or (len(word) > 1 and _KAZAKH.search(word)):
             self._prefix.setdefault(word, set()).add(word_id)
         if _CYRILLIC.search(word):
             root = stem(word)
@@ -87,7 +91,7 @@ class Matcher:
         if found is not None:
             return found
         ids = set(self._exact.get(word, ()))
-        for n in range(MIN_PREFIX, len(word) + 1):
+        for n in range(2 if self._short else MIN_PREFIX, len(word) + 1):
             ids.update(self._prefix.get(word[:n], ()))
         if self._stems and _CYRILLIC.search(word):
             root = stem(word)

@@ -176,12 +176,45 @@ def source_health(conn: sa.Connection) -> None:
         conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}"))
 
 
+def subscriber_lifecycle(conn: sa.Connection) -> None:
+    """Time every change of a subscriber's status, pace confirmation mail, keep a history of events."""
+    columns = [
+        sa.Column("status_changed_at", sa.DateTime),
+        sa.Column("confirmed_at", sa.DateTime),
+        sa.Column("unsubscribed_at", sa.DateTime),
+        sa.Column("bounced_at", sa.DateTime),
+        sa.Column("complained_at", sa.DateTime),
+        sa.Column("confirm_sent_at", sa.DateTime),
+    ]
+    for column in columns:
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE subscribers ADD COLUMN {column.name} {kind}"))
+    # What is known of existing rows: their last change is their last update.
+    conn.execute(sa.text("UPDATE subscribers SET status_changed_at = updated_at"))
+    conn.execute(sa.text("UPDATE subscribers SET confirmed_at = created_at WHERE status = 'active'"))
+    md = sa.MetaData()
+    subscribers = sa.Table("subscribers", md, autoload_with=conn)
+    sa.Index("ix_subscribers_status", subscribers.c.status, subscribers.c.id).create(conn)
+    sa.Table(
+        "subscriber_events", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id"), nullable=False),
+        sa.Column("event", sa.String(30), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("origin", sa.Text, nullable=False, server_default=""),
+        sa.Column("detail", sa.Text, nullable=False, server_default=""),
+        sa.Column("at", sa.DateTime, nullable=False),
+        sa.Index("ix_subscriber_events_subscriber", "subscriber_id", "id"),
+    ).create(conn)
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", initial),
     ("0006_scheduler", scheduler),
     ("0003_editorial", editorial),
     ("0004_delivery_engine", delivery_engine),
     ("0002_source_health", source_health),
+    ("0005_subscriber_lifecycle", subscriber_lifecycle),
 ]
 
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-import threading
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,7 +22,7 @@ import sqlalchemy as sa
 
 from newsletter.error import NewsletterError
 from newsletter.message import Composer, Recipient
-from newsletter.pool import DEFERRED, FAILED, PENDING, SENT, SKIPPED, Job, Outcome
+from newsletter.pool import DEFERRED, FAILED, PENDING, Job
 from newsletter.store import Store, now
 
 OPEN = (PENDING, DEFERRED)
@@ -272,78 +270,3 @@ def retry_failed(store: Store, issue_id: int) -> tuple[int, int]:
         if reopened:
             conn.execute(t.issues.update().where(t.issues.c.id == issue_id).values(status="sending", sent_at=None))
     return reopened, left
-
-
-class Recorder:
-    """Store outcomes as they come, several per transaction when threads finish together.
-
-    The first thread to arrive writes every outcome waiting (a group commit); the
-    others find theirs already written. A call returns only once its outcome is
-    committed, which is what bounds the messages a crash can repeat.
-    """
-
-    def __init__(self, store: Store, *, max_attempts: int, retry_delay: float, bounce_limit: int,
-                 on_recorded: Callable[[list[Outcome]], None] | None = None) -> None:
-        self.store = store
-        self.max_attempts = max_attempts
-        self.retry_delay = retry_delay
-        self.bounce_limit = bounce_limit
-        self.on_recorded = on_recorded or (lambda outcomes: None)
-        self._cond = threading.Lock()
-        self._write = threading.Lock()
-        self._pending: list[Outcome] = []
-        self._queued = 0
-        self._done = 0
-        d = store.t.deliveries
-        self._update = d.update().where(d.c.id == sa.bindparam("b_id"), d.c.status.in_(OPEN)).values(
-            status=sa.bindparam("b_status"), attempts=sa.bindparam("b_attempts"),
-            last_error=sa.bindparam("b_error"), sent_at=sa.bindparam("b_sent"),
-            next_attempt_at=sa.bindparam("b_next"), updated_at=sa.bindparam("b_updated"),
-            claimed_by=None, claimed_at=None)
-
-    def backoff(self, attempts: int) -> float:
-        """Return the seconds to wait before attempt ``attempts + 1``: doubling from ``retry_delay``."""
-        return float(min(self.retry_delay * 2 ** (attempts - 1), 86_400.0))
-
-    def __call__(self, outcome: Outcome) -> None:
-        with self._cond:
-            self._pending.append(outcome)
-            self._queued += 1
-            mine = self._queued
-        with self._write:
-            with self._cond:
-                if self._done >= mine:
-                    return
-                batch, self._pending = self._pending, []
-                upto = self._queued
-            self._store(batch)
-            with self._cond:
-                self._done = upto
-        self.on_recorded(batch)
-
-    def _store(self, batch: list[Outcome]) -> None:
-        s = self.store.t.subscribers
-        moment = now()
-        rows, bounced, recovered = [], [], []
-        for o in batch:
-            attempts = o.job.attempts + (0 if o.status == SKIPPED else 1)
-            status, error, retry_at = o.status, o.error, None
-            if status == DEFERRED and attempts >= self.max_attempts:
-                status, error = FAILED, f"gave up after {attempts} attempts: {error}"
-            elif status == DEFERRED:
-                retry_at = moment + timedelta(seconds=self.backoff(attempts))
-            rows.append(dict(b_id=o.job.delivery_id, b_status=status, b_attempts=attempts, b_error=error,
-                             b_sent=moment if status == SENT else None, b_next=retry_at, b_updated=moment))
-            if o.bounce:
-                bounced.append(o.job.subscriber_id)
-            elif status == SENT and o.job.bounces:
-                recovered.append(o.job.subscriber_id)
-        with self.store.begin() as conn:
-            conn.execute(self._update, rows)
-            if bounced:
-                over = sa.and_(s.c.bounces + 1 >= self.bounce_limit, s.c.status == "active")
-                conn.execute(s.update().where(s.c.id.in_(bounced)).values(
-                    bounces=s.c.bounces + 1, status=sa.case((over, "bounced"), else_=s.c.status),
-                    updated_at=moment))
-            if recovered:
-                conn.execute(s.update().where(s.c.id.in_(recovered)).values(bounces=0))

@@ -1,9 +1,10 @@
 """The connection pool: a few persistent SMTP sessions, each in its own thread, sending claimed deliveries.
 
 Each thread takes a job, builds the reader's message, waits for a slot of the
-shared rate limit, hands the message over and reports the outcome, which the
-caller records before the thread takes its next job: so at most one message per
-connection is ever sent but not yet recorded.
+shared rate limit, hands the message over and submits the outcome for recording.
+Before it hands over its next message it waits until the previous outcome is
+committed: so at most one message per connection is ever accepted by the server
+and not yet recorded, while the recording overlaps with building the next one.
 """
 
 from __future__ import annotations
@@ -54,15 +55,16 @@ class SenderRefused(SmtpError):
 class Pool:
     """Send jobs over ``size`` persistent connections until closed.
 
-    ``build`` turns a job into message bytes, ``record`` stores an outcome (it is
-    called from the sending thread and must be thread-safe). A connection that
+    ``build`` turns a job into message bytes; ``record`` takes an outcome (from any
+    sending thread) and returns a function that blocks until it is stored. A connection that
     drops is reopened; one that cannot be reopened after ``reconnect_delays`` ends
     its thread and hands its job back. ``error`` holds the reason the last thread
     ended, and ``alive`` how many threads still run.
     """
 
     def __init__(self, connect: Callable[[], Connection], *, size: int, sender: str,
-                 build: Callable[[Job], bytes], record: Callable[[Outcome], None], limit: RateLimit,
+                 build: Callable[[Job], bytes], record: Callable[[Outcome], Callable[[], None]],
+                 limit: RateLimit,
                  stop: threading.Event | None = None, reconnect_delays: Sequence[float] = (1.0, 4.0),
                  on_exit: Callable[[], None] | None = None) -> None:
         self.connect = connect
@@ -75,7 +77,7 @@ class Pool:
         self.reconnect_delays = tuple(reconnect_delays)
         self.on_exit = on_exit or (lambda: None)
         self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
-        self.error: SmtpError | None = None
+        self.error: BaseException | None = None
         self.fatal = False
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -114,6 +116,7 @@ class Pool:
 
     def _work(self) -> None:
         connection = self.connect()
+        stored: Callable[[], None] = lambda: None  # noqa: E731 - waits for the previous outcome
         try:
             while (job := self.jobs.get()) is not None:
                 if self.stop.is_set():
@@ -122,12 +125,15 @@ class Pool:
                     self.jobs.put(job)  # another connection may still take it
                     return
                 try:
-                    outcome = self._attempt(connection, job)
+                    outcome = self._attempt(connection, job, stored)
                 except SenderRefused as e:
                     self._fail(e, fatal=True)
                     self.jobs.put(job)
                     return
-                self.record(outcome)
+                stored = self.record(outcome)
+            stored()
+        except Exception as e:  # the store failed: nothing more can be recorded, so stop sending
+            self._fail(e, fatal=True)
         finally:
             connection.close()
             with self._lock:
@@ -147,15 +153,15 @@ class Pool:
         self._fail(last)
         return False
 
-    def _fail(self, error: SmtpError, *, fatal: bool = False) -> None:
+    def _fail(self, error: BaseException, *, fatal: bool = False) -> None:
         with self._lock:
             self.error = error
             self.fatal = self.fatal or fatal
         if fatal:
             self.stop.set()
 
-    def _attempt(self, connection: Connection, job: Job) -> Outcome:
-        """Build and send one job; every answer of the server becomes an outcome."""
+    def _attempt(self, connection: Connection, job: Job, stored: Callable[[], None]) -> Outcome:
+        """Build and send one job once ``stored`` returns; every answer of the server becomes an outcome."""
         if job.status != "active":
             return Outcome(job, SKIPPED, f"subscriber is {job.status}")
         try:
@@ -164,6 +170,7 @@ class Pool:
             log.warning("%s: cannot build the message: %s", job.email, e)
             return Outcome(job, FAILED, f"cannot build the message: {e}")
         self.limit.acquire()
+        stored()
         try:
             connection.send(self.sender, job.email, message)
         except Refused as e:

@@ -35,7 +35,7 @@ def detect(content: bytes, content_type: str = "", hint: str | None = None) -> s
 
 def read(content: bytes, *, base_url: str = "", content_type: str = "", hint: str | None = None) -> Parsed:
     """Read ``content`` as the kind it is (or is declared to be); raise FeedError if it is none."""
-    if b"\x00" in content[:1024] and not content.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")):
+    if _binary(content):
         media = content_type.split(";", 1)[0].strip() or "unknown type"
         raise FeedError(f"not a feed: binary data ({media}, {len(content):,} bytes)")
     kind = detect(content, content_type, hint)
@@ -48,9 +48,18 @@ def read(content: bytes, *, base_url: str = "", content_type: str = "", hint: st
     return feed.parse(content, base_url=base_url, content_type=content_type)
 
 
+def _binary(content: bytes) -> bool:
+    """Return whether ``content`` is binary data: many control bytes, and not UTF-16/32 text."""
+    head = content[:4096]
+    if not head or head.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")):
+        return False
+    controls = sum(1 for byte in head if byte < 9 or 13 < byte < 32)
+    return controls > len(head) // 20
+
+
 def _html_not_feed(content: bytes, base_url: str) -> str:
     """Say that an HTML page came where a feed was expected, and where its feed is if it says."""
-    message = "not a feed: the address returned an HTML page"
+    message = "not a valid feed: the address returned an HTML page"
     link = _ALTERNATE.search(content[:200_000])
     href = _HREF.search(link.group(0)) if link else None
     if href:

@@ -148,19 +148,23 @@ def gather(
                   for r in conn.execute(sa.select(t.sources.c.key, t.sources.c.etag, t.sources.c.last_modified,
                                                   t.sources.c.permanent_url, t.sources.c.content_hash))}
 
+    reports: list[SourceReport | None] = [None] * len(sources)
+    writing = asyncio.Lock()  # one writer at a time: SQLite would make the others sleep-and-retry
+
+    async def one(i: int, source: SourceSettings, fetcher: Fetcher) -> None:
+        outcome = await _collect(config, fetcher, source, states.get(source.key, _State()))
+        async with writing:
+            report = await asyncio.to_thread(_record, store, outcome, moment, config.gather.warn_after_hours)
+        reports[i] = report
+        progress.advance(f"{report.name}: {report.status}")
+        if report.error:
+            log.warning("source %s failed: %s", report.name, report.error)
+        elif report.warning:
+            log.info("source %s: %s", report.name, report.warning)
+
     async def run_all() -> list[SourceReport]:
-        reports: list[SourceReport | None] = [None] * len(sources)
         async with Fetcher(limits(config)) as fetcher:
-            async def one(i: int, source: SourceSettings) -> None:
-                outcome = await _collect(config, fetcher, source, states.get(source.key, _State()))
-                report = await asyncio.to_thread(_record, store, outcome, moment, config.gather.warn_after_hours)
-                reports[i] = report
-                progress.advance(f"{report.name}: {report.status}")
-                if report.error:
-                    log.warning("source %s failed: %s", report.name, report.error)
-                elif report.warning:
-                    log.info("source %s: %s", report.name, report.warning)
-            await asyncio.gather(*(one(i, s) for i, s in enumerate(sources)))
+            await asyncio.gather(*(one(i, s, fetcher) for i, s in enumerate(sources)))
         return [r for r in reports if r is not None]
 
     return GatherReport(_run(run_all))
@@ -208,9 +212,8 @@ async def _collect(config: Config, fetcher: Fetcher, source: SourceSettings, sta
         digest = hashlib.sha256(fetched.content).hexdigest()
         if digest == state.content_hash:  # unchanged although the server sent it again
             return _Outcome(source, kind, name, None, fetched, digest, http_status=fetched.status)
-        parsed = await asyncio.to_thread(
-            reader.read, fetched.content, base_url=fetched.url or source.url or "",
-            content_type=fetched.content_type, hint=source.kind)
+        parsed = await asyncio.to_thread(reader.read, fetched.content, base_url=fetched.url or source.url or "",
+                                         content_type=fetched.content_type, hint=source.kind)
         return _Outcome(source, parsed.kind, source.name or parsed.title or name, parsed, fetched, digest,
                         http_status=fetched.status)
     except HttpError as e:

@@ -1,12 +1,34 @@
-"""Signed tokens for the links in every email (unsubscribe, preferences)."""
+"""Signed tokens for the links in every email (unsubscribe, preferences) and for confirmation links.
+
+Two kinds: ``sign``/``check`` make tokens that never expire (the unsubscribe and
+preferences links already sit in readers' inboxes, so their format must not
+change); ``sign_expiring``/``check_expiring`` make tokens that carry the moment
+they were issued, for links that must stop working (double opt-in confirmation).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from newsletter.error import SubscriberError
 
 UNSUBSCRIBE = "unsubscribe"
+CONFIRM = "confirm"
+
+
+class LinkError(SubscriberError):
+    """A link's token is tampered with, meant for something else, or expired."""
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What an expiring token names: a subscriber, and when the token was made (aware UTC)."""
+
+    subscriber_id: int
+    issued_at: datetime
 
 
 class Signer:
@@ -14,17 +36,47 @@ class Signer:
 
     def __init__(self, secret: str) -> None:
         self._serializer = URLSafeSerializer(secret, salt="newsletter")
+        # A different salt: an expiring token can never pass for a permanent one, nor the reverse.
+        self._expiring = URLSafeSerializer(secret, salt="newsletter-expiring")
 
     def sign(self, purpose: str, subscriber_id: int) -> str:
         """Return a token that names ``subscriber_id`` for ``purpose``."""
         return self._serializer.dumps([purpose, subscriber_id])
 
     def check(self, purpose: str, token: str) -> int:
-        """Return the subscriber id in ``token``, or raise SubscriberError if it was tampered with."""
+        """Return the subscriber id in ``token``, or raise LinkError if it was tampered with."""
         try:
             kind, subscriber_id = self._serializer.loads(token)
         except (BadSignature, ValueError, TypeError) as e:
-            raise SubscriberError("invalid or tampered link") from e
-        if kind != purpose or not isinstance(subscriber_id, int):
-            raise SubscriberError("invalid or tampered link")
+            raise LinkError("invalid or tampered link") from e
+        if kind != purpose or not isinstance(subscriber_id, int) or isinstance(subscriber_id, bool):
+            raise LinkError("invalid or tampered link")
         return subscriber_id
+
+    def sign_expiring(self, purpose: str, subscriber_id: int, issued_at: datetime) -> str:
+        """Return a token naming ``subscriber_id`` for ``purpose`` that records ``issued_at``."""
+        return self._expiring.dumps([purpose, subscriber_id, _millis(issued_at)])
+
+    def check_expiring(self, purpose: str, token: str, *, now: datetime, max_age: timedelta) -> Issued:
+        """Return what ``token`` names, or raise LinkError if it is tampered with or older than ``max_age``.
+
+        ``now`` comes from the caller's clock, so expiry is testable without waiting.
+        """
+        try:
+            kind, subscriber_id, millis = self._expiring.loads(token)
+        except (BadSignature, ValueError, TypeError) as e:
+            raise LinkError("invalid or tampered link") from e
+        if kind != purpose or not all(isinstance(v, int) and not isinstance(v, bool) for v in (subscriber_id, millis)):
+            raise LinkError("invalid or tampered link")
+        issued = datetime.fromtimestamp(millis / 1000, UTC)
+        if _aware(now) - issued > max_age:
+            raise LinkError("this link has expired; sign up again to get a new one")
+        return Issued(subscriber_id, issued)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _millis(moment: datetime) -> int:
+    return int(_aware(moment).timestamp() * 1000)

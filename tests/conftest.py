@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import threading
 from collections.abc import Iterator
@@ -40,26 +41,74 @@ def sink() -> Iterator[Sink]:
 
 @dataclass
 class Script:
-    """How the scripted SMTP server answers: per-recipient codes, and a drop after N messages."""
+    """How the scripted SMTP server answers: per-recipient codes, and a drop after N messages.
 
-    rcpt: dict[str, str] = field(default_factory=dict)  # address -> "550 5.1.1 No such user"
+    ``rcpt`` answers may be a list, used up one attempt at a time (then the address is
+    accepted); ``data`` answers the end of a message to that recipient; ``mail`` answers
+    MAIL FROM; ``drop`` closes the connection at that recipient's DATA, ``stall`` never
+    answers it; ``pipelining`` offers PIPELINING; ``gate`` holds every message until that
+    many sessions have started; ``sessions`` counts EHLOs.
+    """
+
+    rcpt: dict[str, Any] = field(default_factory=dict)  # address -> "550 5.1.1 No such user" or a list
     drop_after: int | None = None  # close the connection instead of accepting message N+1
     accepted: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    data: dict[str, str] = field(default_factory=dict)
+    mail: str | None = None
+    drop: set[str] = field(default_factory=set)
+    stall: set[str] = field(default_factory=set)
+    pipelining: bool = False
+    gate: int = 0
+    sessions: int = 0
+    attempts: dict[str, int] = field(default_factory=dict)  # address -> RCPT commands seen
 
 
 class _ScriptedHandler:
     def __init__(self, script: Script) -> None:
         self.script = script
+        self.opened: asyncio.Event | None = None
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        with self.script.lock:
+            self.script.sessions += 1
+            if self.opened is None:
+                self.opened = asyncio.Event()
+            if self.script.sessions >= self.script.gate:
+                self.opened.set()
+        return responses[:-1] + ["250-PIPELINING"] * self.script.pipelining + responses[-1:]
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if self.script.mail:
+            return self.script.mail
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
-        answer = self.script.rcpt.get(address)
+        with self.script.lock:
+            self.script.attempts[address] = self.script.attempts.get(address, 0) + 1
+            answer = self.script.rcpt.get(address)
+            if isinstance(answer, list):
+                answer = answer.pop(0) if answer else None
         if answer:
             return answer
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        rcpt = envelope.rcpt_tos[0] if envelope.rcpt_tos else ""
+        if self.script.gate and self.opened is not None:
+            await self.opened.wait()
+        if rcpt in self.script.stall:
+            await asyncio.Event().wait()  # never answers; the client must time out
+        if rcpt in self.script.drop:
+            server.transport.close()
+            return "421 closing"
+        if rcpt in self.script.data:
+            return self.script.data[rcpt]
         with self.script.lock:
             if self.script.drop_after is not None and len(self.script.accepted) >= self.script.drop_after:
                 server.transport.close()
@@ -177,3 +226,108 @@ def app(newsletter_dir: Path) -> Iterator[Newsletter]:
     subscribers.add(newsletter.store, "pending@example.org")
     yield newsletter
     newsletter.store.close()
+
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+class InProcess:
+    """Drive an ASGI app in-process with httpx (no server, no socket); keeps cookies like a browser."""
+
+    def __init__(self, asgi: Any, base_url: str = "http://testserver") -> None:
+        import httpx
+
+        self.asgi = asgi
+        self.base_url = base_url
+        self.cookies = httpx.Cookies()
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        import asyncio
+
+        import httpx
+
+        async def go() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.asgi)
+            async with httpx.AsyncClient(transport=transport, base_url=self.base_url, cookies=self.cookies) as client:
+                response = await client.request(method, url, **kwargs)
+                self.cookies = client.cookies
+                return response
+
+        return asyncio.run(go())
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        return self.request("POST", url, **kwargs)
+
+
+@pytest.fixture
+def web_app(app: Newsletter) -> Newsletter:
+    """The ``app`` newsletter (same store) with an admin token, so the editor's desk opens."""
+    return Newsletter(app.config.replace(web={"admin_token": ADMIN_TOKEN}), store=app.store)
+
+
+@pytest.fixture
+def client(web_app: Newsletter) -> InProcess:
+    """The web app of ``web_app``, driven in-process."""
+    from newsletter.web import create_app
+
+    return InProcess(create_app(web_app))
+
+
+@dataclass
+class Postgres:
+    """A PostgreSQL server started for the tests from the machine's binaries (initdb, pg_ctl)."""
+
+    port: int
+    databases: int = 0
+
+    def create(self) -> str:
+        """Create a fresh database and return its ``postgresql://`` URL."""
+        import psycopg
+
+        self.databases += 1
+        name = f"newsletter_{self.databases}"
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+
+def _postgres_bin(name: str) -> str:
+    found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None)
+    if found is None:
+        pytest.fail(f"PostgreSQL's {name} is not installed (Debian: apt-get install postgresql)")
+    return str(found)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Postgres]:
+    """One PostgreSQL for the session, in a temporary folder, as an unprivileged user when run as root."""
+    import os
+    import subprocess
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="newsletter-pg-"))
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(base, "nobody")
+        prefix = ["runuser", "-u", "nobody", "--"]
+    data, port = base / "data", free_port()
+    run = partial(subprocess.run, check=True, capture_output=True, cwd=base)
+    run([*prefix, _postgres_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+         "--locale=C", "--no-sync"])
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+    run([*prefix, _postgres_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"), "-w",
+         "start"])
+    try:
+        yield Postgres(port)
+    finally:
+        run([*prefix, _postgres_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"])
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Postgres) -> str:
+    """The URL of a new, empty PostgreSQL database."""
+    return postgres_server.create()

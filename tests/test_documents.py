@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from newsletter import document
 from newsletter.item import Entry, html_to_text, summarise
 
@@ -119,3 +121,82 @@ def test_html_to_text() -> None:
     assert html_to_text(markup) == "Tom & Jerry write &lt;b&gt; as text.\n\nSecond paragraph"
     assert html_to_text("Plain & simple") == "Plain & simple"
     assert html_to_text("<b>Новый</b> маршрут") == "Новый маршрут"
+
+
+LABELLED = Path(__file__).parent / "fixtures" / "labelled" / "documents"
+
+
+@pytest.mark.parametrize(("name", "labels"), [
+    ("2026-11-16-weekly-briefing.txt", [None, "Russia", "China", "Uzbekistan", "Oil", "Floods", "Legislation",
+                                        "Ukraine", "Railways", "Crypto", None, None]),
+    ("2026-11-17-obzor.md", [None, "Россия", "Китай", "Энергетика", "Выборы", "Таджикистан", "Безопасность",
+                             "Торговля", None]),
+    ("2026-11-18-sholu.html", [None, "Ресей", "Қытай", "Мұнай", "Өзбекстан", "Шекара", "Сайлау"]),
+])
+def test_briefings_in_three_languages_and_three_formats(name: str, labels: list[str | None]) -> None:
+    entries = read(LABELLED, name)
+    assert [e.label for e in entries] == labels
+    assert entries[0].uid == f"{name}#opening" and document.is_opening(entries[0].uid)
+    assert not any(document.is_opening(e.uid) for e in entries[1:])
+    assert all(e.body and not e.body.startswith(f"{e.label}.") for e in entries)
+    text = " ".join(e.body for e in entries)
+    for furniture in ("Еженедельный обзор", "Апталық шолу", "Басты бет", "Барлық құқықтар", "Бөлісу", "**", "<"):
+        assert furniture not in text
+    assert all(e.published_at is not None and e.published_at.day == int(name[8:10]) for e in entries)
+
+
+@pytest.mark.parametrize(("name", "title", "summary_start", "body_end"), [
+    ("2026-11-15-neft-kaspiy.txt", "Казахстан и Азербайджан увеличат перевозки нефти через Каспий",
+     "С января танкеры", "флот компании сейчас насчитывает всего семь судов."),
+    ("2026-11-14-border-deal.md", "Kyrgyzstan and Tajikistan sign their last border protocol",
+     "The two neighbours have agreed", "host a regional summit on water sharing next spring."),
+    ("2026-11-13-zeynetaky.html", "Парламент зейнетақы туралы заң жобасын мақұлдады",
+     "Мәжіліс депутаттары", "Сенат құжатты желтоқсан айында қарайды."),
+    ("2026-11-12-uranium.html", "Kazatomprom lifts uranium output forecast",
+     "The state uranium miner", "which have fallen by a fifth since January."),
+])
+def test_articles_in_three_languages_lose_site_boilerplate(name: str, title: str, summary_start: str,
+                                                           body_end: str) -> None:
+    [entry] = read(LABELLED, name)
+    assert entry.title == title and entry.label is None
+    assert entry.summary.startswith(summary_start)
+    assert entry.body.endswith(body_end)
+    for boilerplate in ("Поделиться", "Читайте также", "Комментариев", "10:42", "Share", "Related", "Rogun",
+                        "Толығырақ", "Пікірлер", "Facebook", "Tags:", "cookies", "Most read", "Steppe Times", "©"):
+        assert boilerplate not in entry.body, boilerplate
+
+
+def test_an_edited_opening_keeps_its_uid(tmp_path: Path) -> None:
+    path = tmp_path / "weekly.txt"
+    path.write_text("The week was calm.\nRussia. Moscow said little.\nChina. Beijing said less.\n", encoding="utf-8")
+    before = [e.uid for e in read(tmp_path, "weekly.txt")]
+    path.write_text("The week was calm and cold.\nRussia. Moscow said little.\nChina. Beijing said less.\n",
+                    encoding="utf-8")
+    assert [e.uid for e in read(tmp_path, "weekly.txt")] == before == ["weekly.txt#opening", "weekly.txt#russia",
+                                                                       "weekly.txt#china"]
+
+
+@pytest.mark.parametrize("line", [
+    "No comments yet", "Comments (12)", "Share on Facebook", "Facebook Twitter Telegram", "Read more",
+    "We use cookies to improve your experience.", "© 2026 Example Media", "Tags: oil, gas", "Photo: Reuters",
+    "Комментариев пока нет", "Поделиться", "Читайте также: Тенге укрепился", "Все права защищены",
+    "Пікірлер жоқ", "Толығырақ", "Бөлісу", "Барлық құқықтар қорғалған", "20 ноября 2026, 14:35",
+    "2026-11-20", "November 20, 2026",
+])
+def test_boilerplate_lines_are_removed(line: str) -> None:
+    assert document.strip_boilerplate(["Headline here", "A real paragraph of news.", line]) == [
+        "Headline here", "A real paragraph of news."]
+
+
+@pytest.mark.parametrize("line", [
+    "Share prices rose sharply on Monday.", "Comments by the minister surprised investors.",
+    "Read more carefully, the report says the opposite of what the ministry claims it does.",
+    "Photo: " + "x" * 120, "Поделиться опытом приехали инженеры из Китая.",
+])
+def test_news_lines_that_resemble_boilerplate_are_kept(line: str) -> None:
+    assert document.strip_boilerplate(["Headline", line]) == ["Headline", line]
+
+
+def test_a_related_articles_list_ends_the_article() -> None:
+    blocks = ["Headline", "Standfirst.", "Body.", "Related articles", "Another story", "And another"]
+    assert document.strip_boilerplate(blocks) == ["Headline", "Standfirst.", "Body."]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
@@ -10,9 +11,10 @@ from typing import Any
 import pytest
 
 from newsletter.config import parse
+from newsletter.error import ConfigError
 from newsletter.item import Item
 from newsletter.keywords import Matcher, words
-from newsletter.sections import Sorter
+from newsletter.sections import Placed, Placement, Sorter
 
 _ids = count(1)
 
@@ -128,3 +130,100 @@ def test_custom_catch_all_and_intro(tmp_path: Path) -> None:
                    root=tmp_path, environ={})
     sections = Sorter(config).group([item("Moscow votes"), item("Rain")])
     assert [(x.name, x.intro) for x in sections] == [("Russia", "From the Kremlin."), ("Elsewhere", "")]
+
+
+@pytest.mark.parametrize(("keyword", "text"), [
+    ("Россия", "Санкции против России"),
+    ("Россия", "с Россией"),
+    ("Россия", "российский рубль"),
+    ("Москва", "переговоры в Москве"),
+    ("Китай", "экспорт из Китая"),
+    ("Китай", "китайские компании"),
+    ("газ", "поставки газа"),
+    ("нефть", "добыча нефти"),
+    ("Ёлка", "новогодняя елка"),
+    ("Қазақстан", "Қазақстанның экспорты"),
+    ("заң", "заңды қабылдады"),
+    ("Ресей", "Ресейдің ұсынысы"),
+    ("Putin", "PUTIN'S envoy"),
+])
+def test_inflected_forms_match(keyword: str, text: str) -> None:
+    assert found(keyword, text)
+
+
+@pytest.mark.parametrize(("keyword", "text"), [
+    ("Азия", "аз"),  # a bare stem is not a form of the word
+    ("Россия", "Роспечать"),
+    ("газ", "газета"),
+    ("Китай", "кит"),
+    ("oil", "oiled"),
+    ("EU", "Europe"),
+])
+def test_unrelated_words_do_not_match(keyword: str, text: str) -> None:
+    assert not found(keyword, text)
+
+
+def test_inflected_russian_places_the_item(tmp_path: Path) -> None:
+    s = sorter(tmp_path, {"name": "Russia", "keywords": ["Россия", "Москва"]},
+               {"name": "China", "keywords": ["Китай", "Пекин"]})
+    placement = s.place(item("Новые санкции против России", "Москве предложили скидку."))
+    assert placement.section == "Russia"
+    assert placement.reason == "keywords: Россия ×3, Москва ×1 (score 4)"
+    assert s.place(item("Экспорт из Китая вырос", "В Пекине довольны.")).section == "China"
+
+
+def test_a_word_counts_once_per_section(tmp_path: Path) -> None:
+    s = sorter(tmp_path, {"name": "Russia", "keywords": ["Russia", "Russian"]},
+               {"name": "Energy", "keywords": ["oil", "gas"]})
+    placement = s.place(item("Talks", "Russian oil and gas"))
+    assert placement.section == "Energy"  # 2 words beat 1, though two keywords matched "Russian"
+    assert "score 1" in s.place(item("Talks", "Russian")).reason
+
+
+def test_heading_matches_in_any_case_and_with_yo(tmp_path: Path) -> None:
+    s = sorter(tmp_path, {"name": "Всё о нефти", "aliases": ["Energy"]})
+    assert s.place(item("x", "text", label="ВСЕ О НЕФТИ")).reason == "inline heading 'ВСЕ О НЕФТИ'"
+    assert s.place(item("x", "text", label="energy")).section == "Всё о нефти"
+
+
+def placed(title: str, *, day: int = 1, pinned: bool = False, copies: int = 0, section: str = "Russia") -> Placed:
+    first = item(title, day=day)
+    others = tuple(dataclasses.replace(item(f"{title} {n}", day=day), source_name=f"Wire {n}")
+                   for n in range(copies))
+    return Placed(first, Placement(section, "test"), others, pinned)
+
+
+def test_items_within_a_section_pinned_then_more_sources_then_newest(tmp_path: Path) -> None:
+    s = sorter(tmp_path)
+    arranged = s.arrange([placed("old", day=1), placed("new", day=9), placed("pinned", day=2, pinned=True),
+                          placed("widely carried", day=3, copies=2), placed("same day first", day=9)])
+    [russia] = arranged.sections
+    assert [p.item.title for p in russia.items] == ["pinned", "widely carried", "new", "same day first", "old"]
+    assert russia.items[1].sources == ["Wire", "Wire 0", "Wire 1"]
+
+
+def test_section_limit_and_issue_limit_leave_the_rest_waiting(tmp_path: Path) -> None:
+    s = sorter(tmp_path, {"name": "Russia", "limit": 2}, {"name": "China"})
+    russia = [placed("r-old", day=1), placed("r-new", day=5), placed("r-pinned", day=2, pinned=True)]
+    china = [placed("c1", day=3, section="China"), placed("c2", day=4, section="China")]
+    arranged = s.arrange(russia + china)
+    assert [[p.item.title for p in x.items] for x in arranged.sections] == [["r-pinned", "r-new"], ["c2", "c1"]]
+    assert arranged.waiting == {russia[0].item.id: "over the limit of 2 items in Russia"}
+    capped = s.arrange(russia + china, max_items=3)
+    assert [[p.item.title for p in x.items] for x in capped.sections] == [["r-pinned", "r-new"], ["c2"]]
+    assert capped.waiting[china[0].item.id] == "over the issue's limit of 3 items"
+
+
+def test_empty_sections_hidden_unless_configured(tmp_path: Path) -> None:
+    s = sorter(tmp_path, {"name": "Russia", "hide_when_empty": False, "intro": "From Moscow."},
+               {"name": "China"}, {"name": "Energy", "hide_when_empty": False, "empty_text": "Тихо."})
+    sections = s.arrange([placed("Beijing", section="China")]).sections
+    assert [(x.name, x.intro, len(x.items), x.empty) for x in sections] == [
+        ("Russia", "From Moscow.", 0, "Nothing new this week."), ("China", "", 1, ""), ("Energy", "", 0, "Тихо.")]
+
+
+def test_section_settings_are_validated(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"sections\[0\].limit must be 0"):
+        parse({"sections": [{"name": "Russia", "limit": -1}]}, root=tmp_path, environ={})
+    with pytest.raises(ConfigError, match="hide_when_empty must be true or false"):
+        parse({"sections": [{"name": "Russia", "hide_when_empty": "no"}]}, root=tmp_path, environ={})

@@ -1,0 +1,65 @@
+"""Pages: the web app's Jinja2 templates, and what every page response carries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from urllib.parse import quote, unquote
+
+if TYPE_CHECKING:
+    from newsletter.app import Newsletter
+
+TEMPLATES = Path(__file__).parent / "templates"
+FLASH = "newsletter_flash"
+
+
+def environment() -> jinja2.Environment:
+    """Return the Jinja2 environment of the web pages (HTML-escaped, strict about undefined names)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["when"] = when
+    return env
+
+
+def when(moment: datetime | None) -> str:
+    """Return a time as ``2026-11-25 08:00 UTC`` (empty for None)."""
+    if moment is None:
+        return ""
+    return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+def newsletter_of(request: Request) -> Newsletter:
+    """Return the newsletter the web app serves."""
+    app: Newsletter = request.app.state.newsletter
+    return app
+
+
+def render(request: Request, template: str, /, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Return ``template`` as an HTML response; every page sees ``newsletter``, ``request``, ``flash``."""
+    env: jinja2.Environment = request.app.state.pages
+    kind, _, text = unquote(request.cookies.get(FLASH, "")).partition("|")
+    body = env.get_template(template).render(request=request, newsletter=newsletter_of(request).config.newsletter,
+                                         flash={"kind": kind, "text": text} if text else None, **context)
+    response = HTMLResponse(body, status_code=status_code)
+    if text:
+        response.delete_cookie(FLASH, path="/")
+    return response
+
+
+def redirect(url: str, flash: str = "", *, error: bool = False) -> RedirectResponse:
+    """Return a 303 redirect to ``url`` that shows ``flash`` once on the next page."""
+    response = RedirectResponse(url, status_code=303)
+    if flash:
+        response.set_cookie(FLASH, quote(f"{'error' if error else 'ok'}|{flash}"), max_age=60, httponly=True,
+                            samesite="strict", path="/")
+    return response
+
+
+def message(request: Request, title: str, text: str, *, status_code: int = 200) -> HTMLResponse:
+    """Return a page that only says something."""
+    return render(request, "message.html", status_code=status_code, title=title, text=text)

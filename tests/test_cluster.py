@@ -1,0 +1,85 @@
+"""Clusters: the same story from several sources is found once, by link, headline or nearly the same text."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from itertools import count
+
+from newsletter.cluster import canonical_link, find
+from newsletter.item import Item
+
+_ids = count(1)
+STORY = ("Kazakhstan's state railway raised freight tariffs by nine percent from January, less than the "
+         "fifteen percent it had asked for. Shippers on the Middle Corridor say the increase will still push "
+         "some cargo back onto northern routes through Russia, and the ministry promised a review in spring.")
+
+
+def item(title: str, body: str = "", *, source: int = 1, link: str | None = None, label: str | None = None,
+         uid: str | None = None) -> Item:
+    moment = datetime(2026, 11, 20, 8, tzinfo=UTC)
+    n = next(_ids)
+    return Item(id=n, source_id=source, source_name=f"Wire {source}", uid=uid or f"uid-{n}", title=title,
+                body=body, summary=body, link=link, label=label, published_at=moment, gathered_at=moment)
+
+
+def test_canonical_link_ignores_scheme_www_tracking_and_fragment() -> None:
+    same = {canonical_link(u) for u in [
+        "https://www.example.org/news/a/?utm_source=x&utm_medium=y",
+        "http://example.org/news/a#comments",
+        "https://EXAMPLE.org/news/a?fbclid=123",
+    ]}
+    assert same == {"example.org/news/a"}
+    assert canonical_link("https://example.org/news?id=2&page=1") == "example.org/news?id=2&page=1"
+    assert canonical_link("https://example.org/news?page=1&id=2") == "example.org/news?id=2&page=1"
+    assert canonical_link("https://example.org/news?id=3") != canonical_link("https://example.org/news?id=2")
+    assert canonical_link(None) is None and canonical_link("  ") is None
+
+
+def test_same_link_across_languages_is_one_story() -> None:
+    english = item("Tariffs rise", "Freight tariffs rise.", source=1, link="https://wire.example/a")
+    russian = item("Тарифы растут", "Тарифы на грузы растут.", source=2, link="https://www.wire.example/a/?utm_source=rss")
+    other = item("Unrelated", "Something else entirely.", source=3, link="https://wire.example/b")
+    stories = find([english, russian, other])
+    assert [{i.id for i in s.items} for s in stories] == [{english.id, russian.id}, {other.id}]
+    assert stories[0].reason == "same link" and stories[1].reason == ""
+
+
+def test_nearly_the_same_text_from_another_source_is_one_story() -> None:
+    original = item("Railway raises freight tariffs", STORY, source=1)
+    copy = item("Rail freight tariffs up 9%", STORY.replace("nine percent", "9%") + " Reporting by staff.",
+                source=2, link="https://digest.example/rail")
+    rewritten = item("Railway tariffs", "The railway company says prices for freight will change in January "
+                     "after talks with shippers, who had asked for a smaller increase than first planned.", source=3)
+    stories = find([original, copy, rewritten])
+    assert len(stories) == 2
+    story = stories[0]
+    assert story.first is copy  # the copy with a link is shown, the original listed with it
+    assert {i.id for i in story.items} == {original.id, copy.id}
+    assert story.reason.startswith("nearly the same text (0.")
+
+
+def test_one_sources_items_are_not_merged_by_text_or_headline() -> None:
+    first = item("Weekly market report from the exchange", STORY, source=1)
+    second = item("Weekly market report from the exchange", STORY, source=1)
+    assert len(find([first, second])) == 2
+    elsewhere = item("Weekly market report from the exchange", "Other text.", source=2)
+    assert len(find([first, elsewhere])) == 1  # same headline, different sources
+
+
+def test_short_headlines_and_briefing_headings_do_not_merge() -> None:
+    a = item("Oil", "Kazakhstan pumped a record.", source=1, label="Oil")
+    b = item("Oil", "Prices fell in Vienna.", source=2, label="Oil")
+    c = item("Oil prices", "x", source=3)
+    d = item("Oil prices", "y", source=4)
+    assert len(find([a, b, c, d])) == 4
+
+
+def test_thousands_of_items_find_exactly_the_copies() -> None:
+    rng = random.Random(4)
+    vocabulary = [f"w{n}" for n in range(5000)]
+    items = [item(f"Story number {n}", " ".join(rng.choices(vocabulary, k=60)), source=n % 5) for n in range(3000)]
+    copies = [item(i.title, i.body + " Reporting by staff.", source=9) for i in items[:50]]
+    stories = find(items + copies)
+    assert len(stories) == 3000
+    assert sum(1 for s in stories if len(s.items) == 2) == 50

@@ -1,0 +1,133 @@
+"""Quality: the share of a labelled week of items that the real pipeline puts in the right section.
+
+The labelled set (tests/fixtures/labelled/, see its README) is gathered like any newsletter's
+sources — briefing documents from a folder, feed entries from RSS files — and drafted; each
+item's place in the draft (a section, the lead, or merged into another source's story) is
+compared with the editor's label. The figure is printed with the test output.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+from conftest import FIXTURES
+
+from newsletter.app import Newsletter
+from newsletter.config import parse
+from newsletter.issue import Planned
+
+LABELLED = FIXTURES / "labelled"
+THRESHOLD = 0.85  # the share placed right may not fall below this
+
+
+def write_feeds(folder: Path) -> list[dict[str, str]]:
+    """Write each wire of feeds.toml as an RSS 2.0 file; return the sources and the expected labels."""
+    data = tomllib.loads((LABELLED / "feeds.toml").read_text(encoding="utf-8"))
+    sources = []
+    for n, wire in enumerate(data["feeds"]):
+        entries = "".join(
+            f"<item><title>{escape(i['title'])}</title><link>{escape(i['link'])}</link>"
+            f"<guid isPermaLink=\"false\">wire{n}-{k}</guid>"
+            f"<pubDate>Mon, 16 Nov 2026 {8 + k % 10:02d}:00:00 +0000</pubDate>"
+            f"<description>{escape(i['summary'])}</description></item>"
+            for k, i in enumerate(wire["items"])
+        )
+        path = folder / f"wire{n}.xml"
+        path.write_text(f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+                        f"<title>{escape(wire['name'])}</title><link>https://wire{n}.example/</link>"
+                        f"<language>{wire['language']}</language>{entries}</channel></rss>", encoding="utf-8")
+        sources.append({"path": path.name, "name": wire["name"]})
+    return sources
+
+
+def expected_feeds() -> dict[str, dict[str, str]]:
+    data = tomllib.loads((LABELLED / "feeds.toml").read_text(encoding="utf-8"))
+    return {i["title"]: i for wire in data["feeds"] for i in wire["items"]}
+
+
+def outcome(p: Planned) -> str:
+    return {"lead": "lead", "duplicate": "duplicate"}.get(p.status, p.section)
+
+
+def judge_feeds(plan: list[Planned]) -> list[tuple[str, str, str]]:
+    """Return ``(title, expected, actual)`` per feed entry; a story's copies are judged together."""
+    labels = expected_feeds()
+    placed = {p.item.title: p for p in plan if p.item.title in labels and p.item.source_name != "Editors"}
+    assert set(placed) == set(labels)
+    stories: dict[str, list[str]] = {}
+    for title, label in labels.items():
+        stories.setdefault(label.get("same_as", title), []).append(title)
+    results = []
+    for original, story in stories.items():
+        expected = labels[original]["expected"]
+        shown = [t for t in story if placed[t].status == "in issue"]
+        if len(story) == 1:
+            actual = outcome(placed[original])
+        elif len(shown) == 1 and all(placed[t].status == "duplicate" for t in story if t not in shown):
+            actual = placed[shown[0]].section
+        else:
+            actual = f"not merged: {[outcome(placed[t]) for t in story]}"
+        results += [(t, expected, actual) for t in story]
+    return results
+
+
+@pytest.fixture
+def plan(tmp_path: Path) -> list[Planned]:
+    import shutil
+
+    shutil.copytree(LABELLED / "documents", tmp_path / "inbox")
+    settings = tomllib.loads((LABELLED / "sections.toml").read_text(encoding="utf-8"))
+    settings["sources"] = [*write_feeds(tmp_path), {"path": "inbox", "name": "Editors"}]
+    settings["storage"] = {"url": "sqlite:///state.db"}
+    app = Newsletter(parse(settings, root=tmp_path, environ={}))
+    report = app.gather()
+    assert not report.failed, [s.error for s in report.failed]
+    try:
+        return list(app.draft().plan)
+    finally:
+        app.store.close()
+
+
+def test_share_placed_in_the_right_section(plan: list[Planned], capsys: pytest.CaptureFixture[str]) -> None:
+    documents = tomllib.loads((LABELLED / "documents.toml").read_text(encoding="utf-8"))
+    results = judge_feeds(plan)  # (item, expected, actual)
+    by_document: dict[str, list[Planned]] = {}
+    for p in plan:
+        if p.item.source_name == "Editors":
+            by_document.setdefault(p.item.uid.partition("#")[0], []).append(p)
+    for name, labels in documents.items():
+        found = sorted(by_document.pop(name, []), key=lambda p: p.item.id)
+        assert len(found) == len(labels), f"{name}: {len(found)} entries, {len(labels)} labels"
+        results += [(f"{name}: {p.item.title}", label, outcome(p)) for p, label in zip(found, labels, strict=True)]
+    assert not by_document, f"entries without a label: {list(by_document)}"
+    assert len(results) >= 50
+    right = sum(1 for _, expected, actual in results if expected == actual)
+    share = right / len(results)
+    wrong = [r for r in results if r[1] != r[2]]
+    rules = {p.item.title: p.reason.split(":")[0].split(" '")[0] for p in plan if p.status == "in issue"}
+    by_rule: Counter[str] = Counter()
+    right_by_rule: Counter[str] = Counter()
+    for title, expected, actual in results:
+        rule = rules.get(title.split(": ", 1)[-1], "lead or duplicate")
+        by_rule[rule] += 1
+        right_by_rule[rule] += expected == actual
+    with capsys.disabled():
+        print(f"\nquality: {right} of {len(results)} labelled items placed right ({share:.1%}); by rule: "
+              + ", ".join(f"{rule} {right_by_rule[rule]}/{n}" for rule, n in by_rule.most_common()))
+        for title, expected, actual in wrong:
+            print(f"  misplaced: {title[:70]!r}: expected {expected}, got {actual}")
+    assert share >= THRESHOLD, f"only {share:.1%} placed right"
+
+
+def test_duplicates_are_merged_and_noted(plan: list[Planned]) -> None:
+    notes = {p.item.title: p.note for p in plan if p.status == "duplicate"}
+    assert len(notes) == 2
+    inflation = {"Инфляция в Казахстане замедлилась", "Kazakhstan's inflation slows to 7.9%"}
+    drills = {"Army holds exercises on the Caspian coast", "Army holds exercises near the Caspian coast"}
+    [same_link] = [n for t, n in notes.items() if t in inflation]
+    [same_text] = [n for t, n in notes.items() if t in drills]
+    assert "same link" in same_link and "nearly the same text" in same_text
