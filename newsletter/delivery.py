@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from newsletter import outbox
 from newsletter.dkim import Dkim
@@ -116,6 +116,9 @@ def deliver(
     pool.start()
     try:
         _dispatch(store, issue_id, worker, policy, pool, run, stop)
+        if pool.fatal:
+            assert pool.error is not None
+            raise pool.error
     finally:
         pool.close()
         recorder.close()
@@ -150,8 +153,9 @@ def _dispatch(store: Store, issue_id: int, worker: str, policy: Policy, pool: Po
               stop: threading.Event) -> None:
     """Claim rows for the pool until the issue is done, only far retries remain, or ``stop`` is set."""
     started = renewed = time.monotonic()
+    due_by = now() + timedelta(seconds=policy.retry_window)  # retries due later wait for a later run
     dry_until = 0.0  # after a short claim, claim again only when the pool is idle or a second passed
-    while not stop.is_set():
+    while not stop.is_set() and not pool.halted.is_set():
         if pool.alive == 0 or pool.fatal:
             assert pool.error is not None
             raise pool.error
@@ -161,7 +165,7 @@ def _dispatch(store: Store, issue_id: int, worker: str, policy: Policy, pool: Po
         with run.cond:
             room, busy = policy.batch - run.outstanding, run.outstanding > 0
         if room >= policy.batch // 2 and (not busy or time.monotonic() >= dry_until):
-            jobs = outbox.claim(store, issue_id, worker, limit=room, lease=policy.lease)
+            jobs = outbox.claim(store, issue_id, worker, limit=room, lease=policy.lease, due_by=due_by)
             if len(jobs) < room:
                 dry_until = time.monotonic() + 1.0
             if jobs:

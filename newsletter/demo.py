@@ -102,9 +102,14 @@ def serve(config: Config, folder: Path, *, host: str, port: int, progress: Progr
         result = run(config, folder, progress=progress, sink=sink)
         assert result.config is not None
         app = Newsletter(result.config)
-        ready(result, f"mail view: {url}/mail/  sign-up: {url}/  editor's desk: {url}/desk/ (admin token: {shown})")
+        where = f"mail view: {url}/mail/  sign-up: {url}/  editor's desk: {url}/desk/ (admin token: {shown})"
+
+        def announce(line: str) -> None:  # once the server is up and stoppable
+            ready(result, line)
+            ready(result, where)
+
         try:
-            server.run(app, host, port, announce=lambda line: ready(result, line), mailbox=sink, sock=sock)
+            server.run(app, host, port, announce=announce, mailbox=sink, sock=sock)
         finally:
             app.store.close()
     return result

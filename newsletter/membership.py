@@ -81,11 +81,11 @@ def request(app: Newsletter, email: str, *, name: str = "", sections: Iterable[s
             found = subscribers.get(store, address)
     if found.status == "active":
         return Signup(address, False, "already-active")
-    if found.status != "active" and (name.strip() or picked):
+    if name.strip() or picked:
         # Not yet (or no longer) a reader: nothing is mailed to them, so their choice may change.
         found = subscribers.update(store, found.id, name=name or None, sections=picked, origin=origin, moment=moment)
-    previous = _claim(app, found.id, moment)
-    if previous is False:
+    won, previous = _claim(app, found.id, moment)
+    if not won:
         return Signup(address, False, "recently-sent")
     try:
         message = confirmation(app.config, email=found.email, name=found.name, sections=found.sections,
@@ -103,11 +103,11 @@ def request(app: Newsletter, email: str, *, name: str = "", sections: Iterable[s
     return Signup(address, True, "sent")
 
 
-def _claim(app: Newsletter, subscriber_id: int, moment: datetime) -> datetime | None | bool:
+def _claim(app: Newsletter, subscriber_id: int, moment: datetime) -> tuple[bool, datetime | None]:
     """Record a confirmation send at ``moment`` unless one went out too recently.
 
-    Return the previous ``confirm_sent_at`` (None if never), or False when the address
-    must wait. One conditional UPDATE, so concurrent sign-ups cannot both win.
+    Return whether this caller may send, and the previous ``confirm_sent_at`` (to put
+    back if sending fails). One conditional UPDATE, so concurrent sign-ups cannot both win.
     """
     s = app.store.t.subscribers
     since = moment - timedelta(minutes=app.config.web.resend_minutes)
@@ -117,7 +117,7 @@ def _claim(app: Newsletter, subscriber_id: int, moment: datetime) -> datetime | 
             s.c.id == subscriber_id,
             sa.or_(s.c.confirm_sent_at.is_(None), s.c.confirm_sent_at <= since),
         ).values(confirm_sent_at=moment)).rowcount
-    return previous if won else False
+    return bool(won), previous
 
 
 def _unclaim(app: Newsletter, subscriber_id: int, moment: datetime, previous: datetime | None) -> None:

@@ -160,10 +160,12 @@ def _alive(worker: str) -> bool:
     return not started or _started(int(pid)) == started
 
 
-def claim(store: Store, issue_id: int, worker: str, *, limit: int, lease: float) -> list[Job]:
-    """Claim up to ``limit`` rows that are due and held by no live worker, pending ones first."""
+def claim(store: Store, issue_id: int, worker: str, *, limit: int, lease: float,
+          due_by: datetime | None = None) -> list[Job]:
+    """Claim up to ``limit`` rows held by no live worker: pending ones, then retries due (by ``due_by`` at most)."""
     d, s = store.t.deliveries, store.t.subscribers
     moment = now()
+    due = min(moment, due_by) if due_by is not None else moment
     expired = moment - timedelta(seconds=lease)
     jobs: list[Job] = []
     with store.begin() as conn:
@@ -180,7 +182,7 @@ def claim(store: Store, issue_id: int, worker: str, *, limit: int, lease: float)
                 .with_for_update(skip_locked=True, of=d)
             )
             if status == DEFERRED:
-                query = query.where(sa.or_(d.c.next_attempt_at.is_(None), d.c.next_attempt_at <= moment))
+                query = query.where(sa.or_(d.c.next_attempt_at.is_(None), d.c.next_attempt_at <= due))
             rows = conn.execute(query).all()
             if rows:
                 conn.execute(d.update().where(d.c.id.in_([r.id for r in rows]))

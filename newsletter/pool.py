@@ -79,6 +79,7 @@ class Pool:
         self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self.error: BaseException | None = None
         self.fatal = False
+        self.halted = threading.Event()  # set on a fatal error: the other threads stop too
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._alive = 0
@@ -119,7 +120,7 @@ class Pool:
         stored: Callable[[], None] = lambda: None  # noqa: E731 - waits for the previous outcome
         try:
             while (job := self.jobs.get()) is not None:
-                if self.stop.is_set():
+                if self.stop.is_set() or self.halted.is_set():
                     continue
                 if not connection.is_open and not self._open(connection):
                     self.jobs.put(job)  # another connection may still take it
@@ -158,7 +159,7 @@ class Pool:
             self.error = error
             self.fatal = self.fatal or fatal
         if fatal:
-            self.stop.set()
+            self.halted.set()
 
     def _attempt(self, connection: Connection, job: Job, stored: Callable[[], None]) -> Outcome:
         """Build and send one job once ``stored`` returns; every answer of the server becomes an outcome."""

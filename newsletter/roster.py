@@ -20,8 +20,18 @@ import sqlalchemy as sa
 from newsletter.error import SubscriberError
 from newsletter.progress import Progress, Silent
 from newsletter.store import Store, now, to_db
-from newsletter.subscribers import (CSV_FIELDS, STAMPS, SUPPRESSED, check_status, clean_name, event_row, iterate,
-                                    normalise_email, parse_sections, status_values)
+from newsletter.subscribers import (
+    CSV_FIELDS,
+    STAMPS,
+    SUPPRESSED,
+    check_status,
+    clean_name,
+    event_row,
+    iterate,
+    normalise_email,
+    parse_sections,
+    status_values,
+)
 
 CHUNK = 2000
 UNSTAMPED = dict.fromkeys(STAMPS.values())  # every row of one INSERT names the same columns

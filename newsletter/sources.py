@@ -260,11 +260,15 @@ def _record(store: Store, outcome: _Outcome, moment: datetime, warn_after_hours:
         if row is None:
             source_id = conn.execute(t.sources.insert().values(
                 key=key, kind=outcome.kind, name=outcome.name, created_at=moment)).inserted_primary_key[0]
-            row = {"failures": 0, "failing_since": None, "permanent_url": None}
+            row = {"failures": 0, "failing_since": None, "permanent_url": None, "name": "", "kind": ""}
         else:
             source_id = row["id"]
         where = t.sources.c.id == source_id
-        base = SourceReport(key, outcome.name, outcome.kind, "error", http_status=outcome.http_status,
+        # Unread (failed or unchanged), a source keeps the title and kind its last reading found.
+        unread = outcome.parsed is None and outcome.kind != "documents"
+        name = outcome.settings.name or (row["name"] if unread and row["name"] else outcome.name)
+        kind = row["kind"] if unread and row["kind"] else outcome.kind
+        base = SourceReport(key, name, kind, "error", http_status=outcome.http_status,
                             fetched_from=row["permanent_url"])
         if outcome.error is not None:
             failures = row["failures"] + 1
@@ -278,9 +282,10 @@ def _record(store: Store, outcome: _Outcome, moment: datetime, warn_after_hours:
             alarm = moment - since >= timedelta(hours=warn_after_hours)
             return replace(base, error=outcome.error, failures=failures, failing_since=since, alarm=alarm)
         fetched = outcome.fetched
-        values = dict(name=outcome.name, kind=outcome.kind, last_error=None, failures=0, failing_since=None,
-                      last_attempt_at=moment, last_success_at=moment, last_http_status=outcome.http_status,
-                      last_warning=outcome.parsed.warning if outcome.parsed else None)
+        values = dict(name=name, kind=kind, last_error=None, failures=0, failing_since=None,
+                      last_attempt_at=moment, last_success_at=moment, last_http_status=outcome.http_status)
+        if outcome.parsed is not None:
+            values["last_warning"] = outcome.parsed.warning
         moved = None
         if fetched is not None:
             values.update(etag=fetched.etag, last_modified=fetched.last_modified,

@@ -141,7 +141,7 @@ def add(store: Store, email: str, *, name: str = "", sections: Iterable[str] = (
             email=address, email_key=address.casefold(), name=clean_name(name),
             sections=",".join(parse_sections(sections)), origin=origin, created_at=moment,
             **status_values(status, moment),
-        )).inserted_primary_key[0]
+        )).inserted_primary_key[0]  # type: ignore[index]
         conn.execute(t.subscriber_events.insert().values(event_row(subscriber_id, "added", status, origin, moment)))
     return get_by_id(store, subscriber_id)
 

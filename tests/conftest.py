@@ -62,6 +62,7 @@ class Script:
     gate: int = 0
     sessions: int = 0
     attempts: dict[str, int] = field(default_factory=dict)  # address -> RCPT commands seen
+    stalled: threading.Event = field(default_factory=threading.Event)  # set when a stall begins
 
 
 class _ScriptedHandler:
@@ -103,6 +104,7 @@ class _ScriptedHandler:
         if self.script.gate and self.opened is not None:
             await self.opened.wait()
         if rcpt in self.script.stall:
+            self.script.stalled.set()
             await asyncio.Event().wait()  # never answers; the client must time out
         if rcpt in self.script.drop:
             server.transport.close()
@@ -122,6 +124,7 @@ class _ScriptedHandler:
 class ScriptedServer:
     url: str
     script: Script
+    controller: Any = None
 
 
 @pytest.fixture
@@ -132,9 +135,9 @@ def scripted_smtp() -> Iterator[ScriptedServer]:
     controller = Controller(_ScriptedHandler(script), hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        yield ScriptedServer(f"smtp://127.0.0.1:{port}", script)
+        yield ScriptedServer(f"smtp://127.0.0.1:{port}", script, controller)
     finally:
-        controller.stop()
+        controller.stop(no_assert=True)  # a test may have stopped it already
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

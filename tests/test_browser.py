@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import ADMIN_TOKEN
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from newsletter import subscribers
 from newsletter.app import Newsletter
@@ -18,16 +19,14 @@ from newsletter.sink import Sink
 from newsletter.web import create_app
 from newsletter.web.server import Background, bind, url_of
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as p:
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield chromium
         chromium.close()
@@ -49,17 +48,16 @@ def site(web_app: Newsletter, sink: Sink) -> Iterator[Site]:
         yield Site(newsletter, url)
 
 
-@pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+@pytest.fixture(name="p")
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     tab.set_default_timeout(20_000)
     yield tab
     context.close()
 
 
-def test_sign_up_confirm_from_the_mail_then_choose_sections(site: Site, page: object, sink: Sink) -> None:
-    p = page  # type: Any  # noqa: F821
+def test_sign_up_confirm_from_the_mail_then_choose_sections(site: Site, p: Page, sink: Sink) -> None:
     p.goto(site.url + "/")
     p.fill("#email", "reader@example.org")
     p.fill("#name", "Rae")
@@ -94,8 +92,7 @@ def test_sign_up_confirm_from_the_mail_then_choose_sections(site: Site, page: ob
     assert (reader.name, reader.sections) == ("Rae Lin", ("Russia", "Energy"))
 
 
-def test_unsubscribe_from_an_issue(site: Site, page: object, sink: Sink) -> None:
-    p = page  # type: Any  # noqa: F821
+def test_unsubscribe_from_an_issue(site: Site, p: Page, sink: Sink) -> None:
     site.newsletter.send(fetch=True)
     delivered = next(m.parse() for m in sink.messages if m.recipients == ("bek@example.org",))
     link = re.search(r"<(http://127\.0\.0\.1:\d+/unsubscribe/[^>]+)>", str(delivered["List-Unsubscribe"]))
@@ -108,14 +105,12 @@ def test_unsubscribe_from_an_issue(site: Site, page: object, sink: Sink) -> None
     assert subscribers.get(site.newsletter.store, "bek@example.org").status == "unsubscribed"
 
 
-def test_the_editor_previews_edits_and_sends_a_test(site: Site, page: object, sink: Sink) -> None:
-    p = page  # type: Any  # noqa: F821
+def test_the_editor_previews_edits_and_sends_a_test(site: Site, p: Page, sink: Sink) -> None:
     site.newsletter.gather()
     draft = site.newsletter.draft()
     shown = [x.item for x in draft.plan if x.status == "in issue"]
     p.goto(site.url + "/desk/")
     assert p.url.endswith("/desk/login")
-    REQS = []; p.on("request", lambda r: REQS.append((r.method, r.url[-40:]))); p.on("console", lambda m: REQS.append(("console", m.text)))
     p.fill("#token", ADMIN_TOKEN)
     p.click("button:has-text('Log in')")
     assert p.locator("h1").inner_text() == "Editor's desk"
@@ -129,7 +124,6 @@ def test_the_editor_previews_edits_and_sends_a_test(site: Site, page: object, si
     assert shown[0].title[:40] in p.locator("#preview-text").inner_text()
 
     p.locator(f"#item-{shown[0].id} button:has-text('drop')").click()
-    print("FORM", p.evaluate("document.querySelector('#item-1').outerHTML"))
     assert p.locator("p.flash").inner_text() == f"Item {shown[0].id} dropped."
     assert shown[0].title[:40] not in p.frame_locator("#preview-desktop").locator("body").inner_text()
     assert shown[0].title[:40] not in p.locator("#preview-text").inner_text()

@@ -124,3 +124,17 @@ def test_requests_run_concurrently_within_the_per_host_limit(tmp_path: Path) -> 
     with store.begin() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(store.t.items)).scalar() == 24
     store.close()
+
+
+def test_an_unchanged_source_keeps_its_title_kind_and_warning(tmp_path: Path, web: Web) -> None:
+    sloppy = (Path(__file__).parent / "fixtures" / "hostile" / "malformed-recoverable.xml").read_bytes()
+    url = web.static("/sloppy.xml", sloppy)
+    config, store = newsletter(tmp_path, [url])
+    first = by_url(gather(config, store))[url]
+    assert (first.name, first.kind, first.status) == ("Sloppy Wire & Co", "rss", "ok")
+    second = by_url(gather(config, store))[url]
+    assert (second.name, second.kind, second.status) == ("Sloppy Wire & Co", "rss", "not-modified")
+    [row] = health(config, store)
+    assert (row.name, row.kind) == ("Sloppy Wire & Co", "rss")
+    assert row.last_warning and "recovered 2 entries" in row.last_warning
+    store.close()

@@ -21,6 +21,8 @@ def test_wheel_ships_templates_and_runs_init_and_preview(tmp_path: Path) -> None
     assert "newsletter/_bundled/newsletter.toml" in names
     assert any(n.startswith("newsletter/_bundled/sources/inbox/") for n in names)
     assert "newsletter/py.typed" in names
+    assert {"newsletter/web/templates/base.html", "newsletter/web/templates/desk/preview.html",
+            "newsletter/web/templates/mail/message.html"} <= set(names)  # the web app's pages
     target = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(target)
     env = {**os.environ, "PYTHONPATH": str(target)}

@@ -9,7 +9,7 @@ Sending an issue and gathering run as background jobs (``jobs``).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -32,7 +32,7 @@ def jobs_of(request: Request) -> Jobs:
     return jobs
 
 
-def desk(request: Request, template: str, /, **context: object) -> HTMLResponse:
+def desk(request: Request, template: str, /, **context: Any) -> HTMLResponse:
     """Render a desk page (with the CSRF token its forms carry and the running job)."""
     response = render(request, template, csrf=auth.csrf_token(request), job=jobs_of(request).latest, **context)
     response.headers["Cache-Control"] = "no-store"

@@ -43,7 +43,8 @@ def subscribe(request: Request, email: Annotated[str, Form()] = "", name: Annota
     """Sign up; the answer is the same whether the address was new, pending, active or suppressed."""
     app = newsletter_of(request)
     if website:  # the hidden field only robots fill in: answer as usual, do nothing
-        return message(request, "Check your inbox", CHECK_INBOX.format(email=email, title=app.config.newsletter.title))
+        return message(request, "Check your inbox",
+                       CHECK_INBOX.format(email=email, title=app.config.newsletter.title))
     try:
         signup = membership.request(app, email, name=name, sections=sections or [])
     except SubscriberError as e:
@@ -53,7 +54,8 @@ def subscribe(request: Request, email: Annotated[str, Form()] = "", name: Annota
         return message(request, "Please try again later",
                        "We could not send the confirmation email just now. Nothing was lost: try again in a "
                        "few minutes.", status_code=503)
-    return message(request, "Check your inbox", CHECK_INBOX.format(email=signup.email, title=app.config.newsletter.title))
+    return message(request, "Check your inbox",
+                   CHECK_INBOX.format(email=signup.email, title=app.config.newsletter.title))
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse, include_in_schema=False)

@@ -38,13 +38,26 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _server(app: Any, *, log_level: str = "warning", access_log: bool = False) -> uvicorn.Server:
-    return uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=access_log, lifespan="off"))
+class _Server(uvicorn.Server):
+    """A uvicorn server that says when it is ready: after startup, with its signal handlers in place."""
+
+    def __init__(self, config: uvicorn.Config, ready: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.ready()
 
 
-def serve(app: Any, sock: socket.socket) -> None:
-    """Serve ``app`` on ``sock`` until interrupted (Ctrl-C, SIGTERM)."""
-    _server(app, log_level="info", access_log=True).run(sockets=[sock])
+def _server(app: Any, *, log_level: str = "warning", access_log: bool = False,
+            ready: Callable[[], None] = lambda: None) -> uvicorn.Server:
+    return _Server(uvicorn.Config(app, log_level=log_level, access_log=access_log, lifespan="off"), ready)
+
+
+def serve(app: Any, sock: socket.socket, *, ready: Callable[[], None] = lambda: None) -> None:
+    """Serve ``app`` on ``sock`` until interrupted (Ctrl-C, SIGTERM); call ``ready`` once it is serving."""
+    _server(app, log_level="info", access_log=True, ready=ready).run(sockets=[sock])
 
 
 class Background:
@@ -75,6 +88,6 @@ def run(newsletter: Any, host: str, port: int, *, announce: Callable[[str], None
 
     sock = sock or bind(host, port)
     url = url_of(sock)
-    announce(f"serving {newsletter.config.newsletter.title} at {url}/ (editor's desk: {url}/desk/, "
-             f"API: {url}/api/docs){', mail: ' + url + '/mail/' if mailbox is not None else ''}; Ctrl-C stops")
-    serve(create_app(newsletter, mailbox=mailbox), sock)
+    line = (f"serving {newsletter.config.newsletter.title} at {url}/ (editor's desk: {url}/desk/, "
+            f"API: {url}/api/docs){', mail: ' + url + '/mail/' if mailbox is not None else ''}; Ctrl-C stops")
+    serve(create_app(newsletter, mailbox=mailbox), sock, ready=lambda: announce(line))
