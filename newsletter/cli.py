@@ -182,10 +182,15 @@ def deliveries(ctx: click.Context, number: int, as_json: bool) -> None:
 @click.pass_context
 def worker(ctx: click.Context, follow: bool, poll: float, as_json: bool) -> None:
     """Deliver unfinished issues, sharing them with other workers (PostgreSQL: on any number of hosts)."""
+    import signal
+    import threading
+
     app = _app(ctx)
+    stop = threading.Event()  # SIGTERM: finish the messages in flight, give back the rest, exit
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
     with progress if hasattr(progress, "__enter__") else _Null():
-        reports = app.work(follow=follow, poll=poll, progress=progress)
+        reports = app.work(follow=follow, poll=poll, progress=progress, stop=stop)
     _print_send(SendReport("sent" if reports else "idle", reports, message="no unfinished issue"), as_json)
 
 

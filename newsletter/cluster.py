@@ -14,6 +14,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from datasketch import MinHash, MinHashLSH
@@ -60,7 +61,7 @@ def canonical_link(url: str | None) -> str | None:
 def pairs(item: Item) -> set[str]:
     """Return the word pairs of an item's headline and the opening of its text."""
     tokens = words(item.title[:300])[:30] + words(item.body[:LEAD_WORDS * 25])[:LEAD_WORDS]
-    return {f"{a} {b}" for a, b in zip(tokens, tokens[1:])}
+    return {f"{a} {b}" for a, b in pairwise(tokens)}
 
 
 def find(items: Iterable[Item], *, threshold: float = THRESHOLD) -> list[Cluster]:

@@ -42,7 +42,12 @@ class Policy:
     retry_window: float = 300.0
     bounce_limit: int = 2
     lease: float = 120.0
-    batch: int = 200
+    batch: int = 0  # rows claimed at a time; 0: 50 per connection, so several workers all get a share
+
+    @property
+    def claim(self) -> int:
+        """Return how many rows a worker holds at most."""
+        return self.batch or min(500, 50 * self.connections)
 
     @classmethod
     def of(cls, settings: object) -> Policy:
@@ -56,15 +61,9 @@ def feedback_id(composer: Composer) -> str:
     return f"issue{composer.number}:{slug}:newsletter:{composer.domain}"
 
 
-_RECIPIENT_FIELDS = {f.name for f in fields(Recipient)}
-
-
 def recipient(job: Job) -> Recipient:
-    """Return the message's reader for a claimed job."""
-    if "sections" in _RECIPIENT_FIELDS:  # readers' own section choices, where the composer takes them
-        return Recipient(job.subscriber_id, job.email, job.name,  # type: ignore[call-arg]
-                         sections=tuple(s for s in job.sections.split(",") if s))
-    return Recipient(job.subscriber_id, job.email, job.name)
+    """Return the message's reader for a claimed job, with the sections they chose."""
+    return Recipient(job.subscriber_id, job.email, job.name, tuple(s for s in job.sections.split(",") if s))
 
 
 def stamper(composer: Composer, dkim: Dkim | None) -> Callable[[bytes], bytes]:
@@ -104,7 +103,7 @@ def deliver(
     stamp = stamp or stamper(composer, None)
     todo = counts(store, issue_id)
     progress.start(f"issue {composer.number}", todo.pending + todo.deferred)
-    run = _Run(progress, low=policy.batch // 2)
+    run = _Run(progress, low=policy.claim // 2)
     recorder = Recorder(store, max_attempts=policy.max_attempts, retry_delay=policy.retry_delay,
                         bounce_limit=policy.bounce_limit, on_recorded=run.recorded)
     pool = Pool(connect, size=policy.connections, sender=composer.address,
@@ -163,8 +162,8 @@ def _dispatch(store: Store, issue_id: int, worker: str, policy: Policy, pool: Po
             outbox.renew(store, worker)
             renewed = time.monotonic()
         with run.cond:
-            room, busy = policy.batch - run.outstanding, run.outstanding > 0
-        if room >= policy.batch // 2 and (not busy or time.monotonic() >= dry_until):
+            room, busy = policy.claim - run.outstanding, run.outstanding > 0
+        if room >= policy.claim // 2 and (not busy or time.monotonic() >= dry_until):
             jobs = outbox.claim(store, issue_id, worker, limit=room, lease=policy.lease, due_by=due_by)
             if len(jobs) < room:
                 dry_until = time.monotonic() + 1.0

@@ -49,8 +49,8 @@ _BOILERPLATE_LINES = [
     r"толығырақ" + _MORE, r"тағы оқыңыз" + _MORE, r"ұқсас жаңалықтар" + _MORE, r"жазылыңыз.*", r"жарнама",
     r"барлық құқықтар қорғалған.*", r"сайт cookie.*", r"тегтер: .*", r"сурет: .{1,80}", r"фото: .{1,80}",
     # Share buttons left as a row of network names
-    r"(?:share:?\s*|поделиться:?\s*|бөлісу:?\s*)?"
-    r"(?:(?:facebook|twitter|x|telegram|whatsapp|vk|вконтакте|одноклассники|ok|linkedin|email|e-mail)[\s,|·•]*){2,}",
+    (r"(?:share:?\s*|поделиться:?\s*|бөлісу:?\s*)?"
+     r"(?:(?:facebook|twitter|x|telegram|whatsapp|vk|вконтакте|одноклассники|ok|linkedin|email|e-mail)[\s,|·•]*){2,}"),
 ]
 # A line of at most 200 characters that is nothing but one of the phrases above.
 BOILERPLATE = re.compile(r"^(?=.{1,200}$)(?:" + "|".join(_BOILERPLATE_LINES) + r")[.!:]?$", re.IGNORECASE)

@@ -23,6 +23,7 @@ GMAIL_CLIP = 102_000
 # Room kept for what replaces each personal placeholder (a name, an address, a link).
 PERSONAL_ALLOWANCE = 1_000
 
+_HEAD = re.compile(r"<mj-head\b.*?</mj-head\s*>", re.DOTALL | re.IGNORECASE)
 _INLINE_STYLE = re.compile(
     r"<mj-style\b[^>]*\binline\s*=\s*[\"']inline[\"'][^>]*>(.*?)</mj-style\s*>", re.DOTALL | re.IGNORECASE
 )
@@ -42,6 +43,9 @@ def split_inline_styles(source: str) -> tuple[str, str]:
 def compile(source: str, *, name: str) -> str:
     """Return the email HTML for MJML ``source`` (template ``name`` for errors), CSS inlined."""
     source, css = split_inline_styles(source)
+    # mjml-python rejects spaces between two elements of <mj-head> on one line ("unexpected
+    # token"), as a Jinja block that trims its newline leaves them; a newline is accepted.
+    source = _HEAD.sub(lambda m: re.sub(r">[ \t]+<", ">\n<", m.group(0)), source, count=1)
     try:
         markup = mjml2html(source, disable_comments=True)
     except (ValueError, RuntimeError) as e:

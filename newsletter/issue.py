@@ -2,14 +2,15 @@
 
 Drafting an issue: load the waiting items, merge the same story from several sources
 (``cluster``), apply the editors' choices (``editorial``), take the opening summary of
-the newest briefing as the issue's lead, place every other story in a section
-(``sections``), order and limit the sections, and note for every waiting item what the
-issue does with it.
+the main briefing (the one with the most paragraphs waiting) as the issue's lead, place
+every other story in a section (``sections``), order and limit the sections, and note
+for every waiting item what the issue does with it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,7 +26,7 @@ from newsletter.sections import Placed, Placement, Section, Sorter
 from newsletter.store import Store, from_db, now
 
 STATUSES = ("lead", "in issue", "duplicate", "waiting", "dropped")
-LEAD_REASON = "opening summary of the newest briefing: the issue's lead"
+LEAD_REASON = "opening summary of the main briefing: the issue's lead"
 
 
 @dataclass(frozen=True)
@@ -159,13 +160,18 @@ def plan(config: Config, store: Store) -> tuple[Placed | None, list[Section], li
         if choice is not None and choice.dropped:
             dropped += [Planned(i, "", "dropped by an editor", "dropped", choice=choice) for i in story.items]
             continue
-        moved = choice is not None and choice.section is not None
-        placement = (Placement(choice.section or "", "moved here by an editor") if moved
-                     else sorter.place(first))
+        moved_to = choice.section if choice is not None else None
+        if moved_to not in (*sorter.settings, sorter.catch_all):
+            moved_to = None  # a move to a section the config no longer has is void
+        moved = moved_to is not None
+        placement = Placement(moved_to, "moved here by an editor") if moved_to else sorter.place(first)
         placed = Placed(first, placement, story.items[1:], pinned=bool(choice and choice.pinned))
         repeats[first.id] = story.reason
         (openings if first.id in found.openings and not moved else stories).append(placed)
-    lead = max(openings, key=lambda p: (p.item.published_at or p.item.gathered_at, p.item.id), default=None)
+    # The lead is the opening of the main briefing: the one with the most waiting paragraphs, else the newest.
+    size = Counter(i.uid.partition("#")[0] for i in found.items if i.id in found.paragraphs)
+    lead = max(openings, key=lambda p: (size[p.item.uid.partition("#")[0]],
+                                        p.item.published_at or p.item.gathered_at, p.item.id), default=None)
     stories += [p for p in openings if p is not lead]
     arrangement = sorter.arrange(stories)
     planned: list[Planned] = []
@@ -270,12 +276,12 @@ def record(conn: sa.Connection, store: Store, issue: Draft, *, html: str, text: 
         html=html, text=text, created_at=now(),
     )).inserted_primary_key[0]
     shown = [*([("", issue.lead)] if issue.lead else []), *((s.name, p) for s in issue.sections for p in s.items)]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for section, placed in shown:
         for member in placed.members:
             reason = placed.placement.reason if member is placed.item else f"same story as item {placed.item.id}"
-            rows.append(dict(issue_id=issue_id, item_id=member.id, section=section, position=len(rows),
-                             reason=reason))
+            rows.append({"issue_id": issue_id, "item_id": member.id, "section": section, "position": len(rows),
+                         "reason": reason})
     if rows:
         conn.execute(t.issue_items.insert(), rows)
     return issue_id

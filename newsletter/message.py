@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
@@ -21,8 +23,14 @@ from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from newsletter import htmlmail
 from newsletter.config import Config
 from newsletter.error import ConfigError
-from newsletter.mime import CRLF, Body, clean, header, mailbox
-from newsletter.render import PLACEHOLDER, Rendered, Renderer, personalise, render_template
+from newsletter.mime import CRLF, Body, clean, header, mailbox, quoted_printable
+from newsletter.render import (
+    PLACEHOLDER,
+    Rendered,
+    Renderer,
+    personalise,
+    render_template,
+)
 from newsletter.tokens import UNSUBSCRIBE, Signer
 
 # Re-exported: other modules import the header helpers from here.
@@ -76,7 +84,8 @@ class Composer:
         self.signer = signer
         name, self.address = sender_address(config)
         self.domain = self.address.rsplit("@", 1)[1]
-        self.sender = mailbox(name or config.newsletter.title, self.address)
+        self.sender_name = clean(name or config.newsletter.title)
+        self.sender = mailbox(self.sender_name, self.address)
         self.date = format_datetime(date)
         self.base_url = config.newsletter.base_url.rstrip("/")
         slug = re.sub(r"[^a-z0-9]+", "-", config.newsletter.title.casefold()).strip("-") or "newsletter"
@@ -84,9 +93,13 @@ class Composer:
         self.reply_to = clean(config.newsletter.reply_to)
         self._by_choice: dict[tuple[str, ...], _Template] = {}
         self._by_selection: dict[tuple[str, ...], _Template] = {}
+        self._lock = threading.Lock()
         self._shared = [header("From", self.sender), header("Subject", self.subject), header("Date", self.date)]
-        self._lists = header("List-Id", self.list_id) + (header("Reply-To", self.reply_to) if self.reply_to else b"")
+        self._lists = (header("Reply-To", self.reply_to) if self.reply_to else b"") + header("List-Id", self.list_id)
         self._post = header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+        self._mailto = f"<mailto:{self.address}?subject=unsubscribe>"
+        # Message-IDs and unsubscribe links are made of these and of URL-safe tokens only.
+        self._ascii = all(re.fullmatch(r"[!-~]+", v) for v in (self.base_url, self.domain, self._mailto))
 
     def message_id(self, recipient: Recipient) -> str:
         """Return the stable Message-ID of this issue for this reader."""
@@ -113,12 +126,15 @@ class Composer:
         return self._template(recipient.sections).rendered
 
     def headers(self, recipient: Recipient, *, subject_prefix: str = "",
-                links: dict[str, str] | None = None) -> list[tuple[str, str]]:
+                links: dict[str, str] | None = None) -> list[tuple[str, str | Address]]:
         """Return the reader's message headers, unencoded, in the order they are written."""
         links = links or self.links(recipient)
-        rows = [("From", self.sender), ("To", mailbox(recipient.name, recipient.email)),
-                ("Subject", subject_prefix + self.subject), ("Date", self.date),
-                ("Message-ID", self.message_id(recipient))]
+        rows: list[tuple[str, str | Address]] = [
+            ("From", Address(self.sender_name, addr_spec=self.address)),
+            ("To", Address(clean(recipient.name), addr_spec=recipient.email)),
+            ("Subject", subject_prefix + self.subject), ("Date", self.date),
+            ("Message-ID", self.message_id(recipient)),
+        ]
         if self.reply_to:
             rows.append(("Reply-To", self.reply_to))
         return rows + [
@@ -131,21 +147,32 @@ class Composer:
         """Return the reader's message as bytes ready for SMTP."""
         template = self._template(recipient.sections)
         values = self.personal(recipient)
+        plain = {name: quoted_printable(value) for name, value in values.items()}
+        escaped = {name: plain[name] if (e := html.escape(value)) == value else quoted_printable(e)
+                   for name, value in values.items()}
         subject = self._shared[1] if not subject_prefix else header("Subject", subject_prefix + self.subject)
         return b"".join((
             self._shared[0],
             header("To", mailbox(recipient.name, recipient.email)),
             subject,
             self._shared[2],
-            header("Message-ID", self.message_id(recipient)),
+            self._line("Message-ID", self.message_id(recipient)),
             self._lists,
-            header("List-Unsubscribe",
-                   f"<{values['unsubscribe_url']}>, <mailto:{self.address}?subject=unsubscribe>"),
+            self._line("List-Unsubscribe", f"<{values['unsubscribe_url']}>,", self._mailto),
             self._post,
-            template.head, template.text.encode(values),
-            template.middle, template.html.encode(values),
+            template.head, template.text.fill(plain),
+            template.middle, template.html.fill(escaped),
             template.tail,
         ))
+
+    def _line(self, name: str, value: str, then: str = "") -> bytes:
+        """Return a header line of our own printable-ASCII making, folded as ``header`` would fold it."""
+        if not self._ascii:
+            return header(name, f"{value} {then}" if then else value)
+        line = f"{name}: {value}"
+        if then:
+            line += ("\r\n " if len(line) + 1 + len(then) > 78 else " ") + then
+        return (line + CRLF).encode("ascii")
 
     def build_reference(self, recipient: Recipient, *, subject_prefix: str = "") -> bytes:
         """Return the reader's message built the straightforward way, with ``EmailMessage``."""
@@ -162,7 +189,9 @@ class Composer:
 
     def _template(self, chosen: tuple[str, ...]) -> _Template:
         template = self._by_choice.get(chosen)
-        if template is None:
+        if template is not None:
+            return template
+        with self._lock:  # delivery builds from several threads: render and encode each selection once
             if isinstance(self.rendered, Renderer):
                 key = self.rendered.selection(chosen)
                 rendered = self.rendered.render(chosen)
@@ -218,4 +247,5 @@ def confirmation(config: Config, *, email: str, name: str = "", confirm_url: str
     message.set_content(re.sub(r"\n{3,}", "\n\n", text).strip() + "\n", subtype="plain", charset="utf-8",
                         cte="quoted-printable")
     message.add_alternative(markup, subtype="html", charset="utf-8", cte="quoted-printable")
+    message.set_boundary("=_" + hashlib.sha256(f"{email}:{confirm_url}".encode()).hexdigest()[:24])
     return message.as_bytes(policy=SMTP)

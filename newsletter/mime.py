@@ -49,22 +49,24 @@ def quoted_printable(text: str) -> bytes:
         tokens = [_QP[b] for b in line.encode("utf-8")]
         if not last and tokens and tokens[-1] in (" ", "\t"):
             tokens[-1] = f"={ord(tokens[-1]):02X}"  # whitespace before a hard break would be stripped
-        out.append(_fold("".join(tokens)))
-        out.append(CRLF if not last else "=" + CRLF)
+        out.append(_fold("".join(tokens), soft_end=last))
+        out.append("=" + CRLF if last else CRLF)
     return "".join(out).encode("ascii")
 
 
-def _fold(encoded: str) -> str:
+def _fold(encoded: str, *, soft_end: bool) -> str:
     """Return one encoded line with soft breaks so no line exceeds 76 characters.
 
-    "=" only starts a three-character escape here, so backing up over an "=" in the
-    last two places of a piece keeps every escape whole.
+    ``soft_end``: the line will end with a soft break, so its last piece has one
+    character less. "=" only starts a three-character escape here, so backing up over
+    an "=" in the last two places of a piece keeps every escape whole.
     """
-    if len(encoded) <= MAX_LINE:
+    room = MAX_LINE - 1 if soft_end else MAX_LINE
+    if len(encoded) <= room:
         return encoded
     pieces = []
     start = 0
-    while len(encoded) - start > MAX_LINE:
+    while len(encoded) - start > room:
         cut = start + MAX_LINE - 1  # leave room for the "=" of the soft break
         if encoded[cut - 1] == "=":
             cut -= 1
@@ -98,7 +100,10 @@ class Body:
 
     def encode(self, values: Mapping[str, str]) -> bytes:
         """Return the part's encoded body with ``values`` filled in."""
-        encoded = {name: quoted_printable(self.transform(values.get(name, ""))) for name in self.names}
+        return self.fill({name: quoted_printable(self.transform(values.get(name, ""))) for name in self.names})
+
+    def fill(self, encoded: Mapping[str, bytes]) -> bytes:
+        """Return the part's encoded body with values already encoded (and transformed) filled in."""
         return b"".join(c if isinstance(c, bytes) else encoded[c] for c in self.chunks)
 
 
@@ -127,10 +132,10 @@ def header(name: str, value: str) -> bytes:
     return (CRLF.join(lines) + CRLF).encode("ascii")
 
 
-def encoded_words(text: str, limit: int = 45) -> str:
-    """Return ``text`` as RFC 2047 base64 encoded-words of at most 75 characters each.
+def encoded_words(text: str, limit: int = 36) -> str:
+    """Return ``text`` as RFC 2047 base64 encoded-words of at most 60 characters each.
 
-    Whole characters only go into each word (``limit`` UTF-8 bytes, 60 base64
+    Whole characters only go into each word (``limit`` UTF-8 bytes, 48 base64
     characters), so every word decodes on its own; words are separated by spaces,
     which a decoder drops between adjacent encoded-words.
     """

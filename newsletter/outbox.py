@@ -53,19 +53,25 @@ class Counts:
         return {**asdict(self), "total": self.total}
 
 
-def create_outbox(conn: sa.Connection, store: Store, *, issue_id: int, composer: Composer) -> int:
-    """Queue one pending row per active subscriber, in the caller's transaction; return the count."""
-    t = store.t
-    prefix, suffix = composer.message_id(Recipient(0, "")).split(".r0.", 1)
+def create_outbox(conn: sa.Connection, store: Store, *, issue_id: int, composer: Composer,
+                  batch: int = 2000) -> int:
+    """Queue one pending row per active subscriber, in the caller's transaction; return the count.
+
+    Subscribers are read a batch at a time, so memory stays flat however long the list.
+    """
+    s, d = store.t.subscribers, store.t.deliveries
     moment = now()
-    select = sa.select(
-        sa.literal(issue_id), t.subscribers.c.id, sa.literal(PENDING), sa.literal(0),
-        sa.literal(prefix + ".r") + sa.cast(t.subscribers.c.id, sa.String) + sa.literal("." + suffix),
-        sa.literal(moment),
-    ).where(t.subscribers.c.status == "active").order_by(t.subscribers.c.id)
-    result = conn.execute(t.deliveries.insert().from_select(
-        ["issue_id", "subscriber_id", "status", "attempts", "message_id", "updated_at"], select))
-    return result.rowcount or 0
+    last = total = 0
+    while True:
+        ids = conn.execute(sa.select(s.c.id).where(s.c.status == "active", s.c.id > last)
+                           .order_by(s.c.id).limit(batch)).scalars().all()
+        if not ids:
+            return total
+        conn.execute(d.insert(), [
+            dict(issue_id=issue_id, subscriber_id=i, status=PENDING, attempts=0, updated_at=moment,
+                 message_id=composer.message_id(Recipient(i, ""))) for i in ids])
+        total += len(ids)
+        last = ids[-1]
 
 
 def counts(store: Store, issue_id: int) -> Counts:

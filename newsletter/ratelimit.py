@@ -13,8 +13,8 @@ class Clock(Protocol):
     def monotonic(self) -> float:
         """Return seconds on a clock that never goes back."""
 
-    def sleep(self, seconds: float) -> None:
-        """Wait ``seconds``."""
+    def sleep_until(self, moment: float) -> None:
+        """Return once ``monotonic()`` has reached ``moment``."""
 
 
 class SystemClock:
@@ -23,8 +23,10 @@ class SystemClock:
     def monotonic(self) -> float:
         return time.monotonic()
 
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
+    def sleep_until(self, moment: float) -> None:
+        wait = moment - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
 
 
 class RateLimit:
@@ -59,7 +61,5 @@ class RateLimit:
     def acquire(self) -> float:
         """Wait for the next slot and return its time."""
         slot = self.reserve()
-        wait = slot - self.clock.monotonic()
-        if wait > 0:
-            self.clock.sleep(wait)
+        self.clock.sleep_until(slot)
         return slot

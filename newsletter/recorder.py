@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from newsletter import subscribers
 from newsletter.pool import DEFERRED, FAILED, PENDING, SENT, SKIPPED, Outcome
 from newsletter.store import Store, now
 
@@ -97,7 +98,7 @@ class Recorder:
     def _store(self, batch: list[Outcome]) -> None:
         s = self.store.t.subscribers
         moment = now()
-        rows, bounced, recovered = [], [], []
+        rows, bounced, recovered = [], {}, []
         for o in batch:
             attempts = o.job.attempts + (0 if o.status == SKIPPED else 1)
             status, error, retry_at = o.status, o.error, None
@@ -108,15 +109,18 @@ class Recorder:
             rows.append(dict(b_id=o.job.delivery_id, b_status=status, b_attempts=attempts, b_error=error,
                              b_sent=moment if status == SENT else None, b_next=retry_at, b_updated=moment))
             if o.bounce:
-                bounced.append(o.job.subscriber_id)
+                bounced[o.job.subscriber_id] = error or ""
             elif status == SENT and o.job.bounces:
                 recovered.append(o.job.subscriber_id)
         with self.store.begin() as conn:
             conn.execute(self._update, rows)
+            over: list[int] = []
             if bounced:
-                over = sa.and_(s.c.bounces + 1 >= self.bounce_limit, s.c.status == "active")
-                conn.execute(s.update().where(s.c.id.in_(bounced)).values(
-                    bounces=s.c.bounces + 1, status=sa.case((over, "bounced"), else_=s.c.status),
-                    updated_at=moment))
+                conn.execute(s.update().where(s.c.id.in_(list(bounced))).values(bounces=s.c.bounces + 1))
+                over = list(conn.execute(sa.select(s.c.id).where(
+                    s.c.id.in_(list(bounced)), s.c.bounces >= self.bounce_limit, s.c.status == "active")).scalars())
             if recovered:
                 conn.execute(s.update().where(s.c.id.in_(recovered)).values(bounces=0))
+        for subscriber_id in over:  # through the subscribers module, so the change is timed and in the history
+            subscribers.change(self.store, subscriber_id, "bounced", origin="delivery",
+                               detail=f"{self.bounce_limit} permanent refusal(s) in a row; last: {bounced[subscriber_id]}")

@@ -12,6 +12,7 @@ import dataclasses
 import html
 import re
 import textwrap
+import threading
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -183,7 +184,7 @@ def site(config: Config) -> dict[str, Any]:
                        "direction": "rtl" if rtl else "ltr", "align": "right" if rtl else "left",
                        "align_end": "left" if rtl else "right",
                        "postal_address": n.postal_address, "sender": n.sender,
-                       "subscribe_url": n.base_url.rstrip("/") + "/subscribe",
+                       "subscribe_url": n.base_url.rstrip("/") + "/",
                        "archive_url": archive_url(config), "feed_url": archive_url(config) + "feed.atom"},
         "theme": {**dataclasses.asdict(theme), "logo_alt": theme.logo_alt or n.title,
                   "font_family": theme.font_family or "Georgia, serif",
@@ -236,6 +237,7 @@ class Renderer:
         self.data = {**context(config, issue), "preview": preview}
         self.names = tuple(s["name"] for s in self.data["issue"]["sections"])
         self._cache: dict[tuple[str, ...], Rendered] = {}
+        self._lock = threading.RLock()
         self.compiled = 0  # MJML compilations so far, for tests and the benchmark
 
     def selection(self, chosen: Iterable[str] = ()) -> tuple[str, ...]:
@@ -249,7 +251,9 @@ class Renderer:
         """Return the issue for a reader who chose ``chosen`` sections (rendered once per selection)."""
         key = self.selection(chosen)
         if key not in self._cache:
-            self._cache[key] = self._render(key)
+            with self._lock:
+                if key not in self._cache:
+                    self._cache[key] = self._render(key)
         return self._cache[key]
 
     def page(self) -> str:

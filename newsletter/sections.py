@@ -82,8 +82,8 @@ class Sorter:
             for alias in s.aliases:
                 self.names.setdefault(fold(alias), s.name)
         # One matcher for every section's keywords (name and aliases count too): one pass per text.
-        pairs = [(k.strip(), s.name) for s in config.sections
-                 for k in dict.fromkeys([s.name, *s.aliases, *s.keywords]) if k.strip()]
+        pairs = [(k, s.name) for s in config.sections
+                 for k in {fold(k.strip()): k.strip() for k in [*s.keywords, *s.aliases, s.name]}.values() if k]
         self._owners = [owner for _, owner in pairs]
         self.matcher = Matcher(k for k, _ in pairs)
 
@@ -135,12 +135,12 @@ class Sorter:
             limit = self.settings[name].limit if name in self.settings else 0
             if limit:
                 for p in members[limit:]:
-                    waiting[p.item.id] = f"over the limit of {limit} items in {name}"
+                    waiting[p.item.id] = f"over the section's limit ({limit} in {name})"
                 del members[limit:]
         shown = sorted((p for members in buckets.values() for p in members), key=importance)
         cap = self.max_items if max_items is None else max_items
         for p in shown[cap:]:
-            waiting[p.item.id] = f"over the issue's limit of {cap} items"
+            waiting[p.item.id] = f"over the issue's limit ({cap} items)"
         sections = []
         for name in order:
             members = [p for p in buckets.get(name, []) if p.item.id not in waiting]

@@ -131,7 +131,7 @@ class Connection:
                 smtp.starttls(context=self._tls())
                 smtp.ehlo()
             if url.username:
-                smtp.login(url.username, url.password or "")
+                _login(smtp, url.username, url.password or "")
         except smtplib.SMTPAuthenticationError as e:
             raise SmtpError(f"SMTP server {url} rejected the login for {url.username!r}: {_text(e)}") from e
         except (OSError, smtplib.SMTPException) as e:
@@ -221,6 +221,23 @@ class Connection:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
+    """Authenticate with the first mechanism both sides know.
+
+    Unlike ``SMTP.login``, a refused password is not retried with the next mechanism:
+    that only repeats the failure (and smtplib's LOGIN retry resends the user name).
+    """
+    if not smtp.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("the server offers no AUTH, but the URL has credentials")
+    smtp.user, smtp.password = user, password
+    offered = smtp.esmtp_features["auth"].upper().split()
+    for name, answer in (("CRAM-MD5", smtp.auth_cram_md5), ("PLAIN", smtp.auth_plain), ("LOGIN", smtp.auth_login)):
+        if name in offered:
+            smtp.auth(name, answer)  # raises SMTPAuthenticationError when refused
+            return
+    raise smtplib.SMTPNotSupportedError(f"no AUTH mechanism in common (server offers {' '.join(offered)})")
 
 
 def _decode(text: bytes | str) -> str:

@@ -63,6 +63,7 @@ class Script:
     sessions: int = 0
     attempts: dict[str, int] = field(default_factory=dict)  # address -> RCPT commands seen
     stalled: threading.Event = field(default_factory=threading.Event)  # set when a stall begins
+    peers: list[Any] = field(default_factory=list)  # the client address of each accepted message
 
 
 class _ScriptedHandler:
@@ -117,6 +118,7 @@ class _ScriptedHandler:
                 return "421 closing"
             self.script.accepted.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos),
                                                  envelope.original_content))
+            self.script.peers.append(session.peer)
         return "250 OK"
 
 
@@ -137,7 +139,7 @@ def scripted_smtp() -> Iterator[ScriptedServer]:
     try:
         yield ScriptedServer(f"smtp://127.0.0.1:{port}", script, controller)
     finally:
-        controller.stop(no_assert=True)  # a test may have stopped it already
+        controller.stop()
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -334,3 +336,21 @@ def postgres_server() -> Iterator[Postgres]:
 def postgres_url(postgres_server: Postgres) -> str:
     """The URL of a new, empty PostgreSQL database."""
     return postgres_server.create()
+
+
+def queue_issue(app: Newsletter) -> tuple[int, Any]:
+    """Gather, then record the next issue and its outbox without delivering it (a worker will).
+
+    Return the issue's id and its Composer.
+    """
+    from newsletter import delivery, issue
+    from newsletter.render import render
+
+    app.gather()
+    draft = app.draft()
+    rendered = render(app.config, draft)
+    composer = app.composer(draft, rendered)
+    with app.store.begin() as conn:
+        issue_id = issue.record(conn, app.store, draft, html=rendered.html, text=rendered.text)
+        delivery.create_outbox(conn, app.store, issue_id=issue_id, composer=composer)
+    return issue_id, composer

@@ -13,24 +13,24 @@ MOMENT = datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("Asia/Almaty"))
 
 STORIES = {
     "Russia": [
-        ("Kremlin signals new gas deal", "Moscow hinted at a new gas supply agreement with Uzbekistan, "
-         "its second in a year, as winter demand rises across the region."),
-        ("Банки под давлением", "Москва требует от региональных банков подключиться к альтернативной "
-         "платёжной сети; несколько казахстанских банков отказались."),
+        ("Kremlin signals new gas deal", ("Moscow hinted at a new gas supply agreement with Uzbekistan, "
+          "its second in a year, as winter demand rises across the region.")),
+        ("Банки под давлением", ("Москва требует от региональных банков подключиться к альтернативной "
+          "платёжной сети; несколько казахстанских банков отказались.")),
     ],
     "China": [
-        ("China opens new freight terminal on the Kazakh border", "The terminal at Khorgos can handle "
-         "ten trains a day and cuts the wait for containers bound for Europe."),
+        ("China opens new freight terminal on the Kazakh border", ("The terminal at Khorgos can handle "
+          "ten trains a day and cuts the wait for containers bound for Europe.")),
     ],
     "Energy": [
-        ("Kazakhstan raises oil output", "Kazakhstan increased crude production to 2 million barrels per "
-         "day in October, well above the country's OPEC+ quota."),
-        ("Caspian pipeline repairs finish early", "The consortium said the moorings damaged in the "
-         "storm were back in service on Friday."),
+        ("Kazakhstan raises oil output", ("Kazakhstan increased crude production to 2 million barrels per "
+          "day in October, well above the country's OPEC+ quota.")),
+        ("Caspian pipeline repairs finish early", ("The consortium said the moorings damaged in the "
+          "storm were back in service on Friday.")),
     ],
     "In brief": [
-        ("Tashkent hosts regional water talks", "Ministers from five countries met to share the "
-         "Amu Darya's flow for the coming season."),
+        ("Tashkent hosts regional water talks", ("Ministers from five countries met to share the "
+          "Amu Darya's flow for the coming season.")),
     ],
 }
 

@@ -63,7 +63,7 @@ def test_preview_writes_html_and_text_and_consumes_nothing(scaffold: Path) -> No
     out = scaffold / "next.html"
     result = run("preview", "--out", str(out), cwd=scaffold)
     assert result.returncode == 0, result.stderr
-    assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
+    assert out.read_text(encoding="utf-8").lower().startswith("<!doctype html>")
     text = run("preview", "--text", cwd=scaffold)
     assert text.returncode == 0 and "CENTRAL ASIA BRIEFING" in text.stdout
     assert "Issue 1" in run("preview", "--text", cwd=scaffold).stdout  # still issue 1: nothing consumed

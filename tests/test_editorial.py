@@ -86,7 +86,7 @@ def test_pin_drop_move_are_kept_and_applied_by_the_next_draft(app: Newsletter, f
     again = Newsletter(load(folder / "newsletter.toml", environ={}))  # choices live in the store
     draft = again.draft()
     russia = next(s for s in draft.sections if s.name == "Russia")
-    assert [p.item.title for p in russia.items][0] == "Tajikistan"
+    assert russia.items[0].item.title == "Tajikistan"
     assert russia.items[0].pinned and russia.items[0].placement.reason == "moved here by an editor"
     assert "China" not in placed(draft)
     assert [p.status for p in draft.plan if p.item.id == china] == ["dropped"]
@@ -128,14 +128,20 @@ def test_the_recorded_issue_keeps_each_items_section_and_reason(app: Newsletter)
 
 def test_section_limits_and_hidden_sections_from_the_config(folder: Path) -> None:
     path = folder / "newsletter.toml"
-    path.write_text(path.read_text(encoding="utf-8").replace(
-        'name = "China"', 'name = "China"\nlimit = 1\nhide_when_empty = false'), encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    text = text.replace('name = "China"', 'name = "China"\nhide_when_empty = false')
+    text = text.replace('name = "Russia"', 'name = "Russia"\nlimit = 1')
+    path.write_text(text, encoding="utf-8")
     app = Newsletter(load(path, environ={}))
     app.gather()
     editorial.drop(app.store, item_id(app.draft(), "China"))
     draft = app.draft()
     china = next(s for s in draft.sections if s.name == "China")
     assert china.items == () and china.empty == "Nothing new this week."
+    russia = next(s for s in draft.sections if s.name == "Russia")
+    [waits] = [p for p in draft.plan if p.status == "waiting"]
+    assert len(russia.items) == 1 and waits.section == "Russia" and waits.note == "over the section's limit (1 in Russia)"
+    assert waits.item.id not in {i.id for i in draft.items}
 
 
 def test_summaries_are_clean_and_short() -> None:
@@ -178,3 +184,37 @@ def test_items_commands(app: Newsletter, folder: Path) -> None:
     assert "forgotten" in run("items", "reset", str(russia["id"]))
     failed = runner.invoke(cli, ["--config", config, "items", "move", str(russia["id"]), "Sport"])
     assert failed.exit_code == 1 and "error: no section named 'Sport'" in failed.output
+
+
+def test_the_lead_is_the_opening_of_the_main_briefing(folder: Path) -> None:
+    (folder / "inbox" / "2026-11-22-notes.txt").write_text(
+        "A few notes from the desk before Monday.\nRussia. Moscow was quiet.\nChina. So was Beijing.\n",
+        encoding="utf-8")
+    app = Newsletter(load(folder / "newsletter.toml", environ={}))
+    app.gather()
+    draft = app.draft()
+    assert draft.lead is not None and draft.lead.item.uid == "2026-11-20-briefing.txt#opening"
+    notes = next(p for p in draft.plan if p.item.uid == "2026-11-22-notes.txt#opening")
+    assert notes.status == "in issue"  # a smaller briefing's opening is an ordinary item
+    editorial.move(app.config, app.store, draft.lead.item.id, "China")  # a moved opening is no longer the lead
+    assert app.draft().lead.item.uid == "2026-11-22-notes.txt#opening"
+
+
+def test_choices_on_postgresql(folder: Path, postgres_url: str) -> None:
+    app = Newsletter(load(folder / "newsletter.toml", environ={"NEWSLETTER_DATABASE_URL": postgres_url}))
+    assert app.store.engine.dialect.name == "postgresql"
+    app.gather()
+    draft = app.draft()
+    russia, china = item_id(draft, "Russia"), item_id(draft, "China")
+    editorial.move(app.config, app.store, russia, "Energy")
+    editorial.pin(app.store, russia)
+    editorial.drop(app.store, china)
+    draft = app.draft()
+    energy = next(s for s in draft.sections if s.name == "Energy")
+    assert energy.items[0].item.id == russia and energy.items[0].pinned
+    assert "China" not in placed(draft)
+    with app.store.begin() as conn:
+        issue.record(conn, app.store, draft, html="", text="")
+    with pytest.raises(EditorialError, match="already went out in issue 1"):
+        editorial.reset(app.store, russia)
+    app.store.close()

@@ -1,4 +1,5 @@
-"""Golden files: fixture feeds + config → the exact message a reader receives.
+"""Golden files: fixture feeds + config → the exact message a reader receives, its archive page
+and the confirmation email.
 
 Run ``pytest tests/test_golden.py --update-golden`` after an intended change, then
 review the diff of tests/golden/ like any other code change.
@@ -17,8 +18,8 @@ from conftest import FIXTURES, write_config
 
 from newsletter.app import Newsletter
 from newsletter.config import load
-from newsletter.message import Recipient
-from newsletter.render import render
+from newsletter.message import Recipient, confirmation
+from newsletter.render import Renderer
 
 GOLDEN = Path(__file__).parent / "golden"
 MOMENT = datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("Asia/Almaty"))
@@ -51,10 +52,15 @@ def test_golden_message(tmp_path: Path, update_golden: bool) -> None:
     report = app.gather()
     assert not report.failed
     draft = app.draft()
-    composer = app.composer(draft, render(config, draft))
+    renderer = Renderer(config, draft)
+    composer = app.composer(draft, renderer)
     raw = _normalise(composer.build(Recipient(7, "reader@example.org", "Zhanna Ömirzaq")))
     message = message_from_bytes(raw, policy=policy.default)
-    text, html = (p.get_content() for p in message.iter_parts())
+    text, html = (p.get_content().replace("\r\n", "\n") for p in message.iter_parts())
     _check("issue.eml", raw, update_golden)
     _check("issue.txt", text.encode("utf-8"), update_golden)
     _check("issue.html", html.encode("utf-8"), update_golden)
+    _check("archive-1.html", renderer.page().encode("utf-8"), update_golden)
+    confirm = confirmation(config, email="new@example.org", name="Дана", confirm_url="https://news.example.org/confirm/t0k3n",
+                           date=MOMENT, sections=("Russia", "Energy"))
+    _check("confirm.eml", re.sub(rb"(?m)^Message-ID: .*$", b"Message-ID: <normalised>", confirm), update_golden)

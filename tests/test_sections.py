@@ -208,10 +208,10 @@ def test_section_limit_and_issue_limit_leave_the_rest_waiting(tmp_path: Path) ->
     china = [placed("c1", day=3, section="China"), placed("c2", day=4, section="China")]
     arranged = s.arrange(russia + china)
     assert [[p.item.title for p in x.items] for x in arranged.sections] == [["r-pinned", "r-new"], ["c2", "c1"]]
-    assert arranged.waiting == {russia[0].item.id: "over the limit of 2 items in Russia"}
+    assert arranged.waiting == {russia[0].item.id: "over the section's limit (2 in Russia)"}
     capped = s.arrange(russia + china, max_items=3)
     assert [[p.item.title for p in x.items] for x in capped.sections] == [["r-pinned", "r-new"], ["c2"]]
-    assert capped.waiting[china[0].item.id] == "over the issue's limit of 3 items"
+    assert capped.waiting[china[0].item.id] == "over the issue's limit (3 items)"
 
 
 def test_empty_sections_hidden_unless_configured(tmp_path: Path) -> None:

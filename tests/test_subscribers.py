@@ -201,3 +201,46 @@ def test_lifecycle_migration_keeps_what_is_known_of_existing_rows(tmp_path: Path
     assert b.status_changed_at == moment.replace(tzinfo=UTC) and b.confirmed_at is None
     assert subscribers.events(store, a.id) == []
     store.close()
+
+
+def test_the_same_on_postgresql(postgres_url: str) -> None:
+    store = Store(postgres_url)
+    try:
+        subscribers.add(store, "gone@example.org", status="active")
+        subscribers.remove(store, "gone@example.org")
+        report = roster.import_csv(store, io.StringIO(CSV))
+        assert (report.added, report.updated, len(report.rejected)) == (2, 1, 4)
+        assert subscribers.get(store, "gone@example.org").status == "unsubscribed"
+        assert [s.email for s in subscribers.iterate(store, search="BOB", section="China")] == ["bob@example.org"]
+        found, total = subscribers.page(store, search="100%")
+        assert (found, total) == ([], 0)
+        bob = subscribers.get(store, "bob@example.org")
+        active = subscribers.change(store, bob.id, "active", event="confirmed", moment=T0)
+        assert active.confirmed_at == T0 == active.status_changed_at
+        assert [e.event for e in subscribers.events(store, bob.id)] == ["imported", "confirmed"]
+        assert subscribers.counts(store)["active"] == 2
+    finally:
+        store.close()
+
+
+def test_the_list_command_filters(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+    from conftest import write_config
+
+    from newsletter.cli import cli
+
+    config = write_config(tmp_path, smtp_url="smtp://127.0.0.1:1", sources=[])
+    runner = CliRunner()
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text("email,name,sections,status\nann@example.org,Ann Lee,,active\n"
+                        "bob@example.org,Bob,China,active\nlee@example.net,,Russia,pending\n", encoding="utf-8")
+    imported = runner.invoke(cli, ["--config", str(config), "subscribers", "import", str(csv_file)])
+    assert imported.exit_code == 0 and "3 added, 0 updated, 0 unchanged, 0 rejected" in imported.output
+    listed = runner.invoke(cli, ["--config", str(config), "subscribers", "list", "--search", "LEE", "--section",
+                                 "Russia", "--json"])
+    assert listed.exit_code == 0
+    rows = json.loads(listed.output)
+    assert [(r["email"], r["status"]) for r in rows] == [("ann@example.org", "active"), ("lee@example.net", "pending")]
+    assert rows[0]["confirmed_at"] and rows[1]["confirmed_at"] is None and rows[1]["origin"] == "import"

@@ -88,7 +88,8 @@ def test_live_preview_and_editorial_controls(client: InProcess, web_app: Newslet
     assert 'id="preview-desktop"' in page.text and 'id="preview-mobile"' in page.text
     assert "width:640px" in page.text and "width:375px" in page.text
     draft, rendered = web_app.preview()
-    assert client.get("/desk/preview.html").text == rendered.html
+    framed = client.get("/desk/preview.html")
+    assert framed.text == rendered.html and framed.headers["content-security-policy"] == "script-src 'none'"
     assert client.get("/desk/preview.txt").text == rendered.text
     assert f"Issue {draft.number}: {draft.subject}" in page.text.replace("&#39;", "'").replace("&amp;", "&")
     shown = [p for p in draft.plan if p.status == "in issue"]

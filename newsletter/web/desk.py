@@ -96,7 +96,9 @@ def preview(request: Request) -> HTMLResponse:
 @router.get("/preview.html", response_class=HTMLResponse, dependencies=[Editor])
 def preview_html(request: Request) -> HTMLResponse:
     """Return the next issue's HTML as a sample reader gets it (shown in the preview's frames)."""
-    return HTMLResponse(newsletter_of(request).preview()[1].html, headers={"Cache-Control": "no-store"})
+    # Feed content ends up in this page: no script may run in it, even opened outside its sandboxed frame.
+    return HTMLResponse(newsletter_of(request).preview()[1].html,
+                        headers={"Cache-Control": "no-store", "Content-Security-Policy": "script-src 'none'"})
 
 
 @router.get("/preview.txt", response_class=PlainTextResponse, dependencies=[Editor])

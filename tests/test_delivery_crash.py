@@ -1,0 +1,92 @@
+"""Crash safety with a real ``kill -9`` of a real ``newsletter send``: sending again finishes the issue.
+
+Everyone gets the issue; nobody gets it twice, except at most the messages in
+flight at the kill, which the design bounds by the number of connections.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from conftest import write_config
+
+from newsletter import subscribers
+from newsletter.app import Newsletter
+from newsletter.config import load
+from newsletter.sink import Sink
+from newsletter.store import now
+
+CONNECTIONS = 4
+
+
+def crash_newsletter(folder: Path, sink: Sink, readers: int, environ: dict[str, str]) -> tuple[Newsletter, Path]:
+    """Write a newsletter with ``readers`` active subscribers and gathered items; return it and its config."""
+    config = write_config(folder, smtp_url=sink.url, sources=[{"path": "inbox"}])
+    text = config.read_text(encoding="utf-8").replace(
+        f'url = "{sink.url}"', f'url = "{sink.url}"\nmax_rate = 10000\nconnections = {CONNECTIONS}')
+    config.write_text(text, encoding="utf-8")
+    app = Newsletter(load(config, environ=environ))
+    t, moment = app.store.t.subscribers, now()
+    with app.store.begin() as conn:
+        conn.execute(t.insert(), [dict(email=f"r{i}@example.org", email_key=f"r{i}@example.org", name=f"R {i}",
+                                       status="active", sections="", origin="test", created_at=moment,
+                                       updated_at=moment) for i in range(readers)])
+    app.gather()
+    return app, config
+
+
+def send_and_kill(config: Path, sink: Sink, after: int, environ: dict[str, str]) -> None:
+    """Start ``newsletter send`` in its own process and SIGKILL it once the sink holds ``after`` messages."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")} | environ
+    process = subprocess.Popen([sys.executable, "-m", "newsletter", "--config", str(config), "-q", "send", "--yes",
+                                "--no-gather"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert sink.wait_for(after, timeout=120), process.stderr.read().decode() if process.poll() else ""
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        assert process.stderr is not None
+        process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+
+
+def check_everyone_once(app: Newsletter, sink: Sink, readers: int) -> int:
+    """Assert the issue reached every reader, at most CONNECTIONS of them twice; return the duplicates."""
+    got = [m.recipients[0] for m in sink.messages]
+    assert sorted(set(got)) == sorted(f"r{i}@example.org" for i in range(readers))
+    duplicates = len(got) - len(set(got))
+    assert duplicates <= CONNECTIONS
+    ids: dict[str, set[str]] = {}
+    for m in sink.messages:
+        ids.setdefault(m.recipients[0], set()).add(message_from_bytes(m.data, policy=policy.default)["Message-ID"])
+    assert all(len(v) == 1 for v in ids.values())  # a repeated message is the same message
+    summary = app.deliveries(1)
+    assert summary.status == "sent" and summary.counts.sent == readers == summary.counts.total
+    return duplicates
+
+
+@pytest.mark.parametrize("after", [1, 120, 295])
+def test_kill_9_mid_send_then_send_again_delivers_everyone_once(tmp_path: Path, documents: Path, sink: Sink,
+                                                                after: int) -> None:
+    readers = 300
+    app, config = crash_newsletter(tmp_path, sink, readers, {})
+    send_and_kill(config, sink, after, {})
+    report = app.send(fetch=False)
+    assert report.issues and report.issues[0].resumed
+    check_everyone_once(app, sink, readers)
+
+
+def test_subscribers_added_after_the_crash_wait_for_the_next_issue(tmp_path: Path, documents: Path,
+                                                                   sink: Sink) -> None:
+    app, config = crash_newsletter(tmp_path, sink, 50, {})
+    send_and_kill(config, sink, 10, {})
+    subscribers.add(app.store, "late@example.org", status="active")
+    app.send(fetch=False)
+    assert "late@example.org" not in [m.recipients[0] for m in sink.messages]  # the outbox was fixed at queueing
+    check_everyone_once(app, sink, 50)

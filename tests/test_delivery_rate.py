@@ -1,0 +1,94 @@
+"""The global rate limit, counted on a clock the test controls: exact, shared by every connection."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from conftest import ScriptedServer, queue_issue, write_config
+
+from newsletter import delivery, subscribers
+from newsletter.app import Newsletter
+from newsletter.config import load
+from newsletter.ratelimit import RateLimit
+
+
+class FakeClock:
+    """Time that moves only when someone waits: a wait jumps to its end at once."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        with self.lock:
+            return self.now
+
+    def sleep_until(self, moment: float) -> None:
+        with self.lock:
+            self.now = max(self.now, moment)
+
+
+class Counting(RateLimit):
+    """A rate limit that keeps every slot it granted."""
+
+    def __init__(self, rate: float, clock: FakeClock) -> None:
+        super().__init__(rate, clock)
+        self.granted: list[float] = []
+        self._log = threading.Lock()
+
+    def acquire(self) -> float:
+        slot = super().acquire()
+        with self._log:
+            self.granted.append(slot)
+        return slot
+
+
+def most_in_one_second(slots: list[float]) -> int:
+    """Return the largest number of slots in any half-open one-second window."""
+    slots = sorted(slots)
+    return max(sum(1 for t in slots if start <= t < start + 1) for start in slots)
+
+
+def test_slots_are_spaced_exactly_across_threads() -> None:
+    limit = Counting(8, FakeClock())  # 1/8 s is exact in binary, so equality below is exact
+    threads = [threading.Thread(target=lambda: [limit.acquire() for _ in range(25)]) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(limit.granted) == [k / 8 for k in range(100)]
+    assert most_in_one_second(limit.granted) == 8
+
+
+def test_an_idle_limit_does_not_save_up_a_burst() -> None:
+    clock = FakeClock()
+    limit = RateLimit(4, clock)
+    assert [limit.acquire() for _ in range(3)] == [0.0, 0.25, 0.5]
+    clock.now = 10.0  # a long pause
+    assert [limit.acquire() for _ in range(3)] == [10.0, 10.25, 10.5]
+
+
+def test_a_slow_rate_waits_between_every_message() -> None:
+    clock = FakeClock()
+    limit = RateLimit(0.5, clock)  # one message every two seconds
+    assert [limit.acquire() for _ in range(3)] == [0.0, 2.0, 4.0]
+    assert clock.now == 4.0
+
+
+def test_the_pool_sends_no_faster_than_the_limit(tmp_path: Path, documents: Path,
+                                                 scripted_smtp: ScriptedServer) -> None:
+    write_config(tmp_path, smtp_url=scripted_smtp.url, sources=[{"path": "inbox"}])
+    app = Newsletter(load(tmp_path / "newsletter.toml", environ={}))
+    emails = [f"r{i}@example.org" for i in range(24)]
+    for email in emails:
+        subscribers.add(app.store, email, status="active")
+    issue_id, composer = queue_issue(app)
+    clock = FakeClock()
+    limit = Counting(8, clock)
+    counts = delivery.deliver(app.store, composer, app.connection, issue_id=issue_id, limit=limit,
+                              policy=delivery.Policy(connections=4))
+    assert counts.sent == 24 and sorted(m.recipients[0] for m in scripted_smtp.script.accepted) == sorted(emails)
+    assert sorted(limit.granted) == [k / 8 for k in range(24)]  # four connections, one shared schedule
+    assert most_in_one_second(limit.granted) == 8
+    assert clock.now == 23 / 8
