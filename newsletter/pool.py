@@ -13,7 +13,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from newsletter.error import NewsletterError, SmtpError
 from newsletter.ratelimit import RateLimit
@@ -24,8 +24,7 @@ log = logging.getLogger("newsletter.delivery")
 PENDING, SENT, DEFERRED, FAILED, SKIPPED = "pending", "sent", "deferred", "failed", "skipped"
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(NamedTuple):
     """One claimed delivery and what is needed to build and address its message."""
 
     delivery_id: int
@@ -38,8 +37,7 @@ class Job:
     bounces: int
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What became of one job: ``sent``, ``deferred``, ``failed`` or ``skipped``."""
 
     job: Job

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
 from newsletter import subscribers
+from newsletter.error import StoreError
 from newsletter.pool import DEFERRED, FAILED, PENDING, SENT, SKIPPED, Outcome
 from newsletter.store import Store, now
 
@@ -28,9 +31,8 @@ class Recorder:
         self.retry_delay = retry_delay
         self.bounce_limit = bounce_limit
         self.on_recorded = on_recorded or (lambda outcomes: None)
-        self._cond = threading.Condition()
-        self._pending: list[tuple[Outcome, threading.Event]] = []
-        self._closing = False
+        # Plain locks and a C queue: a message costs one put and one release, nothing heavier.
+        self._queue: queue.SimpleQueue[tuple[Outcome, Any] | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         d = store.t.deliveries
@@ -52,50 +54,68 @@ class Recorder:
 
     def close(self) -> None:
         """Write what is waiting, then stop the thread."""
-        with self._cond:
-            self._closing = True
-            self._cond.notify_all()
+        self._queue.put(None)
         if self._thread.is_alive():
             self._thread.join()
 
     def submit(self, outcome: Outcome) -> Callable[[], None]:
         """Queue an outcome; return a function that waits until it is committed (or raises why not)."""
-        done = threading.Event()  # one per outcome: the writer wakes exactly the senders it served
-        with self._cond:
-            if self._error is not None:
-                raise self._error
-            self._pending.append((outcome, done))
-            self._cond.notify()
+        if self._error is not None:
+            raise self._error
+        done = threading.Lock()  # held until the writer has stored this outcome
+        done.acquire()
+        self._queue.put((outcome, done))
+        waited = False
 
         def committed() -> None:
-            done.wait()
+            nonlocal waited
+            if not waited:
+                done.acquire()
+                waited = True
             if self._error is not None:
                 raise self._error
         return committed
 
     def _run(self) -> None:
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: bool(self._pending) or self._closing)
-                if not self._pending:
-                    return
-                batch, self._pending = self._pending, []
+        conn: sa.Connection | None = None
+        try:
+            conn = self.store.engine.connect()
+        except BaseException as e:
+            self._fail(e)
+        closing = False
+        while not closing:
+            batch = []
+            item = self._queue.get()
+            while item is not None:
+                batch.append(item)
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            closing = item is None
             outcomes = [outcome for outcome, _ in batch]
-            try:
-                self._store(outcomes)
-            except BaseException as e:  # handed to every waiting sender, which stops the run
-                with self._cond:
-                    self._error = e
-                    for _, done in self._pending:
-                        done.set()
-                for _, done in batch:
-                    done.set()
-                return
+            if outcomes and conn is not None and self._error is None:
+                try:
+                    with conn.begin():
+                        over = self._store(conn, outcomes)
+                    self._bounce(over)
+                except BaseException as e:  # handed to every waiting sender, which stops the run
+                    self._fail(e)
             for _, done in batch:
-                done.set()
-            self.on_recorded(outcomes)
+                done.release()
+            if outcomes and self._error is None:
+                self.on_recorded(outcomes)
+        if conn is not None:
+            conn.close()
 
-    def _store(self, batch: list[Outcome]) -> None:
+    def _fail(self, error: BaseException) -> None:
+        if isinstance(error, sa.exc.OperationalError):
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            error = StoreError(f"database error: {reason}")
+        self._error = error
+
+    def _store(self, conn: sa.Connection, batch: list[Outcome]) -> dict[int, str]:
+        """Write a batch in the caller's transaction; return the subscribers now over the bounce limit."""
         s = self.store.t.subscribers
         moment = now()
         rows, bounced, recovered = [], {}, []
@@ -112,15 +132,18 @@ class Recorder:
                 bounced[o.job.subscriber_id] = error or ""
             elif status == SENT and o.job.bounces:
                 recovered.append(o.job.subscriber_id)
-        with self.store.begin() as conn:
-            conn.execute(self._update, rows)
-            over: list[int] = []
-            if bounced:
-                conn.execute(s.update().where(s.c.id.in_(list(bounced))).values(bounces=s.c.bounces + 1))
-                over = list(conn.execute(sa.select(s.c.id).where(
-                    s.c.id.in_(list(bounced)), s.c.bounces >= self.bounce_limit, s.c.status == "active")).scalars())
-            if recovered:
-                conn.execute(s.update().where(s.c.id.in_(recovered)).values(bounces=0))
-        for subscriber_id in over:  # through the subscribers module, so the change is timed and in the history
+        conn.execute(self._update, rows)
+        over: list[int] = []
+        if bounced:
+            conn.execute(s.update().where(s.c.id.in_(list(bounced))).values(bounces=s.c.bounces + 1))
+            over = list(conn.execute(sa.select(s.c.id).where(
+                s.c.id.in_(list(bounced)), s.c.bounces >= self.bounce_limit, s.c.status == "active")).scalars())
+        if recovered:
+            conn.execute(s.update().where(s.c.id.in_(recovered)).values(bounces=0))
+        return {subscriber_id: bounced[subscriber_id] for subscriber_id in over}
+
+    def _bounce(self, over: dict[int, str]) -> None:
+        """Mark bounced through the subscribers module, so the change is timed and kept in the history."""
+        for subscriber_id, error in over.items():
             subscribers.change(self.store, subscriber_id, "bounced", origin="delivery",
-                               detail=f"{self.bounce_limit} permanent refusal(s) in a row; last: {bounced[subscriber_id]}")
+                               detail=f"{self.bounce_limit} permanent refusal(s) in a row; last: {error}")
