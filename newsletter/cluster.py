@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from itertools import pairwise
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from datasketch import MinHash, MinHashLSH
-from scipy.cluster.hierarchy import DisjointSet
 
 from newsletter.item import Item
 from newsletter.keywords import words
@@ -102,11 +100,45 @@ def find(items: Iterable[Item], *, threshold: float = THRESHOLD) -> list[Cluster
     return clusters
 
 
+class DisjointSet:
+    """Union-find over item ids: which items have been merged into one story."""
+
+    def __init__(self, ids: Iterable[int]) -> None:
+        self._parent = {i: i for i in ids}
+
+    def _root(self, i: int) -> int:
+        parent = self._parent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]  # path halving keeps the trees flat
+            i = parent[i]
+        return i
+
+    def connected(self, a: int, b: int) -> bool:
+        """Return whether ``a`` and ``b`` are in the same set."""
+        return self._root(a) == self._root(b)
+
+    def merge(self, a: int, b: int) -> None:
+        """Join the sets of ``a`` and ``b``."""
+        ra, rb = self._root(a), self._root(b)
+        if ra != rb:
+            self._parent[max(ra, rb)] = min(ra, rb)
+
+    def subsets(self) -> list[set[int]]:
+        """Return every set."""
+        groups: dict[int, set[int]] = {}
+        for i in self._parent:
+            groups.setdefault(self._root(i), set()).add(i)
+        return list(groups.values())
+
+
 def _join_similar(items: list[Item], threshold: float, join: Callable[[Item, Item, str], None]) -> None:
     """Merge items whose texts are nearly the same, using MinHash LSH to find candidates."""
     shingled = [(item, p) for item in items if len(p := pairs(item)) >= MIN_PAIRS]
     if len(shingled) < 2:
         return
+    # Imported here: datasketch pulls in scipy, which would cost every command half a second.
+    from datasketch import MinHash, MinHashLSH
+
     signatures = MinHash.bulk([list(p) for _, p in shingled], num_perm=NUM_PERM, hashfunc=_hash32)
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
     with lsh.insertion_session() as session:

@@ -157,6 +157,7 @@ class _FastSession(asyncio.Protocol):
     def __init__(self, sink: FastSink) -> None:
         self.sink = sink
         self.buffer = bytearray()
+        self.scanned = 0  # how far DATA has been searched for its end, so no byte is searched twice
         self.in_data = False
         self.sender = ""
         self.recipients: list[str] = []
@@ -175,10 +176,12 @@ class _FastSession(asyncio.Protocol):
                 if self.buffer.startswith(b".\r\n"):
                     end, skip = 0, 3
                 else:
-                    end = self.buffer.find(b"\r\n.\r\n")
+                    end = self.buffer.find(b"\r\n.\r\n", max(0, self.scanned - 4))
                     if end < 0:
+                        self.scanned = len(self.buffer)
                         break
                     end, skip = end + 2, end + 5
+                self.scanned = 0
                 self._received(bytes(self.buffer[:end]))
                 del self.buffer[:skip]
                 self.in_data = False

@@ -24,7 +24,8 @@ from newsletter import subscribers
 from newsletter.app import Newsletter
 from newsletter.config import load
 from newsletter.error import ConfigError, SmtpError
-from newsletter.sink import free_port
+from newsletter.sink import FastSink, free_port
+from newsletter.smtp import Connection, parse_url
 
 USER, PASSWORD = "mailer", "s3cret pass"
 
@@ -221,3 +222,18 @@ def test_dkim_needs_selector_domain_and_key(tmp_path: Path) -> None:
                  extra='\n[dkim]\ndomain = "example.org"\nkey_file = "k.pem"\n')
     with pytest.raises(ConfigError, match="dkim.selector is required when DKIM signing is configured"):
         load(tmp_path / "newsletter.toml", environ={})
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_messages_arrive_byte_for_byte_through_the_fast_sink(pipelining: bool) -> None:
+    lines = [b"Subject: dots", b"", b".starts with a dot", b"..two dots", b"a line", b".", b"end"]
+    message = b"\r\n".join(lines) + b"\r\n"
+    with FastSink(keep=True, pipelining=pipelining) as sink:
+        connection = Connection(parse_url(sink.url))
+        for n in range(3):  # one session, several messages, pipelined or not
+            connection.send("from@example.org", f"to{n}@example.org", message)
+        assert connection.pipelined is pipelining
+        connection.close()
+    assert sink.count == 3
+    assert [m.recipients for m in sink.messages] == [(f"to{n}@example.org",) for n in range(3)]
+    assert all(m.data == message and m.sender == "from@example.org" for m in sink.messages)
