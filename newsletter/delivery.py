@@ -45,7 +45,7 @@ class Policy:
     batch: int = 0  # rows claimed at a time; 0: 50 per connection, so several workers all get a share
 
     @property
-    def claim(self) -> int:
+    def claim_size(self) -> int:
         """Return how many rows a worker holds at most."""
         return self.batch or min(500, 50 * self.connections)
 
@@ -103,7 +103,7 @@ def deliver(
     stamp = stamp or stamper(composer, None)
     todo = counts(store, issue_id)
     progress.start(f"issue {composer.number}", todo.pending + todo.deferred)
-    run = _Run(progress, low=policy.claim // 2)
+    run = _Run(progress, low=policy.claim_size // 2)
     recorder = Recorder(store, max_attempts=policy.max_attempts, retry_delay=policy.retry_delay,
                         bounce_limit=policy.bounce_limit, on_recorded=run.recorded)
     pool = Pool(connect, size=policy.connections, sender=composer.address,
@@ -162,8 +162,8 @@ def _dispatch(store: Store, issue_id: int, worker: str, policy: Policy, pool: Po
             outbox.renew(store, worker)
             renewed = time.monotonic()
         with run.cond:
-            room, busy = policy.claim - run.outstanding, run.outstanding > 0
-        if room >= policy.claim // 2 and (not busy or time.monotonic() >= dry_until):
+            room, busy = policy.claim_size - run.outstanding, run.outstanding > 0
+        if room >= policy.claim_size // 2 and (not busy or time.monotonic() >= dry_until):
             jobs = outbox.claim(store, issue_id, worker, limit=room, lease=policy.lease, due_by=due_by)
             if len(jobs) < room:
                 dry_until = time.monotonic() + 1.0

@@ -138,7 +138,16 @@ def unfinished(store: Store) -> list[int]:
 
 def worker_name() -> str:
     """Return a name for a new worker: host, process id, process start time and a random tag."""
-    return f"{socket.gethostname()}:{os.getpid()}:{_started(os.getpid())}:{secrets.token_hex(3)}"
+    return f"{_host()}:{os.getpid()}:{_started(os.getpid())}:{secrets.token_hex(3)}"
+
+
+def _host() -> str:
+    """Return this machine's name and boot, so two hosts that share a name are never taken for one."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
+    except OSError:
+        boot = ""
+    return f"{socket.gethostname()}/{boot}"
 
 
 def _started(pid: int) -> str:
@@ -155,11 +164,11 @@ def _alive(worker: str) -> bool:
     host, _, rest = worker.partition(":")
     pid, _, rest = rest.partition(":")
     started = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
+    if host != _host() or not pid.isdigit():
         return True
     try:
         os.kill(int(pid), 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:
         pass
