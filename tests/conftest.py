@@ -354,3 +354,16 @@ def queue_issue(app: Newsletter) -> tuple[int, Any]:
         issue_id = issue.record(conn, app.store, draft, html=rendered.html, text=rendered.text)
         delivery.create_outbox(conn, app.store, issue_id=issue_id, composer=composer)
     return issue_id, composer
+
+
+def add_readers(app: Newsletter, count: int) -> list[str]:
+    """Add ``count`` active subscribers r0@example.org, r1@… in one statement; return their addresses."""
+    from newsletter.store import now
+
+    emails = [f"r{i}@example.org" for i in range(count)]
+    t, moment = app.store.t.subscribers, now()
+    with app.store.begin() as conn:
+        conn.execute(t.insert(), [dict(email=e, email_key=e, name=f"R {i}", status="active", sections="",
+                                       origin="test", created_at=moment, updated_at=moment)
+                                  for i, e in enumerate(emails)])
+    return emails

@@ -296,3 +296,19 @@ def test_outbox_claims_are_exclusive_and_released(make: Make, scripted_smtp: Scr
     assert len(outbox.claim(app.store, issue_id, "host:3:3:c", limit=6, lease=0)) == 6  # leases run out
     outbox.release(app.store, "host:3:3:c")
     assert len(outbox.claim(app.store, issue_id, "host:4:4:d", limit=10, lease=60)) == 6
+
+
+def test_two_sends_racing_for_one_issue_share_it(make: Make, scripted_smtp: ScriptedServer) -> None:
+    emails = [f"r{i}@example.org" for i in range(6)]
+    app = make(scripted_smtp.url, emails)
+    other = Newsletter(app.config)  # another process, as far as the database can tell
+
+    def meanwhile(draft: object, readers: int) -> bool:  # asked after drafting, before queueing
+        assert other.send(confirm=lambda d, n: True).status == "sent"
+        return True
+
+    report = app.send(confirm=meanwhile)
+    assert report.status == "sent" and "queued by another process" in report.message
+    assert received(scripted_smtp) == sorted(emails)  # once each
+    assert app.deliveries(1).status == "sent"
+    other.store.close()

@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import sqlalchemy as sa
-from conftest import ScriptedServer, queue_issue, write_config
+from conftest import ScriptedServer, add_readers, queue_issue, write_config
 from test_cli import one_line_error, run
 
-from newsletter import subscribers
 from newsletter.app import Newsletter
 from newsletter.config import load
 
@@ -54,8 +53,7 @@ def test_sigterm_stops_a_worker_cleanly(tmp_path: Path, documents: Path, scripte
     config.write_text(config.read_text().replace(f'url = "{scripted_smtp.url}"',
                                                  f'url = "{scripted_smtp.url}"\nconnections = 1\ntimeout = 2'))
     app = Newsletter(load(config, environ={}))
-    for i in range(20):
-        subscribers.add(app.store, f"r{i}@example.org", status="active")
+    add_readers(app, 20)
     queue_issue(app)
     worker = subprocess.Popen([sys.executable, "-m", "newsletter", "--config", str(config), "-q", "worker",
                                "--follow"], env={k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")},

@@ -14,13 +14,12 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-from conftest import write_config
+from conftest import add_readers, write_config
 
 from newsletter import subscribers
 from newsletter.app import Newsletter
 from newsletter.config import load
 from newsletter.sink import Sink
-from newsletter.store import now
 
 CONNECTIONS = 4
 
@@ -32,11 +31,7 @@ def crash_newsletter(folder: Path, sink: Sink, readers: int, environ: dict[str, 
         f'url = "{sink.url}"', f'url = "{sink.url}"\nmax_rate = 10000\nconnections = {CONNECTIONS}')
     config.write_text(text, encoding="utf-8")
     app = Newsletter(load(config, environ=environ))
-    t, moment = app.store.t.subscribers, now()
-    with app.store.begin() as conn:
-        conn.execute(t.insert(), [dict(email=f"r{i}@example.org", email_key=f"r{i}@example.org", name=f"R {i}",
-                                       status="active", sections="", origin="test", created_at=moment,
-                                       updated_at=moment) for i in range(readers)])
+    add_readers(app, readers)
     app.gather()
     return app, config
 

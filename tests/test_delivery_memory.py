@@ -5,12 +5,11 @@ from __future__ import annotations
 import tracemalloc
 from pathlib import Path
 
-from conftest import write_config
+from conftest import add_readers, write_config
 
 from newsletter.app import Newsletter
 from newsletter.config import load
 from newsletter.sink import FastSink
-from newsletter.store import now
 
 
 def peak_of_send(folder: Path, documents: Path, readers: int) -> int:
@@ -20,11 +19,7 @@ def peak_of_send(folder: Path, documents: Path, readers: int) -> int:
     with FastSink() as sink:
         write_config(folder, smtp_url=sink.url, sources=[{"path": "inbox"}])
         app = Newsletter(load(folder / "newsletter.toml", environ={}).replace(smtp={"max_rate": 1e9}))
-        t, moment = app.store.t.subscribers, now()
-        with app.store.begin() as conn:
-            conn.execute(t.insert(), [dict(email=f"r{i}@example.org", email_key=f"r{i}@example.org", name=f"R {i}",
-                                           status="active", sections="", origin="test", created_at=moment,
-                                           updated_at=moment) for i in range(readers)])
+        add_readers(app, readers)
         app.gather()
         tracemalloc.start()
         try:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import sqlalchemy as sa
-from conftest import ScriptedServer, queue_issue, write_config
+from conftest import ScriptedServer, add_readers, queue_issue, write_config
 from test_delivery_crash import check_everyone_once, crash_newsletter, send_and_kill
 
 from newsletter import migrations, subscribers
@@ -52,8 +52,7 @@ def test_several_workers_share_one_issue_and_no_row_is_sent_twice(
                                                  f'url = "{scripted_smtp.url}"\nconnections = 1\nmax_rate = 10000'))
     environ = {"NEWSLETTER_DATABASE_URL": postgres_url}
     app = Newsletter(load(config, environ=environ))
-    for i in range(readers):
-        subscribers.add(app.store, f"r{i}@example.org", status="active")
+    add_readers(app, readers)
     queue_issue(app)  # the workers deliver it
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")} | environ
     processes = [subprocess.Popen([sys.executable, "-m", "newsletter", "--config", str(config), "-q", "worker"],
