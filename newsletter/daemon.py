@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from newsletter import schedule
+from newsletter import issue, schedule
 from newsletter.app import Newsletter
 from newsletter.error import NewsletterError
 from newsletter.store import from_db, to_db
@@ -35,9 +35,9 @@ LEASE = "daemon"
 class Run:
     """One scheduled run and how it ended."""
 
-    job: str  # send | gather
+    job: str  # send | gather | resume (an interrupted issue, not a scheduled fire time)
     due_at: datetime
-    status: str  # sent | skipped | gathered | failed | missed
+    status: str  # sent | skipped | gathered | failed | missed | interrupted
     note: str = ""
 
 
@@ -52,6 +52,7 @@ class Daemon:
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
         self.lease_seconds = lease_seconds
         self.stop = threading.Event()
+        self._busy = threading.Lock()
         zone = self.config.zone
         self.jobs = {"send": schedule.trigger(self.config.schedule.cron, zone)}
         if self.config.schedule.gather_cron:
@@ -119,9 +120,19 @@ class Daemon:
 
     def tick(self) -> list[Run]:
         """Do whatever is due now; safe to call at any moment, from any number of daemons."""
+        if not self._busy.acquire(blocking=False):
+            return []  # a run is under way in another thread; it will see what is due after it
+        try:
+            return self._tick()
+        finally:
+            self._busy.release()
+
+    def _tick(self) -> list[Run]:
         if not self.acquire():
             return []
         runs = []
+        if not self.stop.is_set() and issue.unfinished(self.app.store) is not None:
+            runs.append(self._resume())
         for job, cron in self.jobs.items():
             now = self.clock()
             due = schedule.due(cron, last=self.last_due(job), now=now, grace=self.grace)
@@ -145,6 +156,19 @@ class Daemon:
             runs.append(run)
         return runs
 
+    def _resume(self) -> Run:
+        """Finish delivering an issue a stop or a crash interrupted; only unsent readers get it."""
+        now = self.clock()
+        try:
+            reports = self.app.work(stop=self.stop)
+        except NewsletterError as e:
+            log.error("resuming an interrupted issue failed: %s", e)
+            return Run("resume", now, "failed", str(e))
+        note = "; ".join(f"issue {r.number}: {r.counts.sent} sent, {r.counts.pending + r.counts.deferred} "
+                         "waiting" for r in reports)
+        log.info("resumed: %s", note)
+        return Run("resume", now, "interrupted" if self.stop.is_set() else "sent", note)
+
     def _perform(self, run: Run) -> Run:
         try:
             if run.job == "gather":
@@ -167,8 +191,12 @@ class Daemon:
                     f"only {waiting} item(s) waiting; min_items is {settings.min_items}")
             log.info("send at %s skipped: %s", run.due_at, note)
             return Run(run.job, run.due_at, "skipped", note)
-        result = self.app.send(fetch=False)
+        result = self.app.send(fetch=False, stop=self.stop)
         note = result.message or result.status
+        if self.stop.is_set() and result.status == "sent":
+            note = f"stopped by a signal ({note}); the issue resumes when the daemon starts again"
+            log.info("send at %s interrupted: %s", run.due_at, note)
+            return Run(run.job, run.due_at, "interrupted", note)
         log.info("send at %s: %s (gathered %d new items)", run.due_at, note, report.new)
         status = "sent" if result.status == "sent" else "skipped"
         return Run(run.job, run.due_at, status, note)
@@ -210,8 +238,11 @@ class Daemon:
         )
         for job, cron in self.jobs.items():
             scheduler.add_job("newsletter.daemon:fire", trigger=cron, id=job, replace_existing=True)
-        scheduler.add_job("newsletter.daemon:fire", "interval", seconds=max(5, self.lease_seconds // 3),
+        # The lease is renewed on its own, so a send longer than the lease does not lose it.
+        scheduler.add_job("newsletter.daemon:renew", "interval", seconds=max(5, self.lease_seconds // 3),
                           id="lease", replace_existing=True)
+        scheduler.add_job("newsletter.daemon:fire", "interval", minutes=1, id="standby",
+                          replace_existing=True)
         scheduler.start()
         log.info("newsletter daemon %s started; next: %s", self.holder,
                  ", ".join(f"{j} {t:%Y-%m-%d %H:%M %Z}" for j, t in self.next_runs().items() if t))
@@ -240,6 +271,13 @@ def fire() -> None:
         return
     for run in daemon.tick():
         log.info("%s %s at %s %s", run.job, run.status, run.due_at, run.note)
+
+
+def renew() -> None:
+    """Renew this process's lease (or take it over from a daemon that stopped renewing)."""
+    daemon = _current
+    if daemon is not None and not daemon.stop.is_set():
+        daemon.acquire()
 
 
 def _latest_before(cron: Any, now: datetime) -> datetime:
