@@ -456,6 +456,8 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
                    f"{d['pending']} pending, {d['deferred']} deferred, {d['failed']} failed")
     else:
         click.echo("last issue: none yet")
+    if data["awaiting_approval"]:
+        click.echo(f"awaiting approval: {data['awaiting_approval']['note']}")
     click.echo(f"waiting items: {data['waiting_items']}")
     for s in data["sources"]:
         health = f"failing ({s['failures']}×): {s['error']}" if s["failures"] else s["status"] or "never fetched"

@@ -71,6 +71,9 @@ class ScheduleSettings:
     grace_minutes: int = setting(
         360, "A send missed while the daemon was down runs once on restart if it is at most this late."
     )
+    approve: bool = setting(
+        False, "Hold each scheduled issue as a draft until an editor sends it (desk or `newsletter send`)."
+    )
 
 
 @dataclass(frozen=True)

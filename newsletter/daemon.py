@@ -37,7 +37,7 @@ class Run:
 
     job: str  # send | gather | resume (an interrupted issue, not a scheduled fire time)
     due_at: datetime
-    status: str  # sent | skipped | gathered | failed | missed | interrupted
+    status: str  # sent | skipped | held | gathered | failed | missed | interrupted
     note: str = ""
 
 
@@ -191,6 +191,12 @@ class Daemon:
                     f"only {waiting} item(s) waiting; min_items is {settings.min_items}")
             log.info("send at %s skipped: %s", run.due_at, note)
             return Run(run.job, run.due_at, "skipped", note)
+        if settings.approve:
+            draft = self.app.draft()
+            note = (f"issue {draft.number} ({waiting} items) is waiting for an editor's approval: "
+                    "send it from the editor's desk or with `newsletter send`")
+            log.info("send at %s held: %s", run.due_at, note)
+            return Run(run.job, run.due_at, "held", note)
         result = self.app.send(fetch=False, stop=self.stop)
         note = result.message or result.status
         if self.stop.is_set() and result.status == "sent":

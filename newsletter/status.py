@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,10 +37,15 @@ def report(daemon: Daemon) -> dict[str, Any]:
             for r in conn.execute(sa.select(t.schedule_runs).order_by(t.schedule_runs.c.due_at.desc()).limit(5))
         ]
     lease = daemon.holder_of_lease()
+    held = next((r for r in runs if r["job"] == "send"), None)
+    if held is not None and (held["status"] != "held" or (
+            latest is not None and latest.created_at > datetime.fromisoformat(held["due_at"]))):
+        held = None  # the last scheduled send was not held, or an editor has sent an issue since
     return {
         "next_runs": {job: when.isoformat() if when else None for job, when in daemon.next_runs().items()},
         "daemon": {"holder": lease[0], "lease_expires_at": lease[1].isoformat()} if lease else None,
         "recent_runs": runs,
+        "awaiting_approval": held,
         "last_issue": last_issue,
         "waiting_items": len(daemon.app.draft().items),
         "sources": sources,

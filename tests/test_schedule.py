@@ -176,3 +176,30 @@ def test_gather_can_run_more_often_than_send(app: Newsletter, newsletter_dir: Pa
     next_runs = d.next_runs()
     assert next_runs["gather"] == MONDAY_8 - timedelta(hours=2)
     assert next_runs["send"] == MONDAY_8
+
+
+def test_approve_holds_the_issue_until_an_editor_sends_it(app: Newsletter, newsletter_dir: Path, clock: Clock,
+                                                         sink: Sink) -> None:
+    from conftest import ADMIN_TOKEN, InProcess
+    from test_web_desk import log_in
+
+    from newsletter import status
+    from newsletter.web import create_app
+
+    config = newsletter_dir / "newsletter.toml"
+    config.write_text(config.read_text().replace("[smtp]", "[schedule]\napprove = true\n\n[smtp]"))
+    d = _daemon(newsletter_dir, clock)
+    d.anchor()
+    clock.set(MONDAY_8 + timedelta(minutes=1))
+    runs = d.tick()
+    assert [r.status for r in runs] == ["held"]
+    assert "waiting for an editor's approval" in runs[0].note
+    assert sink.messages == [] and _issues(d) == 0
+    assert status.report(d)["awaiting_approval"]["due_at"] == MONDAY_8.astimezone(UTC).isoformat()
+    desk = InProcess(create_app(Newsletter(d.config.replace(web={"admin_token": ADMIN_TOKEN}), store=d.app.store)))
+    log_in(desk)
+    assert 'id="approval"' in desk.get("/desk/").text
+    d.app.send(fetch=False)  # the editor approves: the desk's send button calls the same function
+    assert len(sink.messages) == 3
+    assert status.report(d)["awaiting_approval"] is None
+    assert 'id="approval"' not in desk.get("/desk/").text
