@@ -9,7 +9,7 @@ import tomllib
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,205 +17,27 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from newsletter.error import ConfigError
 from newsletter.schedule import trigger
 from newsletter.smtp import parse_url
+from newsletter.settings import (  # noqa: F401 - re-exported: the schema is part of the config's API
+    ARRAYS,
+    DkimSettings,
+    ENVIRONMENT,
+    GatherSettings,
+    NewsletterSettings,
+    SOURCE_KINDS,
+    ScheduleSettings,
+    SectionSettings,
+    SmtpSettings,
+    SourceSettings,
+    StorageSettings,
+    TABLES,
+    ThemeSettings,
+    WebSettings,
+    describe,
+    setting,
+)
 
 CONFIG_ENV = "NEWSLETTER_CONFIG"
 DEFAULT_CONFIG = "newsletter.toml"
-
-
-def setting(default: Any, help: str, *, key: str | None = None) -> Any:
-    """Declare one setting with its default and help text (and its TOML key if it differs)."""
-    meta = {"help": help, "key": key}
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-@dataclass(frozen=True)
-class NewsletterSettings:
-    title: str = setting("Briefing", "Name of the newsletter, shown in the header and subject.")
-    sender: str = setting(
-        "Briefing <briefing@example.org>", "From address, with an optional display name.", key="from"
-    )
-    reply_to: str = setting("", "Reply-To address; empty for none.")
-    base_url: str = setting(
-        "http://127.0.0.1:8000", "Public address of the web app (unsubscribe and archive links)."
-    )
-    timezone: str = setting("UTC", "IANA time zone for dates in the issue and the schedule.")
-    language: str = setting("en", "Language tag of the issue (the HTML lang attribute).")
-    subject: str = setting(
-        "{title} #{number}: {headline}",
-        "Subject line; fields {title}, {number}, {date}, {headline} (first item's title).",
-    )
-    postal_address: str = setting("", "Sender's postal or contact line shown in the footer.")
-    catch_all: str = setting("In brief", "Name of the last section, for items no section claims.")
-    max_items: int = setting(60, "Most items one issue carries; the rest wait for the next.")
-    summary_length: int = setting(
-        300, "Longest item summary in characters: whole first sentences, never cut mid-word."
-    )
-    templates: str = setting("templates", "Folder of user templates, searched before the built-in ones.")
-    secret_key: str = setting(
-        "", "Key that signs unsubscribe tokens (prefer NEWSLETTER_SECRET_KEY); empty: generated and stored."
-    )
-    greeting: str = setting("Hello {name},", "Greeting that opens each reader's copy; {name} is their name.")
-    greeting_anonymous: str = setting("Hello,", "Greeting for readers whose name is not known.")
-
-
-@dataclass(frozen=True)
-class ScheduleSettings:
-    cron: str = setting("0 8 * * mon", "When `newsletter run` sends, as cron with day names.")
-    skip_if_empty: bool = setting(True, "Send nothing when no new items are waiting.")
-    min_items: int = setting(1, "Send only when at least this many items are waiting.")
-    gather_cron: str = setting(
-        "", "When `newsletter run` gathers between sends (cron with day names); empty: only before sending."
-    )
-    grace_minutes: int = setting(
-        360, "A send missed while the daemon was down runs once on restart if it is at most this late."
-    )
-    approve: bool = setting(
-        False, "Hold each scheduled issue as a draft until an editor sends it (desk or `newsletter send`)."
-    )
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    url: str = setting(
-        "smtp://127.0.0.1:1025",
-        "smtp://user:pass@host:port, smtp+starttls://… or smtps://… (prefer NEWSLETTER_SMTP_URL).",
-    )
-    max_rate: float = setting(50.0, "Most messages per second, across all connections.")
-    connections: int = setting(4, "SMTP connections opened in parallel.")
-    timeout: float = setting(30.0, "Seconds to wait for the SMTP server before giving up on a command.")
-    max_attempts: int = setting(5, "Attempts per recipient before a deferred delivery is marked failed.")
-    retry_delay: float = setting(
-        30.0, "Seconds before a deferred delivery (4xx, dropped connection) is retried; doubles each attempt."
-    )
-    retry_window: float = setting(
-        300.0, "Seconds one send keeps retrying deferred deliveries; later retries wait for the next send."
-    )
-    bounce_limit: int = setting(
-        2, "Permanent refusals (5xx) of a recipient in a row after which the subscriber is marked bounced."
-    )
-    pipelining: bool = setting(True, "Pipeline each message's commands when the server offers PIPELINING.")
-    ca_file: str = setting("", "PEM file of CA certificates to trust instead of the system's (private relays).")
-    lease: float = setting(
-        120.0, "Seconds a worker's claim on deliveries lasts unless renewed; a dead worker's rows are retaken after."
-    )
-
-
-@dataclass(frozen=True)
-class StorageSettings:
-    url: str = setting(
-        "sqlite:///newsletter.db",
-        "Database URL: sqlite:///relative/or/absolute.db or postgresql://… (NEWSLETTER_DATABASE_URL).",
-    )
-
-
-@dataclass(frozen=True)
-class GatherSettings:
-    timeout: float = setting(20.0, "Seconds allowed for one HTTP request, body included, before it is abandoned.")
-    concurrency: int = setting(64, "Requests in flight at the same time, across all hosts.")
-    per_host: int = setting(2, "Requests in flight at the same time to one host (politeness).")
-    max_bytes: int = setting(10_000_000, "Largest response accepted from a source, in bytes (after gzip).")
-    user_agent: str = setting(
-        "newsletter/0.1 (+https://github.com/newsletter)", "User-Agent sent with every request."
-    )
-    warn_after_hours: float = setting(
-        48.0, "A source failing for longer than this is reported loudly by every gather, send and sources list."
-    )
-
-
-@dataclass(frozen=True)
-class ThemeSettings:
-    brand_colour: str = setting("#0b2e4f", "Colour of the header band and headlines (#rrggbb).")
-    accent_colour: str = setting("#8a5a00", "Colour of section headings and their rules (#rrggbb).")
-    link_colour: str = setting("#0b4f8a", "Colour of links (#rrggbb).")
-    background_colour: str = setting("#f3f1ec", "Colour around the email's column (#rrggbb).")
-    dark_link_colour: str = setting("#8cc4ff", "Colour of links when the reader's mail app is in dark mode.")
-    logo_url: str = setting("", "Address (https) of a logo image shown in the header; empty for none.")
-    logo_width: int = setting(0, "Logo width in pixels as displayed (required with logo_url).")
-    logo_height: int = setting(0, "Logo height in pixels as displayed (required with logo_url).")
-    logo_alt: str = setting("", "Text shown instead of the logo when images are off; empty: the title.")
-    font_family: str = setting("Georgia, 'Times New Roman', serif", "CSS font stack of the text.")
-    heading_font_family: str = setting("", "CSS font stack of headings; empty: the text's font stack.")
-    font_url: str = setting("", "Web font stylesheet (https) for the first font of font_family; empty for none.")
-
-
-@dataclass(frozen=True)
-class SourceSettings:
-    url: str | None = setting(None, "Address of an RSS/Atom feed (http, https or file).")
-    path: str | None = setting(
-        None, "A feed file, or a folder of briefing documents (.txt .md), relative to the config."
-    )
-    section: str | None = setting(None, "Put every item of this source in this section.")
-    name: str | None = setting(None, "Display name; defaults to the feed's title or the folder name.")
-    kind: str | None = setting(
-        None, "What the source is: feed (RSS/Atom), json (JSON Feed), page (one article on a web page) "
-        "or documents (a folder); empty: detected from the content."
-    )
-
-    @property
-    def key(self) -> str:
-        """Return the identity of this source in the store."""
-        return self.url or f"path:{self.path}"
-
-
-@dataclass(frozen=True)
-class SectionSettings:
-    name: str = setting("", "Section heading, e.g. a country or topic.")
-    keywords: list[str] = setting([], "Words that place an item here (whole words, any case, with endings).")
-    aliases: list[str] = setting([], "Other names an inline heading may use for this section.")
-    intro: str = setting("", "Optional line shown under the section heading.")
-    limit: int = setting(0, "Most items shown in this section (0: no limit); the rest wait for the next issue.")
-    hide_when_empty: bool = setting(True, "Leave the section out of an issue that has nothing for it.")
-    empty_text: str = setting(
-        "Nothing new this week.", "Line shown in a section with no items when hide_when_empty is false."
-    )
-
-
-@dataclass(frozen=True)
-class DkimSettings:
-    selector: str = setting("", "DKIM selector: the key is published at <selector>._domainkey.<domain>.")
-    domain: str = setting("", "Signing domain (d=), usually the From address's domain.")
-    key_file: str = setting(
-        "", "RSA or Ed25519 private key (PEM, or dknewkey's base64 file), relative to the config; empty: no DKIM."
-    )
-
-
-@dataclass(frozen=True)
-class WebSettings:
-    host: str = setting("127.0.0.1", "Address `newsletter serve` listens on (0.0.0.0: every interface).")
-    port: int = setting(8000, "Port `newsletter serve` listens on.")
-    admin_token: str = setting(
-        "", "Token that opens the editor's desk and the admin API (prefer NEWSLETTER_ADMIN_TOKEN); "
-        "empty: the desk stays closed."
-    )
-    session_hours: float = setting(12.0, "Hours an editor's desk login lasts.")
-    confirm_hours: float = setting(48.0, "Hours a sign-up's confirmation link stays valid.")
-    resend_minutes: float = setting(
-        10.0, "Least minutes between two confirmation emails to one address (repeated sign-ups send no more)."
-    )
-
-
-TABLES: dict[str, type] = {
-    "newsletter": NewsletterSettings,
-    "schedule": ScheduleSettings,
-    "smtp": SmtpSettings,
-    "storage": StorageSettings,
-    "gather": GatherSettings,
-    "theme": ThemeSettings,
-    "dkim": DkimSettings,
-    "web": WebSettings,
-}
-ARRAYS: dict[str, type] = {"sources": SourceSettings, "sections": SectionSettings}
-SOURCE_KINDS = ("feed", "json", "page", "documents")
-
-ENVIRONMENT = {
-    "NEWSLETTER_SMTP_URL": ("smtp", "url"),
-    "NEWSLETTER_DATABASE_URL": ("storage", "url"),
-    "NEWSLETTER_SECRET_KEY": ("newsletter", "secret_key"),
-    "NEWSLETTER_BASE_URL": ("newsletter", "base_url"),
-    "NEWSLETTER_ADMIN_TOKEN": ("web", "admin_token"),
-}
 
 
 @dataclass(frozen=True)
@@ -330,16 +152,6 @@ def parse(
     config = Config(root=root, file=file, **built)
     _check(config, where)
     return config
-
-
-def describe() -> list[tuple[str, str, Any, str]]:
-    """Return every setting as ``(table, key, default, help)``, for docs and tests."""
-    rows = []
-    for table, cls in {**TABLES, **ARRAYS}.items():
-        for f in dataclasses.fields(cls):
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-            rows.append((table, f.metadata.get("key") or f.name, default, f.metadata["help"]))
-    return rows
 
 
 def _toml_key(cls: type, attribute: str) -> str:

@@ -1,0 +1,213 @@
+"""Commands for the lists an editor keeps: subscribers, sources, items."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from newsletter import editorial, health, opml, roster, subscribers
+from newsletter.progress import for_terminal
+from newsletter.cli.base import Group, _app, _json, _Null, _print_plan, cli
+
+
+@cli.group(cls=Group)
+def subscribers_group() -> None:
+    """Manage the subscriber list."""
+
+
+cli.add_command(subscribers_group, name="subscribers")
+
+
+@subscribers_group.command("add")
+@click.argument("email")
+@click.option("--name", default="", help="The subscriber's name, used in the greeting.")
+@click.option("--sections", default="", metavar="A,B", help="Only these sections (default: all).")
+@click.option("--confirmed", is_flag=True, help="They already agreed: make them active without opt-in.")
+@click.pass_context
+def subscribers_add(ctx: click.Context, email: str, name: str, sections: str, confirmed: bool) -> None:
+    """Add a subscriber (pending until confirmed, unless --confirmed)."""
+    s = subscribers.add(_app(ctx).store, email, name=name, sections=subscribers.parse_sections(sections),
+                        status="active" if confirmed else "pending")
+    click.echo(f"added {s.email} ({s.status})")
+
+
+@subscribers_group.command("remove")
+@click.argument("email")
+@click.pass_context
+def subscribers_remove(ctx: click.Context, email: str) -> None:
+    """Unsubscribe EMAIL (kept on the suppression list)."""
+    s = subscribers.remove(_app(ctx).store, email)
+    click.echo(f"removed {s.email} (now {s.status})")
+
+
+@subscribers_group.command("list")
+@click.option("--status", type=click.Choice(subscribers.STATUSES), help="Only this status.")
+@click.option("--search", metavar="TEXT", help="Only addresses or names containing TEXT (any case).")
+@click.option("--section", metavar="NAME", help="Only readers who receive section NAME.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def subscribers_list(ctx: click.Context, status: str | None, search: str | None, section: str | None,
+                     as_json: bool) -> None:
+    """List subscribers (filter by status, a search, a section)."""
+    rows = subscribers.iterate(_app(ctx).store, status=status, search=search, section=section)
+    if as_json:
+        _json([s.to_json() for s in rows])
+        return
+    for s in rows:
+        click.echo(f"{s.email}\t{s.status}\t{s.name}\t{','.join(s.sections)}")
+
+
+@subscribers_group.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def subscribers_import(ctx: click.Context, file: Any, as_json: bool) -> None:
+    """Import a CSV with the header email,name,sections,status; exits 1 if a row was rejected."""
+    progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
+    with progress if hasattr(progress, "__enter__") else _Null():
+        report = roster.import_csv(_app(ctx).store, file, progress=progress)
+    if as_json:
+        _json(report.to_json())
+    else:
+        click.echo(f"{report.added} added, {report.updated} updated, {report.skipped} unchanged, "
+                   f"{len(report.rejected)} rejected")
+        for line, reason in report.rejected:
+            click.echo(f"{file.name}:{line}: {reason}", err=True)
+    if report.rejected:
+        sys.exit(1)
+
+
+@subscribers_group.command("export")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def subscribers_export(ctx: click.Context, file: Path | None) -> None:
+    """Write every subscriber as CSV to FILE (default: standard output)."""
+    store = _app(ctx).store
+    if file is None:
+        roster.export_csv(store, sys.stdout)
+        return
+    with file.open("w", encoding="utf-8", newline="") as stream:
+        written = roster.export_csv(store, stream)
+    click.echo(f"exported {written} subscribers to {file}", err=True)
+
+
+@cli.group(cls=Group)
+def sources_group() -> None:
+    """List sources with their health; import and export OPML."""
+
+
+cli.add_command(sources_group, name="sources")
+
+
+@sources_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def sources_list(ctx: click.Context, as_json: bool) -> None:
+    """Show each source's last status, error, consecutive failures and last success."""
+    app = _app(ctx)
+    rows = health.health(app.config, app.store, moment=app.clock())
+    if as_json:
+        _json([h.to_json() for h in rows])
+    else:
+        for h in rows:
+            detail = f"{h.failures} failures since {h.failing_since:%Y-%m-%d %H:%M}: {h.last_error}" \
+                if h.failing_since else (h.last_warning or "")
+            click.echo(f"{h.flag:<12} {h.name}\t{h.url or h.path}\t{h.items} items\t"
+                       f"last success {health.describe_age(h.last_success_at)}\t{detail}".rstrip())
+    for h in rows:
+        if h.alarm:
+            click.echo(f"warning: source {h.name} has been failing since {h.failing_since:%Y-%m-%d %H:%M} UTC "
+                       f"({h.failures} attempts in a row): {h.last_error}", err=True)
+
+
+@sources_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def sources_import(ctx: click.Context, file: Path, as_json: bool) -> None:
+    """Add the feeds of an OPML file to the config as [[sources]]; URLs already there are skipped."""
+    report = opml.import_file(_app(ctx).config, file)
+    if as_json:
+        _json(report.to_json())
+        return
+    for outline in report.added:
+        click.echo(f"added   {outline.url}  {outline.name}".rstrip())
+    for outline, reason in report.skipped:
+        click.echo(f"skipped {outline.url}  ({reason})")
+    click.echo(f"{len(report.added)} added, {len(report.skipped)} skipped")
+
+
+@sources_group.command("export")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def sources_export(ctx: click.Context, file: Path | None) -> None:
+    """Write the feed sources as OPML to FILE (default: standard output)."""
+    app = _app(ctx)
+    names = {h.key: h.name for h in health.health(app.config, app.store)}
+    document = opml.export(app.config, names)
+    if file is None:
+        click.echo(document, nl=False)
+        return
+    file.write_text(document, encoding="utf-8")
+    click.echo(f"exported {document.count('xmlUrl=')} sources to {file}", err=True)
+
+
+@cli.group(cls=Group)
+def items_group() -> None:
+    """List the waiting items; pin, drop or move one for the next issue."""
+
+
+cli.add_command(items_group, name="items")
+
+
+@items_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def items_list(ctx: click.Context, as_json: bool) -> None:
+    """List every waiting item with its section, the reason, and what the next issue does with it."""
+    plan = _app(ctx).draft().plan
+    if as_json:
+        _json([p.to_json() for p in plan])
+    else:
+        _print_plan(list(plan), status=True)
+
+
+@items_group.command("pin")
+@click.argument("item_id", metavar="ID", type=int)
+@click.pass_context
+def items_pin(ctx: click.Context, item_id: int) -> None:
+    """Put item ID first in its section in the next issue."""
+    editorial.pin(_app(ctx).store, item_id)
+    click.echo(f"item {item_id} pinned: it comes first in its section")
+
+
+@items_group.command("drop")
+@click.argument("item_id", metavar="ID", type=int)
+@click.pass_context
+def items_drop(ctx: click.Context, item_id: int) -> None:
+    """Leave item ID (and the same story from other sources) out of every issue."""
+    editorial.drop(_app(ctx).store, item_id)
+    click.echo(f"item {item_id} dropped: no issue will carry it (undo with `newsletter items reset {item_id}`)")
+
+
+@items_group.command("move")
+@click.argument("item_id", metavar="ID", type=int)
+@click.argument("section")
+@click.pass_context
+def items_move(ctx: click.Context, item_id: int, section: str) -> None:
+    """Put item ID in SECTION, whatever the section rules say."""
+    app = _app(ctx)
+    choice = editorial.move(app.config, app.store, item_id, section)
+    click.echo(f"item {item_id} moved to {choice.section}")
+
+
+@items_group.command("reset")
+@click.argument("item_id", metavar="ID", type=int)
+@click.pass_context
+def items_reset(ctx: click.Context, item_id: int) -> None:
+    """Forget the editor's choice for item ID: the section rules place it again."""
+    had = editorial.reset(_app(ctx).store, item_id)
+    click.echo(f"item {item_id}: " + ("choice forgotten" if had else "there was no choice to forget"))

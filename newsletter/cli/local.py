@@ -1,0 +1,59 @@
+"""Commands that run things on this machine: the demo and the web app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from newsletter import demo
+from newsletter.progress import for_terminal
+from newsletter.cli.base import _app, _Null, _print_send, cli
+
+
+@cli.command("demo")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
+              show_default=True, help="Folder for the demo's database and delivered mail.")
+@click.option("--serve", "keep_serving", is_flag=True,
+              help="Then keep the SMTP sink and the web app (with a mail view) running until Ctrl-C.")
+@click.option("--host", default=None, help="With --serve: address to listen on (default: web.host).")
+@click.option("--port", type=int, default=None, help="With --serve: port (default: web.port; 0: any free one).")
+@click.pass_context
+def demo_command(ctx: click.Context, out: Path, keep_serving: bool, host: str | None, port: int | None) -> None:
+    """Send one issue of this newsletter to demo readers through an embedded SMTP sink."""
+    app = _app(ctx)
+    progress = for_terminal(quiet=ctx.obj["quiet"])
+
+    def announce(result: demo.DemoResult) -> None:
+        _print_send(result.report, False)
+        click.echo(f"delivered mail: {result.folder / 'mail'} ({len(result.messages)} messages, .eml and .html)")
+        click.echo(f"open in a browser: {result.index.resolve().as_uri()}")
+
+    if keep_serving:
+        web = app.config.web
+        printed: list[bool] = []
+
+        def ready(result: demo.DemoResult, line: str) -> None:
+            if not printed:
+                printed.append(True)
+                announce(result)
+            click.echo(line)
+
+        demo.serve(app.config, out, host=host or web.host, port=web.port if port is None else port, ready=ready)
+        return
+    with progress if hasattr(progress, "__enter__") else _Null():
+        result = demo.run(app.config, out, progress=progress)
+    announce(result)
+
+
+@cli.command("serve")
+@click.option("--host", default=None, help="Address to listen on (default: web.host, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default: web.port, 8000; 0: any free one).")
+@click.pass_context
+def serve_command(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Run the web app: sign-up, confirm, preferences, unsubscribe, archive, editor's desk, JSON API."""
+    from newsletter.web import server
+
+    app = _app(ctx)
+    web = app.config.web
+    server.run(app, host or web.host, web.port if port is None else port, announce=click.echo)

@@ -1,0 +1,193 @@
+"""Commands that gather, preview, send and schedule issues."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from newsletter import bundle
+from newsletter.app import SendReport
+from newsletter.error import NewsletterError
+from newsletter.issue import Draft
+from newsletter.progress import for_terminal
+from newsletter.cli.base import _app, _json, _Null, _print_plan, _print_send, _print_source_notes, cli
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def init(folder: Path) -> None:
+    """Create a working newsletter in FOLDER: config, sources/ and templates/."""
+    for path in bundle.scaffold(folder):
+        click.echo(f"created {path}")
+    click.echo(f"next: cd {folder} && newsletter demo")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def gather(ctx: click.Context, as_json: bool) -> None:
+    """Fetch every source and store new items; exits 1 if any source failed."""
+    app = _app(ctx)
+    report = app.gather(progress=for_terminal(quiet=as_json or ctx.obj["quiet"]))
+    if as_json:
+        _json(report.to_json())
+    else:
+        for s in report.sources:
+            detail = s.error if s.error else f"{s.new} new, {s.entries} in source"
+            click.echo(f"{s.status:<12} {s.name}: {detail}")
+        click.echo(f"{report.new} new items from {len(report.sources)} sources")
+    _print_source_notes(report)
+    if report.failed:
+        if not as_json:
+            click.echo(f"error: {len(report.failed)} source(s) failed (see above)", err=True)
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.option("--text", is_flag=True, help="The plain-text part instead of the HTML.")
+@click.option("--reasons", is_flag=True, help="Print each item with its section and why it is there.")
+@click.pass_context
+def preview(ctx: click.Context, out: Path | None, text: bool, reasons: bool) -> None:
+    """Render the next issue from waiting items; nothing is consumed or sent."""
+    app = _app(ctx)
+    draft, rendered = app.preview()
+    content = rendered.text if text else rendered.html
+    if draft.empty:
+        click.echo("note: no items are waiting; the next issue would be empty", err=True)
+    if reasons:
+        _print_plan([p for p in draft.plan if p.status in ("lead", "in issue", "duplicate")])
+        if out is None:
+            return
+    if out is None and text:
+        click.echo(content, nl=False)
+        return
+    out = out or Path("preview.html")
+    out.write_text(content, encoding="utf-8")
+    click.echo(f"issue {draft.number}: {draft.subject!r}, {len(draft.items)} items → {out}")
+
+
+@cli.command()
+@click.option("--out", "folder", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write (served as {base_url}/archive/).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def archive(ctx: click.Context, folder: Path, as_json: bool) -> None:
+    """Write the web archive: a page per sent issue, index.html and feed.atom."""
+    progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
+    with progress if hasattr(progress, "__enter__") else _Null():
+        report = _app(ctx).archive(folder, progress=progress)
+    if as_json:
+        _json(report.to_json())
+    else:
+        click.echo(f"wrote {len(report.files)} files to {folder} ({len(report.files) - 2} issues, index.html, feed.atom)")
+
+
+@cli.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--dry-run", is_flag=True, help="Build every message, send nothing.")
+@click.option("--to", "to", metavar="EMAIL", help="Send a test copy to EMAIL only; the outbox is untouched.")
+@click.option("--no-gather", is_flag=True, help="Send what is already stored without fetching.")
+@click.option("--retry-failed", is_flag=True, help="Only re-send the latest issue's failed deliveries.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def send(ctx: click.Context, yes: bool, dry_run: bool, to: str | None, no_gather: bool, retry_failed: bool,
+         as_json: bool) -> None:
+    """Gather, build the next issue and deliver it; resumes an unfinished issue first."""
+    app = _app(ctx)
+
+    def confirm(draft: Draft, recipients: int) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise NewsletterError("refusing to send without --yes when not on a terminal")
+        return click.confirm(f"Send issue {draft.number} {draft.subject!r} to {recipients} subscribers?",
+                             err=True)
+
+    progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
+    with progress if hasattr(progress, "__enter__") else _Null():
+        report = app.send(dry_run=dry_run, to=to, fetch=not no_gather, confirm=confirm, progress=progress,
+                          retry_failed=retry_failed)
+    _print_send(report, as_json)
+
+
+@cli.command()
+@click.argument("number", metavar="ISSUE", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def deliveries(ctx: click.Context, number: int, as_json: bool) -> None:
+    """Show how the deliveries of issue ISSUE went: counts, then each failed or deferred reader."""
+    summary = _app(ctx).deliveries(number)
+    if as_json:
+        _json(summary.to_json())
+        return
+    c = summary.counts
+    click.echo(f"issue {summary.number} ({summary.status}): {c.sent} sent, {c.pending} pending, "
+               f"{c.deferred} deferred, {c.failed} failed, {c.skipped} skipped of {c.total}")
+    for f in summary.failures:
+        retry = f" (next try {f['next_attempt_at']:%Y-%m-%d %H:%M} UTC)" if f["next_attempt_at"] else ""
+        click.echo(f"{f['status']:<9} {f['email']}  after {f['attempts']} attempt(s): {f['last_error']}{retry}")
+
+
+@cli.command()
+@click.option("--follow", is_flag=True, help="Keep running and deliver new issues as they are queued.")
+@click.option("--poll", type=float, default=5.0, show_default=True, help="Seconds between looks for new issues.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def worker(ctx: click.Context, follow: bool, poll: float, as_json: bool) -> None:
+    """Deliver unfinished issues, sharing them with other workers (PostgreSQL: on any number of hosts)."""
+    import signal
+    import threading
+
+    app = _app(ctx)
+    stop = threading.Event()  # SIGTERM: finish the messages in flight, give back the rest, exit
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
+    with progress if hasattr(progress, "__enter__") else _Null():
+        reports = app.work(follow=follow, poll=poll, progress=progress, stop=stop)
+    _print_send(SendReport("sent" if reports else "idle", reports, message="no unfinished issue"), as_json)
+
+
+@cli.command("run")
+@click.pass_context
+def run_command(ctx: click.Context) -> None:
+    """Run the scheduler daemon: send (and gather) on the configured schedule until stopped."""
+    from newsletter.daemon import Daemon
+
+    Daemon(_app(ctx)).run_forever()
+
+
+@cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def status_command(ctx: click.Context, as_json: bool) -> None:
+    """Show the next scheduled runs, the last issue and its deliveries, and source health."""
+    from newsletter import status
+    from newsletter.daemon import Daemon
+
+    data = status.report(Daemon(_app(ctx)))
+    if as_json:
+        _json(data)
+        return
+    for job, when in data["next_runs"].items():
+        click.echo(f"next {job}: {when or 'never'}")
+    daemon = data["daemon"]
+    click.echo(f"daemon: {daemon['holder']} (lease until {daemon['lease_expires_at']})" if daemon
+               else "daemon: not running")
+    for run in data["recent_runs"]:
+        click.echo(f"  {run['job']} {run['due_at']}: {run['status']} {run['note']}")
+    last = data["last_issue"]
+    if last:
+        d = last["deliveries"]
+        click.echo(f"last issue: #{last['number']} {last['subject']!r} ({last['status']}): {d['sent']} sent, "
+                   f"{d['pending']} pending, {d['deferred']} deferred, {d['failed']} failed")
+    else:
+        click.echo("last issue: none yet")
+    if data["awaiting_approval"]:
+        click.echo(f"awaiting approval: {data['awaiting_approval']['note']}")
+    click.echo(f"waiting items: {data['waiting_items']}")
+    for s in data["sources"]:
+        health = f"failing ({s['failures']}×): {s['error']}" if s["failures"] else s["status"] or "never fetched"
+        click.echo(f"  source {s['name']}: {health}")
