@@ -210,11 +210,11 @@ def subscriber_lifecycle(conn: sa.Connection) -> None:
 
 MIGRATIONS: list[Migration] = [
     ("0001_initial", initial),
-    ("0006_scheduler", scheduler),
+    ("0002_source_health", source_health),
     ("0003_editorial", editorial),
     ("0004_delivery_engine", delivery_engine),
-    ("0002_source_health", source_health),
     ("0005_subscriber_lifecycle", subscriber_lifecycle),
+    ("0006_scheduler", scheduler),
 ]
 
 

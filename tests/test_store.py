@@ -20,7 +20,9 @@ def _applied(store: Store) -> list[str]:
 def test_migrations_run_once_and_are_recorded(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     first = Store(path)
-    assert _applied(first) == sorted(name for name, _ in migrations.MIGRATIONS)
+    names = [name for name, _ in migrations.MIGRATIONS]
+    assert names == sorted(names), "migrations run in list order; keep it the order of their names"
+    assert _applied(first) == names
     assert {"sources", "items", "issues", "issue_items", "subscribers", "deliveries", "meta"} <= set(vars(first.t))
     first.close()
     again = migrations.apply(sa.create_engine(f"sqlite:///{path}"))
