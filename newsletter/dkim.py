@@ -6,8 +6,6 @@ import base64
 from dataclasses import dataclass
 from pathlib import Path
 
-import dkim as dkimpy
-
 from newsletter.error import ConfigError, NewsletterError
 
 # Everything a reader or a filter relies on; RFC 8058 wants both List-Unsubscribe fields signed.
@@ -44,6 +42,8 @@ class Dkim:
 
     def sign(self, message: bytes) -> bytes:
         """Return ``message`` with a DKIM-Signature header on top."""
+        import dkim as dkimpy  # here: dkimpy loads a DNS resolver that most commands never need
+
         try:
             signature = dkimpy.sign(
                 message, self.selector.encode(), self.domain.encode(), self.key,
