@@ -171,6 +171,17 @@ def feed_server(tmp_path: Path) -> Iterator[FeedServer]:
         server.server_close()
 
 
+def tamper(token: str) -> str:
+    """Return ``token`` with one character of its signature changed.
+
+    A middle character, not the last: the last base64 character of a signature also
+    carries padding bits, and changing only those leaves the signature valid.
+    """
+    head, dot, signature = token.rpartition(".")
+    i = len(signature) // 2
+    return head + dot + signature[:i] + ("A" if signature[i] != "A" else "B") + signature[i + 1:]
+
+
 def write_config(folder: Path, *, smtp_url: str, sources: list[dict[str, str]], extra: str = "") -> Path:
     """Write a newsletter.toml for a test newsletter in ``folder`` and return its path."""
     lines = [

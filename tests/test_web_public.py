@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import InProcess
+from conftest import InProcess, tamper
 
 from newsletter import subscribers
 from newsletter.app import Newsletter
@@ -100,7 +100,7 @@ def test_tampered_links_get_a_4xx_and_change_nothing(client: InProcess, web_app:
     ann = subscribers.get(web_app.store, "ann@example.org")
     token = web_app.signer().sign("unsubscribe", ann.id)
     forged = web_app.signer().sign("unsubscribe", ann.id + 1)[:-3] + token[-3:]
-    for bad in (token[:-1] + ("x" if token[-1] != "x" else "y"), forged, "garbage", token + "a"):
+    for bad in (tamper(token), forged, "garbage", token + "a"):
         for method, path in [("GET", "unsubscribe"), ("POST", "unsubscribe"), ("GET", "preferences"),
                              ("POST", "preferences"), ("GET", "confirm"), ("POST", "confirm")]:
             response = client.request(method, f"/{path}/{bad}", **ONE_CLICK)
