@@ -10,6 +10,7 @@ when its whole exchange, body included, takes longer than ``timeout`` seconds.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass
@@ -62,31 +63,47 @@ class Fetcher:
     def __init__(self, limits: Limits, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.limits = limits
         self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._open = False
+        # One client per host: httpx's pool checks every connection it holds each time it
+        # hands one out, which costs seconds across a hundred hosts in a single pool.
+        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._tls: ssl.SSLContext | None = None
         self._slots = asyncio.Semaphore(max(1, limits.concurrency))
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(max(1, limits.per_host)))
 
     async def __aenter__(self) -> Fetcher:
-        self._client = httpx.AsyncClient(
-            transport=self._transport,
-            timeout=httpx.Timeout(self.limits.timeout),
-            headers={"User-Agent": self.limits.user_agent, "Accept": ACCEPT,
-                     "Accept-Encoding": "gzip, deflate"},
-            limits=httpx.Limits(max_connections=max(1, self.limits.concurrency),
-                                max_keepalive_connections=max(1, self.limits.concurrency)),
-            follow_redirects=True,
-            max_redirects=MAX_REDIRECTS,
-        )
+        self._open = True
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        self._open = False
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            await client.aclose()
+
+    def _client_for(self, host: str) -> httpx.AsyncClient:
+        client = self._clients.get(host)
+        if client is None:
+            # Redirects may lead to other hosts; the per-host slots bound the host asked for.
+            size = max(1, self.limits.per_host)
+            if self._tls is None:
+                self._tls = ssl.create_default_context()  # loading the CA store costs 20 ms: once
+            client = self._clients[host] = httpx.AsyncClient(
+                transport=self._transport,
+                verify=self._tls,
+                timeout=httpx.Timeout(self.limits.timeout),
+                headers={"User-Agent": self.limits.user_agent, "Accept": ACCEPT,
+                         "Accept-Encoding": "gzip, deflate"},
+                limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+                follow_redirects=True,
+                max_redirects=MAX_REDIRECTS,
+            )
+        return client
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> Fetched:
         """GET ``url`` sending the validators we hold; raise FeedError on any failure."""
-        if self._client is None:
+        if not self._open:
             raise RuntimeError("use the Fetcher inside `async with`")
         headers = {}
         if etag:
@@ -97,7 +114,7 @@ class Fetcher:
         async with self._hosts[host], self._slots:
             try:
                 async with asyncio.timeout(self.limits.timeout):
-                    return await self._get(url, headers, etag, last_modified)
+                    return await self._get(self._client_for(host), url, headers, etag, last_modified)
             except TimeoutError:
                 raise FeedError(f"timed out after {self.limits.timeout:g} s") from None
             except httpx.TooManyRedirects:
@@ -109,10 +126,9 @@ class Fetcher:
             except httpx.HTTPError as e:
                 raise FeedError(f"cannot fetch: {_describe(e)}") from e
 
-    async def _get(self, url: str, headers: dict[str, str], etag: str | None,
+    async def _get(self, client: httpx.AsyncClient, url: str, headers: dict[str, str], etag: str | None,
                    last_modified: str | None) -> Fetched:
-        assert self._client is not None
-        async with self._client.stream("GET", url, headers=headers) as response:
+        async with client.stream("GET", url, headers=headers) as response:
             permanent = _permanent(response)
             if response.status_code == 304:
                 return Fetched(None, etag, last_modified, permanent, 304, url=str(response.url))

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable, Coroutine
+from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 
-from newsletter import document, reader
+from newsletter import document, parsers
 from newsletter.config import Config, SourceSettings
 from newsletter.error import FeedError, SourceError
 from newsletter.fetcher import Fetched, Fetcher, HttpError, Limits
@@ -152,7 +153,7 @@ def gather(
     writing = asyncio.Lock()  # one writer at a time: SQLite would make the others sleep-and-retry
 
     async def one(i: int, source: SourceSettings, fetcher: Fetcher) -> None:
-        outcome = await _collect(config, fetcher, source, states.get(source.key, _State()))
+        outcome = await _collect(config, fetcher, source, states.get(source.key, _State()), executor)
         async with writing:
             report = await asyncio.to_thread(_record, store, outcome, moment, config.gather.warn_after_hours)
         reports[i] = report
@@ -167,7 +168,12 @@ def gather(
             await asyncio.gather(*(one(i, s, fetcher) for i, s in enumerate(sources)))
         return [r for r in reports if r is not None]
 
-    return GatherReport(_run(run_all))
+    executor = parsers.pool(sum(1 for s in sources if kind_of(config, s) != "documents"))
+    try:
+        return GatherReport(_run(run_all))
+    finally:
+        if executor is not None:
+            executor.shutdown()
 
 
 def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -193,7 +199,8 @@ def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return result[0]
 
 
-async def _collect(config: Config, fetcher: Fetcher, source: SourceSettings, state: _State) -> _Outcome:
+async def _collect(config: Config, fetcher: Fetcher, source: SourceSettings, state: _State,
+                   executor: Executor | None = None) -> _Outcome:
     """Fetch and read one source; never raise (the failure is part of the outcome)."""
     where = kind_of(config, source)
     kind = source.kind or ("documents" if where == "documents" else "feed")
@@ -212,8 +219,8 @@ async def _collect(config: Config, fetcher: Fetcher, source: SourceSettings, sta
         digest = hashlib.sha256(fetched.content).hexdigest()
         if digest == state.content_hash:  # unchanged although the server sent it again
             return _Outcome(source, kind, name, None, fetched, digest, http_status=fetched.status)
-        parsed = await asyncio.to_thread(reader.read, fetched.content, base_url=fetched.url or source.url or "",
-                                         content_type=fetched.content_type, hint=source.kind)
+        parsed = await parsers.read(executor, fetched.content, base_url=fetched.url or source.url or "",
+                                    content_type=fetched.content_type, hint=source.kind)
         return _Outcome(source, parsed.kind, source.name or parsed.title or name, parsed, fetched, digest,
                         http_status=fetched.status)
     except HttpError as e:

@@ -187,3 +187,21 @@ def test_demo_sends_to_the_embedded_sink(scaffold: Path) -> None:
     assert "issue 1 sent: 3 sent" in result.stdout
     assert (scaffold / "demo-output" / "index.html").is_file()
     assert not (scaffold / "newsletter.db").exists()  # the demo keeps its own state
+
+
+def test_gather_reads_many_feeds_in_worker_processes(tmp_path: Path, feed_server: FeedServer) -> None:
+    # Eight sources or more in a single-threaded process: feeds are read by forked workers.
+    names = ["rss2.xml", "atom.xml", "noguid.xml"]
+    write_config(tmp_path, smtp_url="smtp://127.0.0.1:25", sources=[
+        {"url": feed_server.feed(names[n % 3]) + f"?copy={n}"} for n in range(9)] + [
+        {"url": feed_server.feed("malformed.xml")}])
+    probe = subprocess.run([sys.executable, "-c", "from newsletter import parsers; print(parsers.pool(10) is not None)"],
+                           capture_output=True, text=True, timeout=60)
+    assert probe.stdout.strip() == "True"  # the pool path is the one this test exercises
+    result = run("gather", "--json", cwd=tmp_path)
+    report = json.loads(result.stdout)
+    by_status = {s["key"].rsplit("/", 1)[1]: (s["status"], s["new"]) for s in report["sources"]}
+    assert by_status["malformed.xml"][0] == "error"
+    assert [by_status[f"{names[n % 3]}?copy={n}"] for n in range(9)] == [
+        ("ok", 3), ("ok", 2), ("ok", 3)] * 3
+    assert report["new"] == 24
