@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import sys
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from newsletter import __version__
-from newsletter.app import Newsletter, SendReport
 from newsletter.error import NewsletterError
-from newsletter.issue import Planned
-from newsletter.sources import GatherReport
+
+if TYPE_CHECKING:
+    from newsletter.app import Newsletter, SendReport
+    from newsletter.issue import Planned
+    from newsletter.sources import GatherReport
+
+
+def lazy(name: str) -> ModuleType:
+    """Return module ``name``, loaded on first use: a command pays only for what it uses."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None, name
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 class Group(click.Group):
@@ -31,6 +48,8 @@ class Group(click.Group):
 
 
 def _app(ctx: click.Context) -> Newsletter:
+    from newsletter.app import Newsletter
+
     obj = ctx.find_root().obj
     if "app" not in obj:
         obj["app"] = Newsletter.open(obj["config"])

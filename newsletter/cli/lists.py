@@ -8,9 +8,11 @@ from typing import Any
 
 import click
 
-from newsletter import editorial, health, opml, roster, subscribers
+from newsletter import subscribers
+from newsletter.cli.base import Group, _app, _json, _Null, _print_plan, cli, lazy
 from newsletter.progress import for_terminal
-from newsletter.cli.base import Group, _app, _json, _Null, _print_plan, cli
+
+editorial, health, opml, roster = (lazy(f"newsletter.{name}") for name in ("editorial", "health", "opml", "roster"))
 
 
 @cli.group(cls=Group)

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from newsletter import demo
+from newsletter.cli.base import _app, _Null, _print_send, cli, lazy
 from newsletter.progress import for_terminal
-from newsletter.cli.base import _app, _Null, _print_send, cli
+
+demo = lazy("newsletter.demo")
 
 
 @cli.command("demo")

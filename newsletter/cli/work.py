@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from newsletter import bundle
-from newsletter.app import SendReport
 from newsletter.error import NewsletterError
-from newsletter.issue import Draft
 from newsletter.progress import for_terminal
-from newsletter.cli.base import _app, _json, _Null, _print_plan, _print_send, _print_source_notes, cli
+
+if TYPE_CHECKING:
+    from newsletter.issue import Draft
+
+from newsletter.cli.base import (
+    _app,
+    _json,
+    _Null,
+    _print_plan,
+    _print_send,
+    _print_source_notes,
+    cli,
+)
 
 
 @cli.command()
@@ -147,6 +158,8 @@ def worker(ctx: click.Context, follow: bool, poll: float, as_json: bool) -> None
     progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
     with progress if hasattr(progress, "__enter__") else _Null():
         reports = app.work(follow=follow, poll=poll, progress=progress, stop=stop)
+    from newsletter.app import SendReport
+
     _print_send(SendReport("sent" if reports else "idle", reports, message="no unfinished issue"), as_json)
 
 
