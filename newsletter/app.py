@@ -9,25 +9,30 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from newsletter import config as config_module
 import sqlalchemy as sa
 
-from newsletter import delivery, issue, outbox
-from newsletter import dkim as dkim_module
+from newsletter import config as config_module
+from newsletter import lazy
 from newsletter.config import Config
 from newsletter.error import NewsletterError, SmtpError
-from newsletter.issue import Draft
-from newsletter.message import Composer, Recipient
 from newsletter.progress import Progress, Silent
-from newsletter.archive import Archive, ArchiveReport
-from newsletter.render import Rendered, Renderer, personalise, render
 from newsletter.smtp import Connection, parse_url
 from newsletter.sources import GatherReport, gather
 from newsletter.store import Store
-from newsletter.subscribers import count as count_subscribers
 from newsletter.tokens import Signer
+
+if TYPE_CHECKING:
+    from newsletter.archive import ArchiveReport
+    from newsletter.issue import Draft
+    from newsletter.message import Composer
+    from newsletter.render import Rendered, Renderer
+
+# Loaded on first use: `newsletter gather` should not pay for MJML, CSS inlining and delivery.
+archive, delivery, dkim_module, issue, message, outbox, rendering, subscribers = (
+    lazy(f"newsletter.{name}")
+    for name in ("archive", "delivery", "dkim", "issue", "message", "outbox", "render", "subscribers"))
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,11 @@ class SendReport:
         }
 
 
-SAMPLE = Recipient(id=0, email="reader@example.org", name="Reader")
+
+
+def _sample() -> Any:
+    """Return the reader a preview is rendered for."""
+    return message.Recipient(id=0, email="reader@example.org", name="Reader")
 
 
 class Newsletter:
@@ -128,14 +137,14 @@ class Newsletter:
 
     def composer(self, draft: Draft, rendered: Rendered | Renderer) -> Composer:
         """Return the message builder for an issue (a Renderer gives readers the sections they chose)."""
-        return Composer(self.config, number=draft.number, subject=draft.subject, rendered=rendered,
+        return message.Composer(self.config, number=draft.number, subject=draft.subject, rendered=rendered,
                         signer=self.signer(), date=draft.date)
 
     def preview(self) -> tuple[Draft, Rendered]:
         """Render the next issue as a sample reader would see it; nothing is consumed."""
         draft = self.draft()
-        composer = self.composer(draft, Renderer(self.config, draft, preview=True))
-        return draft, personalise(composer.rendered_for(SAMPLE), composer.personal(SAMPLE))
+        composer = self.composer(draft, rendering.Renderer(self.config, draft, preview=True))
+        return draft, rendering.personalise(composer.rendered_for(_sample()), composer.personal(_sample()))
 
     def send(
         self,
@@ -167,10 +176,10 @@ class Newsletter:
         if draft.empty:
             return SendReport("nothing-new", resumed, gathered, draft,
                               message="nothing new to send: no items are waiting")
-        renderer = Renderer(self.config, draft)
+        renderer = rendering.Renderer(self.config, draft)
         rendered = renderer.render()
         composer = self.composer(draft, renderer)
-        recipients = count_subscribers(self.store, "active")
+        recipients = subscribers.count(self.store, "active")
         if recipients == 0:
             return SendReport("no-subscribers", resumed, gathered, draft,
                               message="no active subscribers: add some with `newsletter subscribers add`")
@@ -179,7 +188,7 @@ class Newsletter:
 
             stamp = self.stamp(composer)
             built = sum(1 for s in iterate(self.store, status="active")
-                        if stamp(composer.build(Recipient(s.id, s.email, s.name, s.sections))))
+                        if stamp(composer.build(message.Recipient(s.id, s.email, s.name, s.sections))))
             return SendReport("dry-run", resumed, gathered, draft, built,
                               message=f"dry run: built {built} messages for issue {draft.number}, sent none")
         if confirm is not None and not confirm(draft, recipients):
@@ -202,7 +211,7 @@ class Newsletter:
 
     def archive(self, folder: Path, *, progress: Progress | None = None) -> ArchiveReport:
         """Write the web archive into ``folder``: a page per sent issue, an index and an Atom feed."""
-        return Archive(self.config, self.store).write(folder, progress=progress)
+        return archive.Archive(self.config, self.store).write(folder, progress=progress)
 
     def work(self, *, follow: bool = False, poll: float = 5.0, progress: Progress | None = None,
              stop: threading.Event | None = None) -> list[IssueReport]:
@@ -244,8 +253,8 @@ class Newsletter:
             unfinished = issue.get(self.store, number)
             if unfinished is None or (stop is not None and stop.is_set()):
                 continue
-            rendered = Archive(self.config, self.store).renderer(unfinished)  # readers' own sections again
-            composer = Composer(self.config, number=unfinished.number, subject=unfinished.subject,
+            rendered = archive.Archive(self.config, self.store).renderer(unfinished)  # readers' own sections again
+            composer = message.Composer(self.config, number=unfinished.number, subject=unfinished.subject,
                                 rendered=rendered, signer=self.signer(), date=unfinished.created_at)
             result = self._deliver(unfinished.id, composer, progress, stop)
             reports.append(IssueReport(unfinished.number, unfinished.subject, True, result))
@@ -258,8 +267,8 @@ class Newsletter:
         draft = self.draft()
         if draft.empty:
             raise NewsletterError("nothing to send: no items are waiting for the next issue")
-        composer = self.composer(draft, render(self.config, draft))
-        message = self.stamp(composer)(composer.build(Recipient(0, address, ""), subject_prefix="[TEST] "))
+        composer = self.composer(draft, rendering.render(self.config, draft))
+        copy = self.stamp(composer)(composer.build(message.Recipient(0, address, ""), subject_prefix="[TEST] "))
         with self.connection() as connection:
-            connection.send(composer.address, address, message)
+            connection.send(composer.address, address, copy)
         return SendReport("test", [], gathered, draft, 1, message=f"test copy of issue {draft.number} sent to {address}")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import sys
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from newsletter import __version__
+from newsletter import __version__, lazy  # noqa: F401 - lazy is used by the command modules
 from newsletter.error import NewsletterError
 
 if TYPE_CHECKING:
@@ -19,18 +17,6 @@ if TYPE_CHECKING:
     from newsletter.issue import Planned
     from newsletter.sources import GatherReport
 
-
-def lazy(name: str) -> ModuleType:
-    """Return module ``name``, loaded on first use: a command pays only for what it uses."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.find_spec(name)
-    assert spec is not None and spec.loader is not None, name
-    spec.loader = importlib.util.LazyLoader(spec.loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 class Group(click.Group):
