@@ -66,6 +66,15 @@ def _daemon(newsletter_dir: Path, clock: Clock, holder: str = "a", **env: str) -
     return Daemon(Newsletter(config, clock=lambda: clock().astimezone(ALMATY)), clock=clock, holder=holder)
 
 
+def _scheduled(newsletter_dir: Path, clock: Clock, setting: str) -> Daemon:
+    """Return a daemon whose [schedule] has ``setting``, scheduling from the clock's time."""
+    config = newsletter_dir / "newsletter.toml"
+    config.write_text(config.read_text().replace("[smtp]", f"[schedule]\n{setting}\n\n[smtp]"))
+    d = _daemon(newsletter_dir, clock)
+    d.anchor()
+    return d
+
+
 MONDAY_8 = datetime(2026, 11, 23, 8, 0, tzinfo=ALMATY)  # the default cron: 0 8 * * mon
 
 
@@ -137,10 +146,7 @@ def test_skip_if_empty_sends_nothing_and_says_why(daemon: Daemon, clock: Clock, 
 
 
 def test_min_items_holds_the_issue_back(app: Newsletter, newsletter_dir: Path, clock: Clock, sink: Sink) -> None:
-    config = newsletter_dir / "newsletter.toml"
-    config.write_text(config.read_text().replace("[smtp]", "[schedule]\nmin_items = 1000\n\n[smtp]"))
-    d = _daemon(newsletter_dir, clock)
-    d.anchor()
+    d = _scheduled(newsletter_dir, clock, 'min_items = 1000')
     clock.set(MONDAY_8 + timedelta(minutes=1))
     runs = d.tick()
     assert runs[0].status == "skipped" and "min_items is 1000" in runs[0].note
@@ -165,10 +171,7 @@ def test_two_daemons_on_one_database_send_once(daemon: Daemon, newsletter_dir: P
 
 def test_gather_can_run_more_often_than_send(app: Newsletter, newsletter_dir: Path, clock: Clock,
                                             sink: Sink) -> None:
-    config = newsletter_dir / "newsletter.toml"
-    config.write_text(config.read_text().replace("[smtp]", '[schedule]\ngather_cron = "0 * * * *"\n\n[smtp]'))
-    d = _daemon(newsletter_dir, clock)
-    d.anchor()
+    d = _scheduled(newsletter_dir, clock, 'gather_cron = "0 * * * *"')
     clock.set(MONDAY_8 - timedelta(hours=3) + timedelta(minutes=1))
     runs = d.tick()
     assert [(r.job, r.status) for r in runs] == [("gather", "gathered")]
@@ -186,10 +189,7 @@ def test_approve_holds_the_issue_until_an_editor_sends_it(app: Newsletter, newsl
     from newsletter import status
     from newsletter.web import create_app
 
-    config = newsletter_dir / "newsletter.toml"
-    config.write_text(config.read_text().replace("[smtp]", "[schedule]\napprove = true\n\n[smtp]"))
-    d = _daemon(newsletter_dir, clock)
-    d.anchor()
+    d = _scheduled(newsletter_dir, clock, 'approve = true')
     clock.set(MONDAY_8 + timedelta(minutes=1))
     runs = d.tick()
     assert [r.status for r in runs] == ["held"]
