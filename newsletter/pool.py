@@ -46,6 +46,9 @@ class Outcome(NamedTuple):
     bounce: bool = False  # the server refused the recipient permanently
 
 
+POLICY_REFUSALS = 5  # policy refusals in a row, with nothing accepted, that mean the relay refuses us
+
+
 class SenderRefused(SmtpError):
     """The server refused the envelope sender: no recipient can be mailed until the settings change."""
 
@@ -81,6 +84,8 @@ class Pool:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._alive = 0
+        self._accepted = False  # has the server taken any message in this run?
+        self._policy_refusals = 0
 
     @property
     def alive(self) -> int:
@@ -175,11 +180,24 @@ class Pool:
         except Refused as e:
             if e.stage == "mail" and e.permanent:
                 raise SenderRefused(f"SMTP server {connection.url} refused the sender {self.sender}: {e}") from e
+            if e.permanent and not e.mailbox and not e.local and not self._accepted:
+                # A policy refusal before anything got through ("relay access denied", "login
+                # required") is probably about us, not this reader: retry it later, and after a
+                # few in a row stop the run with the rest still pending.
+                with self._lock:
+                    self._policy_refusals += 1
+                    refusals = self._policy_refusals
+                if refusals >= POLICY_REFUSALS:
+                    raise SenderRefused(
+                        f"SMTP server {connection.url} refused to relay for {self.sender}: {e}") from e
+                log.warning("%s: %s (deferred: nothing has been accepted yet)", job.email, e)
+                return Outcome(job, DEFERRED, str(e))
             log.warning("%s: %s", job.email, e)
             if e.permanent:
-                return Outcome(job, FAILED, str(e), bounce=e.stage == "rcpt")
+                return Outcome(job, FAILED, str(e), bounce=e.mailbox)
             return Outcome(job, DEFERRED, str(e))
         except Dropped as e:
             log.warning("%s: %s", job.email, e)
             return Outcome(job, DEFERRED, str(e))
+        self._accepted = True
         return Outcome(job, SENT)

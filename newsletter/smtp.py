@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import ssl
@@ -61,16 +62,32 @@ def _redact(url: str) -> str:
 class Refused(SmtpError):
     """The server answered with an error code at one stage of a message (mail, rcpt or data)."""
 
-    def __init__(self, code: int, message: str, stage: str = "data") -> None:
+    def __init__(self, code: int, message: str, stage: str = "data", *, local: bool = False) -> None:
         super().__init__(f"{code} {message}")
         self.code = code
         self.message = message
         self.stage = stage
+        self.local = local  # we refused it ourselves, before asking the server
 
     @property
     def permanent(self) -> bool:
         """Return whether retrying cannot help (a 5xx answer)."""
         return 500 <= self.code < 600
+
+    @property
+    def mailbox(self) -> bool:
+        """Return whether the server said the recipient's mailbox is bad (a bounce).
+
+        Only a permanent RCPT answer about the address counts (enhanced status 5.1.x or
+        5.2.x, or a bare 550/551/553). A policy refusal (5.7.x: relay denied, login
+        required) says nothing about the reader and must never cost them their subscription.
+        """
+        if self.stage != "rcpt" or not self.permanent or self.local:
+            return False
+        enhanced = re.match(r"\s*5\.(\d{1,3})\.\d{1,3}\b", self.message)
+        if enhanced:
+            return enhanced.group(1) in ("1", "2")
+        return self.code in (550, 551, 553)
 
 
 class Dropped(SmtpError):
@@ -156,7 +173,8 @@ class Connection:
         options = []
         if not (sender + recipient).isascii():
             if not smtp.has_extn("smtputf8"):
-                raise Refused(553, "the address is not ASCII and the server does not offer SMTPUTF8", "rcpt")
+                raise Refused(553, "the address is not ASCII and the server does not offer SMTPUTF8", "rcpt",
+                              local=True)
             options = ["SMTPUTF8"]
         try:
             if self._pipelined:

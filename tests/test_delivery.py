@@ -155,6 +155,32 @@ def test_a_refused_sender_stops_the_run_and_fails_nobody(make: Make, scripted_sm
     assert received(scripted_smtp) == ["a@example.org", "b@example.org"]
 
 
+def test_a_relay_that_refuses_everyone_stops_the_run_and_bounces_nobody(
+        make: Make, scripted_smtp: ScriptedServer) -> None:
+    readers = [f"r{n}@example.org" for n in range(6)]
+    for email in readers:  # an allow-list change at the relay: every recipient is refused by policy
+        scripted_smtp.script.rcpt[email] = "554 5.7.1 Relay access denied"
+    app = make(scripted_smtp.url, readers, bounce_limit=1)
+    with pytest.raises(SmtpError, match=r"refused to relay for briefing@example.org: 554 5.7.1 Relay access denied"):
+        app.send()
+    assert {r["status"] for r in rows(app).values()} <= {"pending", "deferred"}  # nobody failed
+    assert {r["bounces"] for r in rows(app).values()} == {0}
+    assert {subscribers.get(app.store, e).status for e in readers} == {"active"}
+    scripted_smtp.script.rcpt.clear()  # the relay is fixed: the issue goes out to everyone
+    assert app.send().issues[0].counts.sent == 6
+
+
+def test_a_policy_refusal_after_others_got_through_fails_that_reader_without_a_bounce(
+        make: Make, scripted_smtp: ScriptedServer) -> None:
+    scripted_smtp.script.rcpt["blocked@example.org"] = "550 5.7.1 Recipient blocked by policy"
+    app = make(scripted_smtp.url, ["a@example.org", "b@example.org", "blocked@example.org"], bounce_limit=1,
+               connections=1)
+    counts = app.send().issues[0].counts
+    assert (counts.sent, counts.failed) == (2, 1)
+    row = rows(app)["blocked@example.org"]
+    assert row["status"] == "failed" and row["bounces"] == 0 and row["subscriber"] == "active"
+
+
 @pytest.mark.parametrize("pipelining", [True, False])
 def test_outcomes_are_the_same_with_and_without_pipelining(
         make: Make, scripted_smtp: ScriptedServer, pipelining: bool) -> None:
@@ -268,7 +294,7 @@ def test_deliveries_summary_lists_counts_and_failures(make: Make, scripted_smtp:
 
 def test_retry_failed_resends_only_what_failed(make: Make, scripted_smtp: ScriptedServer) -> None:
     script = scripted_smtp.script
-    script.rcpt["gone@example.org"] = "550 5.7.1 Relay denied"
+    script.rcpt["gone@example.org"] = "552 5.2.2 Mailbox full"
     script.rcpt["dead@example.org"] = "550 5.1.1 No such user"
     app = make(scripted_smtp.url, ["a@example.org", "gone@example.org", "dead@example.org"], bounce_limit=2)
     app.send()
