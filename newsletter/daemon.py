@@ -29,6 +29,7 @@ from newsletter.store import from_db, to_db
 log = logging.getLogger("newsletter.daemon")
 
 LEASE = "daemon"
+RETRY_AFTER = timedelta(minutes=5)  # a failed scheduled run is tried again this often, within the grace period
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,22 @@ class Daemon:
         return datetime.fromisoformat(value)
 
     def last_due(self, job: str) -> datetime:
-        """Return the latest fire time of ``job`` already handled (or the anchor)."""
+        """Return the latest fire time of ``job`` already handled (or the anchor).
+
+        A run that failed, or that a daemon which is gone left running, is not handled:
+        it is tried again while it is within the grace period. For sends, an issue
+        queued since (a resumed crash, or an editor's own send) counts as handling it.
+        """
         t = self.app.store.t
+        runs = t.schedule_runs.c
+        unhandled = (runs.status == "failed") | ((runs.status == "running") & (runs.holder != self.holder))
         with self.app.store.begin() as conn:
-            latest = conn.execute(sa.select(sa.func.max(t.schedule_runs.c.due_at))
-                                  .where(t.schedule_runs.c.job == job)).scalar()
+            latest = conn.execute(sa.select(sa.func.max(runs.due_at))
+                                  .where(runs.job == job, sa.not_(unhandled))).scalar()
+            if job == "send":
+                queued = conn.execute(sa.select(sa.func.max(t.issues.c.created_at))).scalar()
+                if queued is not None and (latest is None or queued > latest):
+                    latest = queued
         anchor = self.anchor()
         return max(anchor, from_db(latest)) if latest else anchor  # type: ignore[type-var]
 
@@ -208,15 +220,24 @@ class Daemon:
         return Run(run.job, run.due_at, status, note)
 
     def _claim(self, run: Run) -> bool:
+        """Take this fire time: a new row, or one that failed (or was left running) a while ago."""
         t = self.app.store.t
+        runs = t.schedule_runs.c
+        now = to_db(self.clock())
         try:
             with self.app.store.begin() as conn:
                 conn.execute(t.schedule_runs.insert().values(
-                    job=run.job, due_at=to_db(run.due_at), status="running", holder=self.holder,
-                    started_at=to_db(self.clock())))
+                    job=run.job, due_at=to_db(run.due_at), status="running", holder=self.holder, started_at=now))
+            return True
         except sa.exc.IntegrityError:
-            return False
-        return True
+            pass
+        retry = now - RETRY_AFTER  # type: ignore[operator]
+        with self.app.store.begin() as conn:
+            taken = conn.execute(t.schedule_runs.update().where(
+                runs.job == run.job, runs.due_at == to_db(run.due_at), runs.started_at <= retry,
+                (runs.status == "failed") | ((runs.status == "running") & (runs.holder != self.holder)),
+            ).values(status="running", holder=self.holder, started_at=now, note="", finished_at=None))
+        return taken.rowcount == 1
 
     def _finish(self, run: Run) -> None:
         t = self.app.store.t

@@ -23,7 +23,7 @@ from newsletter.document import is_opening
 from newsletter.editorial import Choice
 from newsletter.item import Item, html_to_text, summarise
 from newsletter.sections import Placed, Placement, Section, Sorter
-from newsletter.store import Store, from_db, now
+from newsletter.store import Store, from_db, now, to_db
 
 STATUSES = ("lead", "in issue", "duplicate", "waiting", "dropped")
 LEAD_REASON = "opening summary of the main briefing: the issue's lead"
@@ -273,7 +273,7 @@ def record(conn: sa.Connection, store: Store, issue: Draft, *, html: str, text: 
     t = store.t
     issue_id = conn.execute(t.issues.insert().values(
         number=issue.number, status="sending", subject=issue.subject, preheader=issue.preheader,
-        html=html, text=text, created_at=now(),
+        html=html, text=text, created_at=to_db(issue.date),  # the app's clock: what the schedule compares
     )).inserted_primary_key[0]
     shown = [*([("", issue.lead)] if issue.lead else []), *((s.name, p) for s in issue.sections for p in s.items)]
     rows: list[dict[str, Any]] = []

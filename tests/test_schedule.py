@@ -203,3 +203,22 @@ def test_approve_holds_the_issue_until_an_editor_sends_it(app: Newsletter, newsl
     assert len(sink.messages) == 3
     assert status.report(d)["awaiting_approval"] is None
     assert 'id="approval"' not in desk.get("/desk/").text
+
+
+def test_a_send_that_failed_is_tried_again_within_grace(app: Newsletter, newsletter_dir: Path, clock: Clock,
+                                                       sink: Sink) -> None:
+    down = _daemon(newsletter_dir, clock)
+    down.anchor()
+    broken = Daemon(Newsletter(down.config.replace(smtp={"url": "smtp://127.0.0.1:1"}), store=down.app.store,
+                               clock=lambda: clock().astimezone(ALMATY)), clock=clock, holder="a")
+    clock.set(MONDAY_8 + timedelta(minutes=1))
+    runs = broken.tick()  # the SMTP server is down at 08:00
+    assert [r.status for r in runs] == ["failed"] and "cannot connect" in runs[0].note
+    clock.set(MONDAY_8 + timedelta(minutes=3))
+    assert broken.tick() == []  # not hammered: tried again after a few minutes
+    clock.set(MONDAY_8 + timedelta(minutes=10))  # the server is back
+    runs = down.tick()
+    assert [(r.status, r.due_at) for r in runs] == [("sent", MONDAY_8)]
+    assert len(sink.messages) == 3 and _issues(down) == 1
+    clock.set(MONDAY_8 + timedelta(minutes=30))
+    assert down.tick() == []  # sent once: never again for this fire time
