@@ -110,7 +110,8 @@ class Newsletter:
         if self._connect is not None:
             return self._connect()
         smtp = self.config.smtp
-        return Connection(parse_url(smtp.url), timeout=smtp.timeout, pipelining=smtp.pipelining,
+        return Connection(parse_url(smtp.url), timeout=smtp.timeout, data_timeout=smtp.data_timeout,
+                          pipelining=smtp.pipelining,
                           ca_file=str(self.config.resolve(smtp.ca_file)) if smtp.ca_file else None)
 
     @cached_property

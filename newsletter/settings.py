@@ -70,6 +70,10 @@ class SmtpSettings:
     max_rate: float = setting(50.0, "Most messages per second, across all connections.")
     connections: int = setting(4, "SMTP connections opened in parallel.")
     timeout: float = setting(30.0, "Seconds to wait for the SMTP server before giving up on a command.")
+    data_timeout: float = setting(
+        600.0, "Seconds to wait for the server to accept a message once sent (RFC 5321: 10 minutes); "
+        "giving up sooner can deliver it twice."
+    )
     max_attempts: int = setting(5, "Attempts per recipient before a deferred delivery is marked failed.")
     retry_delay: float = setting(
         30.0, "Seconds before a deferred delivery (4xx, dropped connection) is retried; doubles each attempt."

@@ -103,7 +103,8 @@ class Connection:
     """
 
     def __init__(self, url: SmtpUrl, *, timeout: float = 30.0, local_hostname: str | None = None,
-                 ca_file: str | None = None, pipelining: bool = True) -> None:
+                 ca_file: str | None = None, pipelining: bool = True, data_timeout: float = 600.0) -> None:
+        self.data_timeout = max(timeout, data_timeout)
         self.url = url
         self.timeout = timeout
         self.local_hostname = local_hostname or socket.gethostname() or "localhost"
@@ -192,7 +193,15 @@ class Connection:
                     self._abandon(replies)
                     raise Refused(code, _decode(text), stage)
             smtp.send(data + b".\r\n")
-            code, text = smtp.getreply()
+            # The answer to the end of a message may take long (content filters); a client that
+            # gives up early re-sends a message the server went on to deliver.
+            if smtp.sock is not None:
+                smtp.sock.settimeout(self.data_timeout)
+            try:
+                code, text = smtp.getreply()
+            finally:
+                if smtp.sock is not None:
+                    smtp.sock.settimeout(self.timeout)
         except (smtplib.SMTPServerDisconnected, OSError) as e:
             self.close()
             raise Dropped(f"connection to SMTP server {self.url} lost: {_reason(e)}") from e

@@ -227,7 +227,7 @@ def test_a_dropped_connection_defers_that_message_and_reconnects(make: Make, scr
 def test_a_stalled_server_times_out_and_the_message_is_deferred(make: Make, scripted_smtp: ScriptedServer) -> None:
     scripted_smtp.script.stall.add("slow@example.org")
     app = make(scripted_smtp.url, ["a@example.org", "slow@example.org", "z@example.org"], timeout=1.0,
-               connections=1)
+               data_timeout=1.0, connections=1)
     counts = app.send().issues[-1].counts
     assert (counts.sent, counts.deferred) == (2, 1)
     assert "timed out" in rows(app)["slow@example.org"]["last_error"]
