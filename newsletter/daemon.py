@@ -68,15 +68,21 @@ class Daemon:
         t = self.app.store.t
         now = to_db(self.clock())
         expires = now + timedelta(seconds=self.lease_seconds)  # type: ignore[operator]
-        with self.app.store.begin() as conn:
-            row = conn.execute(sa.select(t.leases).where(t.leases.c.name == LEASE)).mappings().first()
-            if row is None:
-                conn.execute(t.leases.insert().values(name=LEASE, holder=self.holder, expires_at=expires))
-                return True
-            if row["holder"] == self.holder or row["expires_at"] <= now:
-                conn.execute(t.leases.update().where(t.leases.c.name == LEASE)
-                             .values(holder=self.holder, expires_at=expires))
-                return True
+        try:
+            with self.app.store.begin() as conn:
+                row = conn.execute(sa.select(t.leases).where(t.leases.c.name == LEASE)).mappings().first()
+                if row is None:
+                    conn.execute(t.leases.insert().values(name=LEASE, holder=self.holder, expires_at=expires))
+                    return True
+                if row["holder"] == self.holder or row["expires_at"] <= now:
+                    # Conditional, so two daemons seeing the same expired lease cannot both take it.
+                    taken = conn.execute(t.leases.update().where(
+                        t.leases.c.name == LEASE, t.leases.c.holder == row["holder"],
+                        t.leases.c.expires_at == row["expires_at"],
+                    ).values(holder=self.holder, expires_at=expires))
+                    return taken.rowcount == 1
+        except sa.exc.IntegrityError:
+            return False  # another daemon created the lease at the same moment
         return False
 
     def release(self) -> None:
@@ -100,8 +106,11 @@ class Daemon:
         value = self.app.store.get_meta(key)
         if value is None:
             value = self.clock().astimezone(UTC).isoformat()
-            with self.app.store.begin() as conn:
-                conn.execute(self.app.store.t.meta.insert().values(key=key, value=value))
+            try:
+                with self.app.store.begin() as conn:
+                    conn.execute(self.app.store.t.meta.insert().values(key=key, value=value))
+            except sa.exc.IntegrityError:  # another daemon started at the same moment: use its anchor
+                value = self.app.store.get_meta(key) or value
         return datetime.fromisoformat(value)
 
     def last_due(self, job: str) -> datetime:
