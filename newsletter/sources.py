@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from newsletter import document, parsers
 from newsletter.config import Config, SourceSettings
-from newsletter.error import FeedError, SourceError
+from newsletter.error import FeedError, SourceError, StoreError
 from newsletter.fetcher import Fetched, Fetcher, HttpError, Limits
 from newsletter.item import Parsed
 from newsletter.progress import Progress, Silent
@@ -155,7 +155,7 @@ def gather(
     async def one(i: int, source: SourceSettings, fetcher: Fetcher) -> None:
         outcome = await _collect(config, fetcher, source, states.get(source.key, _State()), executor)
         async with writing:
-            report = await asyncio.to_thread(_record, store, outcome, moment, config.gather.warn_after_hours)
+            report = await asyncio.to_thread(_record_safely, store, outcome, moment, config.gather.warn_after_hours)
         reports[i] = report
         progress.advance(f"{report.name}: {report.status}")
         if report.error:
@@ -256,6 +256,18 @@ def _file_path(config: Config, source: SourceSettings) -> Path:
     if source.url:
         return Path(unquote(urlsplit(source.url).path))
     return config.resolve(source.path or "")
+
+
+def _record_safely(store: Store, outcome: _Outcome, moment: datetime, warn_after_hours: float) -> SourceReport:
+    """Record an outcome; a gather running at the same time in another process may win a race once."""
+    for attempt in (1, 2):
+        try:
+            return _record(store, outcome, moment, warn_after_hours)
+        except sa.exc.IntegrityError as e:
+            if attempt == 2:
+                raise StoreError(f"source {outcome.name}: cannot record what was gathered: {e.orig}") from e
+            log.info("source %s: stored by a concurrent gather meanwhile; recording again", outcome.name)
+    raise AssertionError("unreachable")
 
 
 def _record(store: Store, outcome: _Outcome, moment: datetime, warn_after_hours: float) -> SourceReport:
