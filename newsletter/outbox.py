@@ -142,12 +142,20 @@ def worker_name() -> str:
 
 
 def _host() -> str:
-    """Return this machine's name and boot, so two hosts that share a name are never taken for one."""
+    """Return this machine's name, boot and process namespace.
+
+    Two hosts that share a name are never taken for one, nor two containers on one
+    machine: a pid means something only inside its own pid namespace.
+    """
     try:
         boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
     except OSError:
         boot = ""
-    return f"{socket.gethostname()}/{boot}"
+    try:
+        space = os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        space = ""
+    return f"{socket.gethostname()}/{boot}/{space}"
 
 
 def _started(pid: int) -> str:
