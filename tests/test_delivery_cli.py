@@ -51,7 +51,7 @@ def test_sigterm_stops_a_worker_cleanly(tmp_path: Path, documents: Path, scripte
     script.stall.add("r0@example.org")  # the worker is busy with this reader when it is told to stop
     config = write_config(tmp_path, smtp_url=scripted_smtp.url, sources=[{"path": "inbox"}])
     config.write_text(config.read_text().replace(f'url = "{scripted_smtp.url}"',
-                                                 f'url = "{scripted_smtp.url}"\nconnections = 1\ntimeout = 2'))
+                                                 f'url = "{scripted_smtp.url}"\nconnections = 1\ntimeout = 2\ndata_timeout = 2'))
     app = Newsletter(load(config, environ={}))
     add_readers(app, 20)
     queue_issue(app)
