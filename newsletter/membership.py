@@ -14,6 +14,7 @@ Preferences and unsubscribe use the permanent token in every issue's links
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,8 @@ from newsletter.message import confirmation, sender_address
 from newsletter.store import to_db
 from newsletter.subscribers import Subscriber
 from newsletter.tokens import CONFIRM, UNSUBSCRIBE, LinkError
+
+log = logging.getLogger("newsletter.membership")
 
 if TYPE_CHECKING:
     from newsletter.app import Newsletter
@@ -58,6 +61,25 @@ def confirm_url(app: Newsletter, subscriber_id: int, issued_at: datetime) -> str
     """Return the confirmation link for a sign-up made at ``issued_at``."""
     token = app.signer().sign_expiring(CONFIRM, subscriber_id, issued_at)
     return f"{app.config.newsletter.base_url.rstrip('/')}/confirm/{token}"
+
+
+def check(app: Newsletter, email: str, sections: Iterable[str] = ()) -> str:
+    """Return the sign-up's address, normalised; raise SubscriberError if it or a section is invalid.
+
+    Depends only on what was typed, never on the address's state, so the answer to a
+    sign-up can be given before the (slower, state-dependent) work is done.
+    """
+    chosen_sections(app, sections)
+    return subscribers.normalise_email(email)
+
+
+def request_later(app: Newsletter, email: str, *, name: str = "", sections: Iterable[str] = (),
+                  origin: str = "web") -> None:
+    """Run ``request`` after the answer went out: failures are logged, never shown to the asker."""
+    try:
+        request(app, email, name=name, sections=sections, origin=origin)
+    except (NewsletterError, OSError) as e:
+        log.warning("sign-up of %s: the confirmation email was not sent: %s", email, e)
 
 
 def request(app: Newsletter, email: str, *, name: str = "", sections: Iterable[str] = (),

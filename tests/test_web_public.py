@@ -58,6 +58,21 @@ def test_the_answer_never_tells_whether_an_address_is_subscribed(client: InProce
     assert len(sink.messages) == 3  # re-sends are paced
 
 
+def test_a_mail_server_that_is_down_does_not_reveal_who_is_subscribed(web_app: Newsletter) -> None:
+    from newsletter.sink import free_port
+    from newsletter.web import create_app
+
+    down = Newsletter(web_app.config.replace(smtp={"url": f"smtp://127.0.0.1:{free_port()}"}), store=web_app.store)
+    client = InProcess(create_app(down))
+    answers = {}
+    for email in ("ann@example.org", "new@example.org"):  # active, and unknown (its mail cannot go out)
+        response = client.post("/subscribe", data={"email": email})
+        answers[email] = (response.status_code, response.text.replace(email, "ADDRESS"))
+    assert len(set(answers.values())) == 1 and answers["ann@example.org"][0] == 200
+    api = [client.post("/api/subscribe", json={"email": e}).status_code for e in answers]
+    assert api == [202, 202]
+
+
 def test_bad_sign_ups(client: InProcess, web_app: Newsletter, sink: Sink) -> None:
     bad = client.post("/subscribe", data={"email": "not an address", "name": "X"})
     assert bad.status_code == 400 and "invalid email address" in bad.text and 'value="not an address"' in bad.text

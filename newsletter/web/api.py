@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -70,14 +70,14 @@ def _fail(e: NewsletterError) -> HTTPException:
 
 
 @public.post("/subscribe", status_code=202, summary="Sign up (double opt-in)")
-def subscribe(request: Request, body: SignUp) -> dict[str, str]:
-    """Mail a confirmation link; the answer never tells whether the address was already subscribed."""
+def subscribe(request: Request, body: SignUp, background: BackgroundTasks) -> dict[str, str]:
+    """Mail a confirmation link; neither the answer nor its timing tells whether the address was known."""
+    app = newsletter_of(request)
     try:
-        membership.request(newsletter_of(request), body.email, name=body.name, sections=body.sections)
+        address = membership.check(app, body.email, body.sections)
     except SubscriberError as e:
         raise HTTPException(422, str(e)) from None
-    except SmtpError:
-        raise HTTPException(503, "the confirmation email could not be sent; try again later") from None
+    background.add_task(membership.request_later, app, address, name=body.name, sections=body.sections)
     return {"status": "check-your-inbox"}
 
 

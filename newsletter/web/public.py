@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from newsletter import membership
 from newsletter.archive import Archive
-from newsletter.error import SmtpError, SubscriberError
+from newsletter.error import SubscriberError
 from newsletter.tokens import LinkError
 from newsletter.web.pages import message, newsletter_of, render
 
@@ -37,7 +37,8 @@ def subscribe_form(request: Request) -> HTMLResponse:
 
 
 @router.post("/subscribe", response_class=HTMLResponse, include_in_schema=False)
-def subscribe(request: Request, email: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
+def subscribe(request: Request, background: BackgroundTasks, email: Annotated[str, Form()] = "",
+              name: Annotated[str, Form()] = "",
               sections: Annotated[list[str] | None, Form()] = None,
               website: Annotated[str, Form()] = "") -> HTMLResponse:
     """Sign up; the answer is the same whether the address was new, pending, active or suppressed."""
@@ -46,16 +47,14 @@ def subscribe(request: Request, email: Annotated[str, Form()] = "", name: Annota
         return message(request, "Check your inbox",
                        CHECK_INBOX.format(email=email, title=app.config.newsletter.title))
     try:
-        signup = membership.request(app, email, name=name, sections=sections or [])
+        address = membership.check(app, email, sections or [])
     except SubscriberError as e:
         return render(request, "subscribe.html", status_code=400, sections=membership.sections_offered(app),
                       error=str(e), email=email, name=name)
-    except SmtpError:
-        return message(request, "Please try again later",
-                       "We could not send the confirmation email just now. Nothing was lost: try again in a "
-                       "few minutes.", status_code=503)
+    # The work (and its timing) depends on whether the address is known: do it after answering.
+    background.add_task(membership.request_later, app, address, name=name, sections=sections or [])
     return message(request, "Check your inbox",
-                   CHECK_INBOX.format(email=signup.email, title=app.config.newsletter.title))
+                   CHECK_INBOX.format(email=address, title=app.config.newsletter.title))
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse, include_in_schema=False)
