@@ -324,12 +324,3 @@ def _subscriber(row: Any) -> Subscriber:
         created_at=from_db(row["created_at"]), updated_at=from_db(row["updated_at"]),  # type: ignore[arg-type]
         bounces=row.get("bounces") or 0, **times,
     )
-
-
-def __getattr__(name: str) -> Any:
-    # CSV import and export moved to ``roster``; keep ``subscribers.import_csv`` working.
-    if name in ("ImportReport", "import_csv", "export_csv", "export_text"):
-        from newsletter import roster
-
-        return getattr(roster, name)
-    raise AttributeError(name)

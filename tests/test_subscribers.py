@@ -152,12 +152,6 @@ def test_export_round_trips_through_import(store: Store, tmp_path: Path) -> None
     other.close()
 
 
-def test_older_callers_still_find_import_and_export_on_subscribers(store: Store) -> None:
-    report = subscribers.import_csv(store, io.StringIO("email\nann@example.org\n"))
-    assert report.added == 1 and isinstance(report, subscribers.ImportReport)
-    assert subscribers.export_text(store) == "email,name,sections,status\nann@example.org,,,active\n"
-
-
 def test_one_hundred_thousand_rows_import_correctly(store: Store) -> None:
     """Correctness at the size the bench measures (bench/import_subscribers.py reports the speed)."""
     for i in range(0, 1000, 10):  # 100 known readers; every second one has unsubscribed
