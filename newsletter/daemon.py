@@ -206,14 +206,14 @@ class Daemon:
     def _send(self, run: Run) -> Run:
         settings = self.config.schedule
         report = self.app.gather()
-        waiting = len(self.app.draft().items)
+        draft = self.app.draft()
+        waiting = len(draft.items)
         if waiting < max(settings.min_items, 1 if settings.skip_if_empty else 0):
             note = ("nothing new to send" if waiting == 0 else
                     f"only {waiting} item(s) waiting; min_items is {settings.min_items}")
             log.info("send at %s skipped: %s", run.due_at, note)
             return Run(run.job, run.due_at, "skipped", note)
         if settings.approve:
-            draft = self.app.draft()
             note = (f"issue {draft.number} ({waiting} items) is waiting for an editor's approval: "
                     "send it from the editor's desk or with `newsletter send`")
             log.info("send at %s held: %s", run.due_at, note)

@@ -229,8 +229,11 @@ def apply(engine: sa.Engine, migrations: list[Migration] | None = None) -> list[
     )
     with engine.begin() as conn:
         md.create_all(conn)
+        applied = set(conn.execute(sa.select(record.c.name)).scalars())
     ran = []
     for name, migrate in migrations:
+        if name in applied:
+            continue  # the common case at every start: one query, not a transaction per migration
         with engine.begin() as conn:
             # Re-check inside the transaction: another process may have just applied it.
             done = conn.execute(sa.select(record.c.name).where(record.c.name == name)).first()

@@ -9,11 +9,15 @@ import sqlalchemy as sa
 
 from newsletter import delivery, issue
 from newsletter.daemon import Daemon
+from newsletter.issue import Draft
 from newsletter.store import from_db
 
 
-def report(daemon: Daemon) -> dict[str, Any]:
-    """Return the next run times, the daemon holding the lease, the last issue and source health."""
+def report(daemon: Daemon, draft: Draft | None = None) -> dict[str, Any]:
+    """Return the next run times, the daemon holding the lease, the last issue and source health.
+
+    ``draft`` is the next issue if the caller already built it (drafting clusters every waiting item).
+    """
     store = daemon.app.store
     t = store.t
     latest = issue.latest(store)
@@ -47,6 +51,6 @@ def report(daemon: Daemon) -> dict[str, Any]:
         "recent_runs": runs,
         "awaiting_approval": held,
         "last_issue": last_issue,
-        "waiting_items": len(daemon.app.draft().items),
+        "waiting_items": len((draft or daemon.app.draft()).items),
         "sources": sources,
     }

@@ -79,8 +79,9 @@ def home(request: Request) -> HTMLResponse:
     from newsletter.daemon import Daemon
 
     app = newsletter_of(request)
-    return desk(request, "desk/home.html", report=status.report(Daemon(app)),
-                counts=subscribers.counts(app.store), draft=app.draft())
+    draft = app.draft()
+    return desk(request, "desk/home.html", report=status.report(Daemon(app), draft),
+                counts=subscribers.counts(app.store), draft=draft)
 
 
 @router.get("/preview", response_class=HTMLResponse, dependencies=[Editor])
