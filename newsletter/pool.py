@@ -9,6 +9,7 @@ and not yet recorded, while the recording overlaps with building the next one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -85,6 +86,7 @@ class Pool:
         self._lock = threading.Lock()
         self._alive = 0
         self._accepted = False  # has the server taken any message in this run?
+        self._probe = threading.Lock()  # held by the one thread sending until then
         self._policy_refusals = 0
 
     @property
@@ -122,19 +124,25 @@ class Pool:
         connection = self.connect()
         stored: Callable[[], None] = lambda: None  # noqa: E731 - waits for the previous outcome
         try:
-            while (job := self.jobs.get()) is not None:
-                if self.stop.is_set() or self.halted.is_set():
-                    continue
-                if not connection.is_open and not self._open(connection):
-                    self.jobs.put(job)  # another connection may still take it
-                    return
-                try:
-                    outcome = self._attempt(connection, job, stored)
-                except SenderRefused as e:
-                    self._fail(e, fatal=True)
-                    self.jobs.put(job)
-                    return
-                stored = self.record(outcome)
+            while True:
+                # Until the server has accepted a message, one is sent at a time in the order queued:
+                # whether a refusal is about us or the reader depends on what came before it.
+                probe = None if self._accepted else self._probe
+                with probe or contextlib.nullcontext():
+                    if (job := self.jobs.get()) is None:
+                        break
+                    if self.stop.is_set() or self.halted.is_set():
+                        continue
+                    if not connection.is_open and not self._open(connection):
+                        self.jobs.put(job)  # another connection may still take it
+                        return
+                    try:
+                        outcome = self._attempt(connection, job, stored)
+                    except SenderRefused as e:
+                        self._fail(e, fatal=True)
+                        self.jobs.put(job)
+                        return
+                    stored = self.record(outcome)
             stored()
         except Exception as e:  # the store failed: nothing more can be recorded, so stop sending
             self._fail(e, fatal=True)
