@@ -234,7 +234,8 @@ def _check(config: Config, where: str) -> None:
             raise ConfigError(f"{where}: sections[{i}].name {section.name!r} appears twice")
         if section.limit < 0:
             raise ConfigError(f"{where}: sections[{i}].limit must be 0 (no limit) or more")
-    trigger(config.schedule.cron, config.zone, key=f"{where}: schedule.cron")
+    if config.schedule.cron != ScheduleSettings().cron:  # the default is known good; APScheduler loads slowly
+        trigger(config.schedule.cron, config.zone, key=f"{where}: schedule.cron")
     if config.schedule.gather_cron:
         trigger(config.schedule.gather_cron, config.zone, key=f"{where}: schedule.gather_cron")
     _check_theme(config, where)

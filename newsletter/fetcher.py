@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import sys
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpx
+# httpx loads its command-line client (rich, pygments: 50 ms) unless that import fails;
+# a None in sys.modules makes it fail, and httpx falls back to a stub we never call.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+import httpx  # noqa: E402
 
 from newsletter.error import FeedError
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -152,10 +153,7 @@ def delivery_engine(conn: sa.Connection) -> None:
         ("deliveries", sa.Column("claimed_at", sa.DateTime)),
         ("subscribers", sa.Column("bounces", sa.Integer, nullable=False, server_default="0")),
     ]
-    for table, column in columns:
-        kind = column.type.compile(dialect=conn.dialect)
-        default = f" NOT NULL DEFAULT {column.server_default.arg}" if column.server_default is not None else ""  # type: ignore[attr-defined]
-        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}{default}"))
+    _add_columns(conn, columns)
     deliveries = sa.Table("deliveries", sa.MetaData(), autoload_with=conn)
     # Claims walk one issue's pending rows in id order: this index serves them without a sort.
     sa.Index("ix_deliveries_claim", deliveries.c.issue_id, deliveries.c.status, deliveries.c.id).create(conn)
@@ -171,24 +169,13 @@ def source_health(conn: sa.Connection) -> None:
         ("sources", sa.Column("content_hash", sa.String(64))),
         ("items", sa.Column("content_html", sa.Text)),
     ]
-    for table, column in columns:
-        kind = column.type.compile(dialect=conn.dialect)
-        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}"))
+    _add_columns(conn, columns)
 
 
 def subscriber_lifecycle(conn: sa.Connection) -> None:
     """Time every change of a subscriber's status, pace confirmation mail, keep a history of events."""
-    columns = [
-        sa.Column("status_changed_at", sa.DateTime),
-        sa.Column("confirmed_at", sa.DateTime),
-        sa.Column("unsubscribed_at", sa.DateTime),
-        sa.Column("bounced_at", sa.DateTime),
-        sa.Column("complained_at", sa.DateTime),
-        sa.Column("confirm_sent_at", sa.DateTime),
-    ]
-    for column in columns:
-        kind = column.type.compile(dialect=conn.dialect)
-        conn.execute(sa.text(f"ALTER TABLE subscribers ADD COLUMN {column.name} {kind}"))
+    names = ("status_changed_at", "confirmed_at", "unsubscribed_at", "bounced_at", "complained_at", "confirm_sent_at")
+    _add_columns(conn, [("subscribers", sa.Column(name, sa.DateTime)) for name in names])
     # What is known of existing rows: their last change is their last update.
     conn.execute(sa.text("UPDATE subscribers SET status_changed_at = updated_at"))
     conn.execute(sa.text("UPDATE subscribers SET confirmed_at = created_at WHERE status = 'active'"))
@@ -208,6 +195,20 @@ def subscriber_lifecycle(conn: sa.Connection) -> None:
     ).create(conn)
 
 
+def delivery_bounced(conn: sa.Connection) -> None:
+    """Remember which deliveries bounced, so retrying an issue never counts a reader's bounce twice."""
+    _add_columns(conn, [("deliveries", sa.Column("bounced", sa.Boolean, nullable=False,
+                                                 server_default=sa.text("false")))])
+
+
+def _add_columns(conn: sa.Connection, columns: list[tuple[str, sa.Column[Any]]]) -> None:
+    """Add each (table, column); a column with a server default is NOT NULL with that default."""
+    for table, column in columns:
+        kind = column.type.compile(dialect=conn.dialect)
+        default = f" NOT NULL DEFAULT {column.server_default.arg}" if column.server_default is not None else ""  # type: ignore[attr-defined]
+        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}{default}"))
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", initial),
     ("0002_source_health", source_health),
@@ -215,6 +216,7 @@ MIGRATIONS: list[Migration] = [
     ("0004_delivery_engine", delivery_engine),
     ("0005_subscriber_lifecycle", subscriber_lifecycle),
     ("0006_scheduler", scheduler),
+    ("0007_delivery_bounced", delivery_bounced),
 ]
 
 

@@ -197,7 +197,7 @@ def claim(store: Store, issue_id: int, worker: str, *, limit: int, lease: float,
                 break
             query = (
                 sa.select(d.c.id, d.c.attempts, s.c.id.label("sid"), s.c.email, s.c.name, s.c.status,
-                          s.c.sections, s.c.bounces)
+                          s.c.sections, s.c.bounces, d.c.bounced)
                 .join(s, s.c.id == d.c.subscriber_id)
                 .where(d.c.issue_id == issue_id, d.c.status == status,
                        sa.or_(d.c.claimed_by.is_(None), d.c.claimed_at < expired))
@@ -210,7 +210,8 @@ def claim(store: Store, issue_id: int, worker: str, *, limit: int, lease: float,
             if rows:
                 conn.execute(d.update().where(d.c.id.in_([r.id for r in rows]))
                              .values(claimed_by=worker, claimed_at=moment))
-                jobs += [Job(r.id, r.attempts, r.sid, r.email, r.name, r.status, r.sections, r.bounces)
+                jobs += [Job(r.id, r.attempts, r.sid, r.email, r.name, r.status, r.sections, r.bounces,
+                             bool(r.bounced))
                          for r in rows]
     return jobs
 

@@ -18,7 +18,6 @@ import threading
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
-from newsletter import reader
 from newsletter.item import Parsed
 
 MIN_SOURCES = 8  # fewer feeds than this are read faster than workers start
@@ -30,18 +29,27 @@ def pool(sources: int) -> Executor | None:
     if (sources < MIN_SOURCES or cores < 2 or threading.active_count() != 1
             or "fork" not in multiprocessing.get_all_start_methods()):
         return None
-    executor = ProcessPoolExecutor(max_workers=min(cores, 4), mp_context=multiprocessing.get_context("fork"))
+    workers = min(cores, 4)
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
     # With fork, the first submit starts every worker before the executor's own thread exists.
-    executor.submit(int).result()
+    # The workers load the readers (feedparser, nh3, trafilatura) while this process fetches.
+    for _ in range(workers):
+        executor.submit(_load)
     return executor
 
 
 async def read(executor: Executor | None, content: bytes, **options: Any) -> Parsed:
     """Read ``content`` (see ``reader.read``) in the pool if there is one, else in a thread."""
     if executor is None:
-        return await asyncio.to_thread(reader.read, content, **options)
+        return await asyncio.to_thread(_read, content, options)
     return await asyncio.get_running_loop().run_in_executor(executor, _read, content, options)
 
 
+def _load() -> None:
+    import newsletter.reader  # noqa: F401
+
+
 def _read(content: bytes, options: dict[str, Any]) -> Parsed:
+    from newsletter import reader
+
     return reader.read(content, **options)

@@ -36,6 +36,7 @@ class Job(NamedTuple):
     status: str  # the subscriber's status now
     sections: str
     bounces: int
+    bounced: bool = False  # this delivery has already counted as one of the reader's bounces
 
 
 class Outcome(NamedTuple):

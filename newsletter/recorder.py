@@ -41,6 +41,7 @@ class Recorder:
             status=sa.bindparam("b_status"), attempts=sa.bindparam("b_attempts"),
             last_error=sa.bindparam("b_error"), sent_at=sa.bindparam("b_sent"),
             next_attempt_at=sa.bindparam("b_next"), updated_at=sa.bindparam("b_updated"),
+            bounced=sa.bindparam("b_bounced"),
             claimed_by=None, claimed_at=None)
 
     def backoff(self, attempts: int) -> float:
@@ -127,8 +128,9 @@ class Recorder:
             elif status == DEFERRED:
                 retry_at = moment + timedelta(seconds=self.backoff(attempts))
             rows.append(dict(b_id=o.job.delivery_id, b_status=status, b_attempts=attempts, b_error=error,
-                             b_sent=moment if status == SENT else None, b_next=retry_at, b_updated=moment))
-            if o.bounce:
+                             b_sent=moment if status == SENT else None, b_next=retry_at, b_updated=moment,
+                             b_bounced=o.job.bounced or o.bounce))
+            if o.bounce and not o.job.bounced:  # a retried issue counts a reader's bounce once
                 bounced[o.job.subscriber_id] = error or ""
             elif status == SENT and o.job.bounces:
                 recovered.append(o.job.subscriber_id)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,11 +31,12 @@ class Store:
         try:
             if migrate:
                 migrations.apply(self.engine)
-            md = sa.MetaData()
-            md.reflect(self.engine)
         except sa.exc.SQLAlchemyError as e:
             raise StoreError(f"cannot open database {self.engine.url!r}: {_first_line(e)}") from e
-        self.t = SimpleNamespace(**md.tables)
+        self.t = Tables(self.engine)
+        if isinstance(self.engine.pool, sa.pool.StaticPool):  # one shared connection: read it all now
+            for name in sa.inspect(self.engine).get_table_names():
+                getattr(self.t, name)
 
     @classmethod
     def memory(cls) -> Store:
@@ -76,6 +77,34 @@ class Store:
     def close(self) -> None:
         """Release the database connections."""
         self.engine.dispose()
+
+
+class Tables:
+    """The tables as the migrations left them, each read from the database on first use.
+
+    ``store.t.items`` is the ``items`` table; a command pays only for the tables it touches.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._metadata = sa.MetaData()
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> sa.Table:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        with self._lock:
+            table = self._metadata.tables.get(name)
+            if table is None:
+                try:
+                    # A read-only transaction: the caller may be inside a write transaction of its own.
+                    with self._engine.connect().execution_options(newsletter_read_only=True) as conn:
+                        table = sa.Table(name, self._metadata, autoload_with=conn)
+                except sa.exc.NoSuchTableError:
+                    raise AttributeError(f"no table {name!r} in the store") from None
+                except sa.exc.SQLAlchemyError as e:
+                    raise StoreError(f"cannot read table {name} of {self._engine.url!r}: {_first_line(e)}") from e
+        return table
 
 
 def now() -> datetime:
@@ -133,7 +162,8 @@ def _sqlite_transactions(engine: sa.Engine, *, wal: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front (no deadlock upgrading a read lock); readers need none.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("newsletter_read_only") else "BEGIN IMMEDIATE")
 
 
 def _first_line(e: Exception) -> str:

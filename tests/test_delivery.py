@@ -310,6 +310,20 @@ def test_retry_failed_resends_only_what_failed(make: Make, scripted_smtp: Script
     assert app.deliveries(1).status == "sent"
 
 
+def test_retrying_an_issue_counts_a_readers_bounce_once(make: Make, scripted_smtp: ScriptedServer) -> None:
+    scripted_smtp.script.rcpt["gone@example.org"] = "550 5.1.1 No such user"
+    app = make(scripted_smtp.url, ["a@example.org", "gone@example.org"], bounce_limit=2)
+    app.send()
+    assert rows(app)["gone@example.org"]["bounces"] == 1
+    for _ in range(2):  # the editor retries the failures of the same issue, and they bounce again
+        app.send(retry_failed=True)
+    after = rows(app)["gone@example.org"]
+    assert (after["status"], after["attempts"], after["bounces"], after["subscriber"]) == ("failed", 1, 1, "active")
+    add_document(app.config.resolve("inbox"), 1)  # the next issue bounces too: that is the second bounce
+    app.send()
+    assert subscribers.get(app.store, "gone@example.org").status == "bounced"
+
+
 def test_outbox_claims_are_exclusive_and_released(make: Make, scripted_smtp: ScriptedServer) -> None:
     app = make(scripted_smtp.url, [f"r{i}@example.org" for i in range(10)])
     issue_id, _ = queue_issue(app)

@@ -23,7 +23,11 @@ def test_migrations_run_once_and_are_recorded(tmp_path: Path) -> None:
     names = [name for name, _ in migrations.MIGRATIONS]
     assert names == sorted(names), "migrations run in list order; keep it the order of their names"
     assert _applied(first) == names
-    assert {"sources", "items", "issues", "issue_items", "subscribers", "deliveries", "meta"} <= set(vars(first.t))
+    tables = set(sa.inspect(first.engine).get_table_names())
+    assert {"sources", "items", "issues", "issue_items", "subscribers", "deliveries", "meta"} <= tables
+    assert first.t.items.name == "items" and "uid" in first.t.items.c
+    with pytest.raises(AttributeError, match="no table 'nonesuch'"):
+        getattr(first.t, "nonesuch")  # noqa: B009 - the name is what is tested
     first.close()
     again = migrations.apply(sa.create_engine(f"sqlite:///{path}"))
     assert again == []
