@@ -19,7 +19,7 @@ from newsletter import outbox
 from newsletter.dkim import Dkim
 from newsletter.message import Composer, Recipient, header
 from newsletter.outbox import Counts, counts, create_outbox, failures
-from newsletter.pool import Job, Outcome, Pool
+from newsletter.pool import PENDING, Job, Outcome, Pool
 from newsletter.progress import Progress, Silent
 from newsletter.ratelimit import RateLimit
 from newsletter.recorder import Recorder
@@ -103,13 +103,13 @@ def deliver(
     stamp = stamp or stamper(composer, None)
     todo = counts(store, issue_id)
     progress.start(f"issue {composer.number}", todo.pending + todo.deferred)
-    run = _Run(progress, low=policy.claim_size // 2)
+    run = _Run(progress, low=policy.claim_size // 2, lease=policy.lease)
     recorder = Recorder(store, max_attempts=policy.max_attempts, retry_delay=policy.retry_delay,
-                        bounce_limit=policy.bounce_limit, on_recorded=run.recorded)
+                        bounce_limit=policy.bounce_limit, worker=worker, on_recorded=run.recorded)
     pool = Pool(connect, size=policy.connections, sender=composer.address,
                 build=lambda job: stamp(composer.build(recipient(job))), record=recorder.submit,
                 limit=limit or RateLimit(policy.max_rate), stop=stop, reconnect_delays=reconnect_delays,
-                on_exit=run.wake)
+                held=run.held, on_exit=run.wake)
     outbox.reap(store, issue_id)
     recorder.start()
     pool.start()
@@ -127,19 +127,54 @@ def deliver(
 
 
 class _Run:
-    """What the dispatcher knows of its pool: rows handed out and not yet recorded."""
+    """What the dispatcher knows of its pool: rows handed out and not yet recorded, and its claim on them.
 
-    def __init__(self, progress: Progress, low: int) -> None:
+    The claim is renewed every third of the lease and trusted for two thirds of it.
+    A process paused for longer (a suspended VM, a stopped job) may have lost its rows
+    to another worker meanwhile: it sends none of the rows it held before the pause.
+    """
+
+    def __init__(self, progress: Progress, low: int, lease: float) -> None:
         self.progress = progress
         self.low = low
+        self.lease = lease
+        self.renewed_at = time.time()  # wall time, as the store's claims are compared across processes
+        self.term = 0  # the claims made since the last lapse; rows of an earlier term are not sent
+        self.terms: dict[int, int] = {}  # delivery id -> the term it was claimed in
         self.outstanding = 0
         self.cond = threading.Condition()
+
+    def claimed(self, jobs: list[Job]) -> None:
+        with self.cond:
+            self.outstanding += len(jobs)
+            for job in jobs:
+                self.terms[job.delivery_id] = self.term
+
+    def renew(self, store: Store, worker: str) -> None:
+        """Extend the claim on every row this worker holds; after a lapse, give up what it held."""
+        moment = time.time()  # the store's timestamps are later: the claim lasts at least this long
+        if not self._fresh(moment):
+            self.term += 1
+        outbox.renew(store, worker)
+        self.renewed_at = moment
+
+    def renew_due(self) -> bool:
+        return time.time() - self.renewed_at > self.lease / 3
+
+    def held(self, job: Job) -> bool:
+        """Return whether this worker's claim on ``job`` certainly still stands."""
+        return self.terms.get(job.delivery_id) == self.term and self._fresh(time.time())
+
+    def _fresh(self, moment: float) -> bool:
+        return moment - self.renewed_at < self.lease * 2 / 3
 
     def recorded(self, outcomes: list[Outcome]) -> None:
         with self.cond:
             self.outstanding -= len(outcomes)
-            for _ in outcomes:
-                self.progress.advance()
+            for outcome in outcomes:
+                self.terms.pop(outcome.job.delivery_id, None)
+                if outcome.status != PENDING:  # a row handed back is counted when it is sent
+                    self.progress.advance()
             if self.outstanding <= self.low:  # wake the dispatcher only when it has something to do
                 self.cond.notify_all()
 
@@ -151,16 +186,15 @@ class _Run:
 def _dispatch(store: Store, issue_id: int, worker: str, policy: Policy, pool: Pool, run: _Run,
               stop: threading.Event) -> None:
     """Claim rows for the pool until the issue is done, only far retries remain, or ``stop`` is set."""
-    started = renewed = time.monotonic()
+    started = time.monotonic()
     due_by = now() + timedelta(seconds=policy.retry_window)  # retries due later wait for a later run
     dry_until = 0.0  # after a short claim, claim again only when the pool is idle or a second passed
     while not stop.is_set() and not pool.halted.is_set():
         if pool.alive == 0 or pool.fatal:
             assert pool.error is not None
             raise pool.error
-        if time.monotonic() - renewed > policy.lease / 3:
-            outbox.renew(store, worker)
-            renewed = time.monotonic()
+        if run.renew_due():
+            run.renew(store, worker)
         with run.cond:
             room, busy = policy.claim_size - run.outstanding, run.outstanding > 0
         if room >= policy.claim_size // 2 and (not busy or time.monotonic() >= dry_until):
@@ -168,8 +202,7 @@ def _dispatch(store: Store, issue_id: int, worker: str, policy: Policy, pool: Po
             if len(jobs) < room:
                 dry_until = time.monotonic() + 1.0
             if jobs:
-                with run.cond:
-                    run.outstanding += len(jobs)
+                run.claimed(jobs)
                 for job in jobs:
                     pool.put(job)
                 continue

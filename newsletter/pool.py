@@ -48,6 +48,7 @@ class Outcome(NamedTuple):
     bounce: bool = False  # the server refused the recipient permanently
 
 
+LAPSED = "not sent: this worker's claim lapsed before its turn (was the process paused?)"
 POLICY_REFUSALS = 5  # policy refusals in a row, with nothing accepted, that mean the relay refuses us
 
 
@@ -59,7 +60,8 @@ class Pool:
     """Send jobs over ``size`` persistent connections until closed.
 
     ``build`` turns a job into message bytes; ``record`` takes an outcome (from any
-    sending thread) and returns a function that blocks until it is stored. A connection that
+    sending thread) and returns a function that blocks until it is stored. A job is only
+    sent while ``held(job)`` says this worker's claim on it stands. A connection that
     drops is reopened; one that cannot be reopened after ``reconnect_delays`` ends
     its thread and hands its job back. ``error`` holds the reason the last thread
     ended, and ``alive`` how many threads still run.
@@ -69,6 +71,7 @@ class Pool:
                  build: Callable[[Job], bytes], record: Callable[[Outcome], Callable[[], None]],
                  limit: RateLimit,
                  stop: threading.Event | None = None, reconnect_delays: Sequence[float] = (1.0, 4.0),
+                 held: Callable[[Job], bool] = lambda job: True,
                  on_exit: Callable[[], None] | None = None) -> None:
         self.connect = connect
         self.size = size
@@ -78,6 +81,7 @@ class Pool:
         self.limit = limit
         self.stop = stop or threading.Event()
         self.reconnect_delays = tuple(reconnect_delays)
+        self.held = held
         self.on_exit = on_exit or (lambda: None)
         self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self.error: BaseException | None = None
@@ -133,6 +137,9 @@ class Pool:
                     if (job := self.jobs.get()) is None:
                         break
                     if self.stop.is_set() or self.halted.is_set():
+                        continue
+                    if not self.held(job):  # paused past the claim: another worker may own this row now
+                        stored = self.record(Outcome(job, PENDING, LAPSED))
                         continue
                     if not connection.is_open and not self._open(connection):
                         self.jobs.put(job)  # another connection may still take it

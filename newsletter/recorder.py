@@ -25,6 +25,7 @@ class Recorder:
     """
 
     def __init__(self, store: Store, *, max_attempts: int, retry_delay: float, bounce_limit: int,
+                 worker: str | None = None,
                  on_recorded: Callable[[list[Outcome]], None] | None = None) -> None:
         self.store = store
         self.max_attempts = max_attempts
@@ -37,7 +38,9 @@ class Recorder:
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         d = store.t.deliveries
         still_open = sa.or_(d.c.status == PENDING, d.c.status == DEFERRED)  # IN () cannot be executemany'd
-        self._update = d.update().where(d.c.id == sa.bindparam("b_id"), still_open).values(
+        # A row whose claim lapsed and was taken by another worker is theirs to record.
+        still_ours = d.c.claimed_by == worker if worker is not None else sa.true()
+        self._update = d.update().where(d.c.id == sa.bindparam("b_id"), still_open, still_ours).values(
             status=sa.bindparam("b_status"), attempts=sa.bindparam("b_attempts"),
             last_error=sa.bindparam("b_error"), sent_at=sa.bindparam("b_sent"),
             next_attempt_at=sa.bindparam("b_next"), updated_at=sa.bindparam("b_updated"),
@@ -121,7 +124,7 @@ class Recorder:
         moment = now()
         rows, bounced, recovered = [], {}, []
         for o in batch:
-            attempts = o.job.attempts + (0 if o.status == SKIPPED else 1)
+            attempts = o.job.attempts + (0 if o.status in (SKIPPED, PENDING) else 1)
             status, error, retry_at = o.status, o.error, None
             if status == DEFERRED and attempts >= self.max_attempts:
                 status, error = FAILED, f"gave up after {attempts} attempts: {error}"

@@ -17,6 +17,7 @@ from newsletter import delivery, outbox, subscribers
 from newsletter.app import Newsletter
 from newsletter.config import load
 from newsletter.error import SmtpError
+from newsletter.progress import Silent
 from newsletter.recorder import Recorder
 from newsletter.sink import free_port
 
@@ -322,6 +323,23 @@ def test_retrying_an_issue_counts_a_readers_bounce_once(make: Make, scripted_smt
     add_document(app.config.resolve("inbox"), 1)  # the next issue bounces too: that is the second bounce
     app.send()
     assert subscribers.get(app.store, "gone@example.org").status == "bounced"
+
+
+def test_rows_held_before_a_lapsed_claim_are_never_sent_even_after_renewing(
+        make: Make, scripted_smtp: ScriptedServer) -> None:
+    app = make(scripted_smtp.url, ["a@example.org", "b@example.org", "c@example.org"])
+    issue_id, _ = queue_issue(app)
+    run = delivery._Run(Silent(), low=1, lease=60)
+    before = outbox.claim(app.store, issue_id, "host:1:1:a", limit=2, lease=60)
+    run.claimed(before)
+    assert all(run.held(job) for job in before)
+    run.renewed_at -= 45  # as if the process had been stopped for 45 s of its 60 s lease
+    assert not any(run.held(job) for job in before)
+    run.renew(app.store, "host:1:1:a")  # waking up, the dispatcher may renew before a sender looks
+    assert not any(run.held(job) for job in before)
+    after = outbox.claim(app.store, issue_id, "host:1:1:a", limit=2, lease=60)
+    run.claimed(after)
+    assert [job.email for job in after] == ["c@example.org"] and run.held(after[0])
 
 
 def test_outbox_claims_are_exclusive_and_released(make: Make, scripted_smtp: ScriptedServer) -> None:

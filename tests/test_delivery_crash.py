@@ -85,3 +85,27 @@ def test_subscribers_added_after_the_crash_wait_for_the_next_issue(tmp_path: Pat
     app.send(fetch=False)
     assert "late@example.org" not in [m.recipients[0] for m in sink.messages]  # the outbox was fixed at queueing
     check_everyone_once(app, sink, 50)
+
+
+def test_a_worker_paused_past_its_lease_sends_nothing_it_held(tmp_path: Path, documents: Path, sink: Sink) -> None:
+    """A stopped (or suspended) sender loses its rows to another worker, and sends none of them on waking."""
+    readers = 150
+    app, config = crash_newsletter(tmp_path, sink, readers, {})
+    text = config.read_text(encoding="utf-8").replace("max_rate = 10000", "max_rate = 40\nlease = 2")
+    config.write_text(text, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    paused = subprocess.Popen([sys.executable, "-m", "newsletter", "--config", str(config), "-q", "send", "--yes",
+                               "--no-gather"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert sink.wait_for(10, timeout=120)
+        os.kill(paused.pid, signal.SIGSTOP)  # it holds the claim on every row and has most of them queued
+        held_before = len(sink.messages)
+        assert held_before < readers
+        other = Newsletter(load(config, environ={}))
+        report = other.send(fetch=False)  # waits for the paused worker's lease to lapse, then takes over
+        assert report.issues and report.issues[0].resumed
+    finally:
+        os.kill(paused.pid, signal.SIGCONT)
+    _, errors = paused.communicate(timeout=120)
+    assert paused.returncode == 0, errors.decode()
+    assert check_everyone_once(app, sink, readers) <= CONNECTIONS  # only what was on the wire at the pause
