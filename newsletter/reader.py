@@ -14,6 +14,7 @@ _FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF|channel)[\s>]", re.IGNORECASE)
 _HTML = re.compile(rb"<!doctype\s+html|<html[\s>]|<body[\s>]|<head[\s>]", re.IGNORECASE)
 _ALTERNATE = re.compile(
     rb"<link[^>]+type\s*=\s*[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE)
+_CONTROL_BYTES = bytes([*range(9), *range(14, 32)])  # not tab, newline, vertical tab, form feed, return
 _HREF = re.compile(rb"href\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
 
 
@@ -53,7 +54,7 @@ def _binary(content: bytes) -> bool:
     head = content[:4096]
     if not head or head.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")):
         return False
-    controls = sum(1 for byte in head if byte < 9 or 13 < byte < 32)
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return controls > len(head) // 20
 
 
