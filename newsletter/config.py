@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import tomllib
@@ -164,8 +165,7 @@ def _toml_key(cls: type, attribute: str) -> str:
 def _build(cls: type, table: Any, name: str, where: str) -> Any:
     if not isinstance(table, Mapping):
         raise ConfigError(f"{where}: {name} must be a table")
-    fields = {f.metadata.get("key") or f.name: f for f in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls)
+    fields, hints = _schema(cls)
     values = {}
     for key, value in table.items():
         if key not in fields:
@@ -173,6 +173,12 @@ def _build(cls: type, table: Any, name: str, where: str) -> Any:
         f = fields[key]
         values[f.name] = _coerce(value, hints[f.name], f"{name}.{key}", where)
     return cls(**values)
+
+
+@functools.cache
+def _schema(cls: type) -> tuple[dict[str, dataclasses.Field[Any]], dict[str, Any]]:
+    """Return a settings class's fields by TOML key, and its resolved type hints (once per class)."""
+    return {f.metadata.get("key") or f.name: f for f in dataclasses.fields(cls)}, typing.get_type_hints(cls)
 
 
 def _coerce(value: Any, hint: Any, key: str, where: str) -> Any:

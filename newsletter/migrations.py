@@ -134,7 +134,7 @@ def scheduler(conn: sa.Connection) -> None:
 def editorial(conn: sa.Connection) -> None:
     """Keep editors' choices for waiting items: pinned, dropped, moved to a section."""
     md = sa.MetaData()
-    sa.Table("items", md, autoload_with=conn)  # for the foreign key
+    _existing(md, "items", "id")  # for the foreign key
     sa.Table(
         "editorial", md,
         sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),
@@ -154,7 +154,7 @@ def delivery_engine(conn: sa.Connection) -> None:
         ("subscribers", sa.Column("bounces", sa.Integer, nullable=False, server_default="0")),
     ]
     _add_columns(conn, columns)
-    deliveries = sa.Table("deliveries", sa.MetaData(), autoload_with=conn)
+    deliveries = _existing(sa.MetaData(), "deliveries", "id", "issue_id", "status")
     # Claims walk one issue's pending rows in id order: this index serves them without a sort.
     sa.Index("ix_deliveries_claim", deliveries.c.issue_id, deliveries.c.status, deliveries.c.id).create(conn)
 
@@ -180,7 +180,7 @@ def subscriber_lifecycle(conn: sa.Connection) -> None:
     conn.execute(sa.text("UPDATE subscribers SET status_changed_at = updated_at"))
     conn.execute(sa.text("UPDATE subscribers SET confirmed_at = created_at WHERE status = 'active'"))
     md = sa.MetaData()
-    subscribers = sa.Table("subscribers", md, autoload_with=conn)
+    subscribers = _existing(md, "subscribers", "id", "status")
     sa.Index("ix_subscribers_status", subscribers.c.status, subscribers.c.id).create(conn)
     sa.Table(
         "subscriber_events", md,
@@ -199,6 +199,11 @@ def delivery_bounced(conn: sa.Connection) -> None:
     """Remember which deliveries bounced, so retrying an issue never counts a reader's bounce twice."""
     _add_columns(conn, [("deliveries", sa.Column("bounced", sa.Boolean, nullable=False,
                                                  server_default=sa.text("false")))])
+
+
+def _existing(md: sa.MetaData, table: str, *columns: str) -> sa.Table:
+    """Return an existing table with the columns a migration refers to: enough for indexes and keys."""
+    return sa.Table(table, md, *(sa.Column(name, sa.Integer, primary_key=name == "id") for name in columns))
 
 
 def _add_columns(conn: sa.Connection, columns: list[tuple[str, sa.Column[Any]]]) -> None:
