@@ -82,11 +82,18 @@ _SPACE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+_SPLIT_ONLY = re.compile("[\x85\u1680\u2028\u2029]")  # spaces to str.split, kept inside lines here
+
+
 def normalise(text: str) -> str:
     """Return ``text`` in NFC with control characters dropped and runs of spaces collapsed."""
     text = unicodedata.normalize("NFC", text)
-    text = _CONTROL.sub("", text)
-    lines = [_SPACE.sub(" ", line).strip() for line in text.split("\n")]
+    if _CONTROL.search(text):
+        text = _CONTROL.sub("", text)
+    if _SPLIT_ONLY.search(text):
+        lines = [_SPACE.sub(" ", line).strip() for line in text.split("\n")]
+    else:  # the same result, twice as fast: str.split knows every other character of _SPACE but one
+        lines = [" ".join(line.split()) for line in text.replace("\u200b", " ").split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 

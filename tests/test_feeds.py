@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
+import re
 import shutil
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import FIXTURES, FeedServer, write_config
+from newsletter import item
 from newsletter.config import Config, load, parse
 from newsletter.error import ConfigError
 from newsletter.health import health
@@ -302,3 +306,17 @@ def test_rss_091_with_its_dtd_and_rss_10(tmp_path: Path) -> None:
             ("https://rdf.example/a", "Baku port expands", "The port grows."),
         ]
     store.close()
+
+
+def test_text_normalisation_collapses_every_kind_of_space_and_keeps_paragraphs() -> None:
+    assert item.normalise("  Астана\u00a0\u2003 mid\u200bday \t\r\n\n\n\n铁路\x00 霍尔果斯 \u3000\n") == "Астана mid day\n\n铁路 霍尔果斯"
+    assert item.normalise("e\u0301 \u2028 line\x85") == "é \u2028 line"  # NFC; separators kept inside a line
+    # The fast path agrees with the definition: each line's runs of _SPACE made one space, then stripped.
+    alphabet = [" ", "\t", "\r", "\n", "\x0b", "\x0c", "\xa0", "\u2003", "\u3000", "\x00", "\x1f", "\x7f", "a",
+                "Ж", "e\u0301", "铁", "\u200b", "\u2028", "\x85", "\x1c", "\u1680", "\u202f", "\u205f", "\u2029"]
+    rng = random.Random(7)
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        plain = item._CONTROL.sub("", unicodedata.normalize("NFC", text))
+        lines = [item._SPACE.sub(" ", line).strip() for line in plain.split("\n")]
+        assert item.normalise(text) == re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip(), repr(text)
