@@ -24,6 +24,8 @@ from newsletter.store import Store
 from newsletter.tokens import Signer
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from newsletter.archive import ArchiveReport
     from newsletter.issue import Draft
     from newsletter.message import Composer
@@ -128,9 +130,9 @@ class Newsletter:
         """Return the signer for subscriber links."""
         return Signer(self.store.secret(self.config.newsletter.secret_key))
 
-    def gather(self, *, progress: Progress | None = None) -> GatherReport:
-        """Fetch every source and store new items."""
-        return gather(self.config, self.store, progress=progress, clock=self.clock)
+    def gather(self, *, progress: Progress | None = None, readers: Executor | None = None) -> GatherReport:
+        """Fetch every source and store new items (reading feeds in ``readers``, see ``parsers.pool``)."""
+        return gather(self.config, self.store, progress=progress, clock=self.clock, readers=readers)
 
     def draft(self) -> Draft:
         """Return the next issue built from waiting items; nothing is stored."""

@@ -311,3 +311,13 @@ def _check_theme(config: Config, where: str) -> None:
             getattr(config.newsletter, key).format(name="")
         except (KeyError, IndexError, ValueError) as e:
             raise ConfigError(f"{where}: newsletter.{key}: only the field {{name}} is allowed ({e})") from None
+
+
+def kind_of(config: Config, source: SourceSettings) -> str:
+    """Return ``url`` (over HTTP), ``file`` (a feed, JSON Feed or page on disk) or ``documents`` (a folder)."""
+    if source.kind == "documents":
+        return "documents"
+    if source.url:
+        return "file" if source.url.startswith("file:") else "url"
+    path = config.resolve(source.path or "")
+    return "documents" if path.is_dir() or not path.suffix else "file"

@@ -18,9 +18,15 @@ import threading
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
+from newsletter.config import Config, kind_of
 from newsletter.item import Parsed
 
 MIN_SOURCES = 8  # fewer feeds than this are read faster than workers start
+
+
+def feeds(config: Config) -> int:
+    """Return how many sources of ``config`` are read by a parser (all but document folders)."""
+    return sum(1 for source in config.sources if kind_of(config, source) != "documents")
 
 
 def pool(sources: int) -> Executor | None:

@@ -22,8 +22,8 @@ from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 
-from newsletter import document, parsers
-from newsletter.config import Config, SourceSettings
+from newsletter import parsers
+from newsletter.config import Config, SourceSettings, kind_of
 from newsletter.error import FeedError, SourceError, StoreError
 from newsletter.fetcher import Fetched, Fetcher, HttpError, Limits
 from newsletter.item import Parsed
@@ -113,16 +113,6 @@ class _Outcome:
     forget_permanent: bool = False
 
 
-def kind_of(config: Config, source: SourceSettings) -> str:
-    """Return ``url`` (over HTTP), ``file`` (a feed, JSON Feed or page on disk) or ``documents`` (a folder)."""
-    if source.kind == "documents":
-        return "documents"
-    if source.url:
-        return "file" if source.url.startswith("file:") else "url"
-    path = config.resolve(source.path or "")
-    return "documents" if path.is_dir() or not path.suffix else "file"
-
-
 def limits(config: Config) -> Limits:
     """Return the fetching limits the ``[gather]`` settings describe."""
     g = config.gather
@@ -136,8 +126,13 @@ def gather(
     *,
     progress: Progress | None = None,
     clock: Callable[[], datetime] | None = None,
+    readers: Executor | None = None,
 ) -> GatherReport:
-    """Fetch every source, store new items, record each source's health, and report."""
+    """Fetch every source, store new items, record each source's health, and report.
+
+    Feeds are read in ``readers`` if given (see ``parsers.pool``), else in a pool of
+    this call's own when that is safe, else in threads.
+    """
     progress = progress or Silent()
     moment = to_db(clock()) if clock is not None else now()
     assert moment is not None
@@ -168,11 +163,11 @@ def gather(
             await asyncio.gather(*(one(i, s, fetcher) for i, s in enumerate(sources)))
         return [r for r in reports if r is not None]
 
-    executor = parsers.pool(sum(1 for s in sources if kind_of(config, s) != "documents"))
+    executor = readers or parsers.pool(parsers.feeds(config))
     try:
         return GatherReport(_run(run_all))
     finally:
-        if executor is not None:
+        if executor is not None and executor is not readers:
             executor.shutdown()
 
 
@@ -234,6 +229,8 @@ async def _collect(config: Config, fetcher: Fetcher, source: SourceSettings, sta
 
 
 def _read_documents(config: Config, source: SourceSettings) -> Parsed:
+    from newsletter import document  # only where a source is a folder of documents
+
     folder = config.resolve(source.path or "")
     entries = []
     for path in document.scan(folder):

@@ -19,12 +19,11 @@ import sqlalchemy as sa
 
 from newsletter import lazy
 from newsletter.error import SubscriberError
+from newsletter.statuses import STATUSES, SUPPRESSED
 from newsletter.store import Store, from_db, now, to_db
 
 email_validator = lazy("email_validator")  # 40 ms of imports, paid by the commands that check addresses
 
-STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
-SUPPRESSED = ("unsubscribed", "bounced", "complained")
 CSV_FIELDS = ("email", "name", "sections", "status")
 # The column that remembers when a subscriber last entered each status.
 STAMPS = {"active": "confirmed_at", "unsubscribed": "unsubscribed_at", "bounced": "bounced_at",

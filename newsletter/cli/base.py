@@ -14,6 +14,7 @@ from newsletter.error import NewsletterError
 
 if TYPE_CHECKING:
     from newsletter.app import Newsletter, SendReport
+    from newsletter.config import Config
     from newsletter.issue import Planned
     from newsletter.sources import GatherReport
 
@@ -33,12 +34,23 @@ class Group(click.Group):
             sys.exit(130)
 
 
+def _config(ctx: click.Context) -> Config:
+    """Return the loaded configuration: cheap, so a command can look at it before opening the app."""
+    from newsletter import config
+
+    obj = ctx.find_root().obj
+    if "loaded" not in obj:
+        obj["loaded"] = config.load(config.find(obj["config"]))
+    loaded: Config = obj["loaded"]
+    return loaded
+
+
 def _app(ctx: click.Context) -> Newsletter:
     from newsletter.app import Newsletter
 
     obj = ctx.find_root().obj
     if "app" not in obj:
-        obj["app"] = Newsletter.open(obj["config"])
+        obj["app"] = Newsletter(_config(ctx))
     app: Newsletter = obj["app"]
     return app
 

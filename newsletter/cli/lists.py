@@ -8,11 +8,12 @@ from typing import Any
 
 import click
 
-from newsletter import subscribers
 from newsletter.cli.base import Group, _app, _json, _Null, _print_plan, cli, lazy
 from newsletter.progress import for_terminal
+from newsletter.statuses import STATUSES
 
-editorial, health, opml, roster = (lazy(f"newsletter.{name}") for name in ("editorial", "health", "opml", "roster"))
+editorial, health, opml, roster, subscribers = (
+    lazy(f"newsletter.{name}") for name in ("editorial", "health", "opml", "roster", "subscribers"))
 
 
 @cli.group(cls=Group)
@@ -46,7 +47,7 @@ def subscribers_remove(ctx: click.Context, email: str) -> None:
 
 
 @subscribers_group.command("list")
-@click.option("--status", type=click.Choice(subscribers.STATUSES), help="Only this status.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
 @click.option("--search", metavar="TEXT", help="Only addresses or names containing TEXT (any case).")
 @click.option("--section", metavar="NAME", help="Only readers who receive section NAME.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 from newsletter.cli.base import (
     _app,
+    _config,
     _json,
     _Null,
     _print_plan,
@@ -40,8 +41,16 @@ def init(folder: Path) -> None:
 @click.pass_context
 def gather(ctx: click.Context, as_json: bool) -> None:
     """Fetch every source and store new items; exits 1 if any source failed."""
-    app = _app(ctx)
-    report = app.gather(progress=for_terminal(quiet=as_json or ctx.obj["quiet"]))
+    from newsletter import parsers
+
+    # Fork the feed readers first: they load their parsers on the other cores while this
+    # process loads the database and HTTP layers.
+    readers = parsers.pool(parsers.feeds(_config(ctx)))
+    try:
+        report = _app(ctx).gather(progress=for_terminal(quiet=as_json or ctx.obj["quiet"]), readers=readers)
+    finally:
+        if readers is not None:
+            readers.shutdown()
     if as_json:
         _json(report.to_json())
     else:
