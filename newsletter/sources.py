@@ -145,22 +145,33 @@ def gather(
                                                   t.sources.c.permanent_url, t.sources.c.content_hash))}
 
     reports: list[SourceReport | None] = [None] * len(sources)
-    writing = asyncio.Lock()  # one writer at a time: SQLite would make the others sleep-and-retry
+    ready: asyncio.Queue[tuple[int, _Outcome]] = asyncio.Queue()
 
     async def one(i: int, source: SourceSettings, fetcher: Fetcher) -> None:
-        outcome = await _collect(config, fetcher, source, states.get(source.key, _State()), executor)
-        async with writing:
-            report = await asyncio.to_thread(_record_safely, store, outcome, moment, config.gather.warn_after_hours)
-        reports[i] = report
-        progress.advance(f"{report.name}: {report.status}")
-        if report.error:
-            log.warning("source %s failed: %s", report.name, report.error)
-        elif report.warning:
-            log.info("source %s: %s", report.name, report.warning)
+        ready.put_nowait((i, await _collect(config, fetcher, source, states.get(source.key, _State()), executor)))
+
+    async def write() -> None:
+        # One writer (SQLite would make others sleep and retry), storing every outcome that
+        # is waiting in one transaction: a commit per batch, not one per source.
+        left = len(sources)
+        while left:
+            batch = [await ready.get()]
+            while not ready.empty():
+                batch.append(ready.get_nowait())
+            left -= len(batch)
+            recorded = await asyncio.to_thread(_record_all, store, [o for _, o in batch], moment,
+                                               config.gather.warn_after_hours)
+            for (i, _), report in zip(batch, recorded, strict=True):
+                reports[i] = report
+                progress.advance(f"{report.name}: {report.status}")
+                if report.error:
+                    log.warning("source %s failed: %s", report.name, report.error)
+                elif report.warning:
+                    log.info("source %s: %s", report.name, report.warning)
 
     async def run_all() -> list[SourceReport]:
         async with Fetcher(limits(config)) as fetcher:
-            await asyncio.gather(*(one(i, s, fetcher) for i, s in enumerate(sources)))
+            await asyncio.gather(write(), *(one(i, s, fetcher) for i, s in enumerate(sources)))
         return [r for r in reports if r is not None]
 
     executor = readers or parsers.pool(parsers.feeds(config))
@@ -255,6 +266,16 @@ def _file_path(config: Config, source: SourceSettings) -> Path:
     return config.resolve(source.path or "")
 
 
+def _record_all(store: Store, outcomes: list[_Outcome], moment: datetime, warn_after_hours: float
+                ) -> list[SourceReport]:
+    """Record outcomes in one transaction; if a concurrent gather got in the way, one by one."""
+    try:
+        with store.begin() as conn:
+            return [_record_in(conn, store, outcome, moment, warn_after_hours) for outcome in outcomes]
+    except sa.exc.IntegrityError:
+        return [_record_safely(store, outcome, moment, warn_after_hours) for outcome in outcomes]
+
+
 def _record_safely(store: Store, outcome: _Outcome, moment: datetime, warn_after_hours: float) -> SourceReport:
     """Record an outcome; a gather running at the same time in another process may win a race once."""
     for attempt in (1, 2):
@@ -269,51 +290,57 @@ def _record_safely(store: Store, outcome: _Outcome, moment: datetime, warn_after
 
 def _record(store: Store, outcome: _Outcome, moment: datetime, warn_after_hours: float) -> SourceReport:
     """Store the outcome of one source in one transaction and return its report."""
+    with store.begin() as conn:
+        return _record_in(conn, store, outcome, moment, warn_after_hours)
+
+
+def _record_in(conn: sa.Connection, store: Store, outcome: _Outcome, moment: datetime,
+               warn_after_hours: float) -> SourceReport:
+    """Store the outcome of one source in the caller's transaction and return its report."""
     t = store.t
     key = outcome.settings.key
-    with store.begin() as conn:
-        row = conn.execute(sa.select(t.sources).where(t.sources.c.key == key)).mappings().first()
-        if row is None:
-            source_id = conn.execute(t.sources.insert().values(
-                key=key, kind=outcome.kind, name=outcome.name, created_at=moment)).inserted_primary_key[0]
-            row = {"failures": 0, "failing_since": None, "permanent_url": None, "name": "", "kind": ""}
-        else:
-            source_id = row["id"]
-        where = t.sources.c.id == source_id
-        # Unread (failed or unchanged), a source keeps the title and kind its last reading found.
-        unread = outcome.parsed is None and outcome.kind != "documents"
-        name = outcome.settings.name or (row["name"] if unread and row["name"] else outcome.name)
-        kind = row["kind"] if unread and row["kind"] else outcome.kind
-        base = SourceReport(key, name, kind, "error", http_status=outcome.http_status,
-                            fetched_from=row["permanent_url"])
-        if outcome.error is not None:
-            failures = row["failures"] + 1
-            since = row["failing_since"] or moment
-            values: dict[str, Any] = dict(
-                last_status="error", last_error=outcome.error, failures=failures, last_attempt_at=moment,
-                failing_since=since, last_http_status=outcome.http_status)
-            if outcome.forget_permanent:
-                values["permanent_url"] = None
-            conn.execute(t.sources.update().where(where).values(**values))
-            alarm = moment - since >= timedelta(hours=warn_after_hours)
-            return replace(base, error=outcome.error, failures=failures, failing_since=since, alarm=alarm)
-        fetched = outcome.fetched
-        values = dict(name=name, kind=kind, last_error=None, failures=0, failing_since=None,
-                      last_attempt_at=moment, last_success_at=moment, last_http_status=outcome.http_status)
-        if outcome.parsed is not None:
-            values["last_warning"] = outcome.parsed.warning
-        moved = None
-        if fetched is not None:
-            values.update(etag=fetched.etag, last_modified=fetched.last_modified,
-                          content_hash=outcome.content_hash)
-            if fetched.permanent_url and fetched.permanent_url != outcome.settings.url:
-                values["permanent_url"] = moved = fetched.permanent_url
-        if outcome.parsed is None:
-            conn.execute(t.sources.update().where(where).values(last_status="not-modified", **values))
-            return replace(base, status="not-modified", moved_to=moved,
-                           fetched_from=values.get("permanent_url", row["permanent_url"]))
-        new, updated = store_entries(store, conn, source_id, outcome.parsed.entries, moment)
-        conn.execute(t.sources.update().where(where).values(last_status="ok", **values))
+    row = conn.execute(sa.select(t.sources).where(t.sources.c.key == key)).mappings().first()
+    if row is None:
+        source_id = conn.execute(t.sources.insert().values(
+            key=key, kind=outcome.kind, name=outcome.name, created_at=moment)).inserted_primary_key[0]
+        row = {"failures": 0, "failing_since": None, "permanent_url": None, "name": "", "kind": ""}
+    else:
+        source_id = row["id"]
+    where = t.sources.c.id == source_id
+    # Unread (failed or unchanged), a source keeps the title and kind its last reading found.
+    unread = outcome.parsed is None and outcome.kind != "documents"
+    name = outcome.settings.name or (row["name"] if unread and row["name"] else outcome.name)
+    kind = row["kind"] if unread and row["kind"] else outcome.kind
+    base = SourceReport(key, name, kind, "error", http_status=outcome.http_status,
+                        fetched_from=row["permanent_url"])
+    if outcome.error is not None:
+        failures = row["failures"] + 1
+        since = row["failing_since"] or moment
+        values: dict[str, Any] = dict(
+            last_status="error", last_error=outcome.error, failures=failures, last_attempt_at=moment,
+            failing_since=since, last_http_status=outcome.http_status)
+        if outcome.forget_permanent:
+            values["permanent_url"] = None
+        conn.execute(t.sources.update().where(where).values(**values))
+        alarm = moment - since >= timedelta(hours=warn_after_hours)
+        return replace(base, error=outcome.error, failures=failures, failing_since=since, alarm=alarm)
+    fetched = outcome.fetched
+    values = dict(name=name, kind=kind, last_error=None, failures=0, failing_since=None,
+                  last_attempt_at=moment, last_success_at=moment, last_http_status=outcome.http_status)
+    if outcome.parsed is not None:
+        values["last_warning"] = outcome.parsed.warning
+    moved = None
+    if fetched is not None:
+        values.update(etag=fetched.etag, last_modified=fetched.last_modified,
+                      content_hash=outcome.content_hash)
+        if fetched.permanent_url and fetched.permanent_url != outcome.settings.url:
+            values["permanent_url"] = moved = fetched.permanent_url
+    if outcome.parsed is None:
+        conn.execute(t.sources.update().where(where).values(last_status="not-modified", **values))
+        return replace(base, status="not-modified", moved_to=moved,
+                       fetched_from=values.get("permanent_url", row["permanent_url"]))
+    new, updated = store_entries(store, conn, source_id, outcome.parsed.entries, moment)
+    conn.execute(t.sources.update().where(where).values(last_status="ok", **values))
     return replace(base, status="ok", new=new, updated=updated, entries=len(outcome.parsed.entries),
                    warning=outcome.parsed.warning, moved_to=moved,
                    fetched_from=values.get("permanent_url", row["permanent_url"]))

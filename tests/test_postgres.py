@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import sqlalchemy as sa
-from conftest import ScriptedServer, add_readers, queue_issue, write_config
+from conftest import FeedServer, ScriptedServer, add_readers, queue_issue, write_config
 from test_delivery_crash import check_everyone_once, crash_newsletter, send_and_kill
 
 from newsletter import migrations, subscribers
@@ -77,3 +78,23 @@ def test_kill_9_then_send_again_on_postgresql(tmp_path: Path, documents: Path, p
     send_and_kill(config, sink, 80, environ)
     assert app.send(fetch=False).issues[0].resumed
     check_everyone_once(app, sink, 200)
+
+
+def test_two_gathers_at_once_store_each_source_and_item_once(tmp_path: Path, postgres_url: str,
+                                                             feed_server: FeedServer) -> None:
+    """Two processes' gathers race to create the same sources: the loser records again, nothing twice."""
+    config = write_config(tmp_path, smtp_url="smtp://127.0.0.1:1",
+                          sources=[{"url": feed_server.feed(name)} for name in ("rss2.xml", "atom.xml", "noguid.xml")])
+    environ = {"NEWSLETTER_DATABASE_URL": postgres_url}
+    apps = [Newsletter(load(config, environ=environ)) for _ in range(2)]
+    for app in apps:
+        app.store.t.sources  # noqa: B018 - both open (and migrate) before the race
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda app: app.gather(), apps))
+    assert all(not report.failed for report in reports)
+    new = reports[0].new + reports[1].new
+    assert new > 0
+    with apps[0].store.begin() as conn:
+        sources = conn.execute(sa.text("SELECT count(*), count(DISTINCT key) FROM sources")).one()
+        items = conn.execute(sa.text("SELECT count(*), count(DISTINCT (source_id, uid)) FROM items")).one()
+    assert sources == (3, 3) and items == (new, new)  # every item stored by exactly one of the two
