@@ -104,6 +104,7 @@ class Tables:
                     raise AttributeError(f"no table {name!r} in the store") from None
                 except sa.exc.SQLAlchemyError as e:
                     raise StoreError(f"cannot read table {name} of {self._engine.url!r}: {_first_line(e)}") from e
+            setattr(self, name, table)  # found as an attribute from now on, without this method
         return table
 
 
