@@ -21,7 +21,7 @@ from newsletter.message import Composer, Recipient, header
 from newsletter.outbox import Counts, counts, create_outbox, failures
 from newsletter.pool import PENDING, Job, Outcome, Pool
 from newsletter.progress import Progress, Silent
-from newsletter.ratelimit import RateLimit
+from newsletter.ratelimit import RateLimit, SharedRateLimit
 from newsletter.recorder import Recorder
 from newsletter.smtp import Connection
 from newsletter.store import Store, now
@@ -108,7 +108,7 @@ def deliver(
                         bounce_limit=policy.bounce_limit, worker=worker, on_recorded=run.recorded)
     pool = Pool(connect, size=policy.connections, sender=composer.address,
                 build=lambda job: stamp(composer.build(recipient(job))), record=recorder.submit,
-                limit=limit or RateLimit(policy.max_rate), stop=stop, reconnect_delays=reconnect_delays,
+                limit=limit or SharedRateLimit(store, policy.max_rate), stop=stop, reconnect_delays=reconnect_delays,
                 held=run.held, on_exit=run.wake)
     outbox.reap(store, issue_id)
     recorder.start()

@@ -201,6 +201,17 @@ def delivery_bounced(conn: sa.Connection) -> None:
                                                  server_default=sa.text("false")))])
 
 
+def send_rate(conn: sa.Connection) -> None:
+    """Keep the series of send slots every worker takes from, so the rate limit holds across workers."""
+    table = sa.Table(
+        "send_rate", sa.MetaData(),
+        sa.Column("series", sa.String(20), primary_key=True),
+        sa.Column("next_at", sa.Float, nullable=False),  # seconds since the epoch: the first slot not taken
+    )
+    table.create(conn)
+    conn.execute(table.insert().values(series="smtp", next_at=0.0))
+
+
 def _existing(md: sa.MetaData, table: str, *columns: str) -> sa.Table:
     """Return an existing table with the columns a migration refers to: enough for indexes and keys."""
     return sa.Table(table, md, *(sa.Column(name, sa.Integer, primary_key=name == "id") for name in columns))
@@ -222,6 +233,7 @@ MIGRATIONS: list[Migration] = [
     ("0005_subscriber_lifecycle", subscriber_lifecycle),
     ("0006_scheduler", scheduler),
     ("0007_delivery_bounced", delivery_bounced),
+    ("0008_send_rate", send_rate),
 ]
 
 

@@ -67,7 +67,7 @@ class SmtpSettings:
         "smtp://127.0.0.1:1025",
         "smtp://user:pass@host:port, smtp+starttls://… or smtps://… (prefer NEWSLETTER_SMTP_URL).",
     )
-    max_rate: float = setting(50.0, "Most messages per second, across all connections.")
+    max_rate: float = setting(50.0, "Most messages per second, across all connections of all workers.")
     connections: int = setting(4, "SMTP connections opened in parallel.")
     timeout: float = setting(30.0, "Seconds to wait for the SMTP server before giving up on a command.")
     data_timeout: float = setting(

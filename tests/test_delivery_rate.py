@@ -5,43 +5,63 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
 from conftest import ScriptedServer, queue_issue, write_config
 
 from newsletter import delivery, subscribers
 from newsletter.app import Newsletter
 from newsletter.config import load
-from newsletter.ratelimit import RateLimit
+from newsletter.ratelimit import RateLimit, SharedRateLimit
+from newsletter.store import Store
 
 
 class FakeClock:
     """Time that moves only when someone waits: a wait jumps to its end at once."""
 
     def __init__(self) -> None:
-        self.now = 0.0
+        self.at = 0.0
         self.lock = threading.Lock()
 
-    def monotonic(self) -> float:
+    def now(self) -> float:
         with self.lock:
-            return self.now
+            return self.at
 
     def sleep_until(self, moment: float) -> None:
         with self.lock:
-            self.now = max(self.now, moment)
+            self.at = max(self.at, moment)
 
 
-class Counting(RateLimit):
+class Logged:
+    """Keeps every slot a rate limit granted."""
+
+    granted: list[float]
+
+    def acquire(self) -> float:
+        slot = super().acquire()  # type: ignore[misc]
+        with self._log:
+            self.granted.append(slot)
+        return slot
+
+    def _start_log(self) -> None:
+        self.granted = []
+        self._log = threading.Lock()
+
+
+class Counting(Logged, RateLimit):
     """A rate limit that keeps every slot it granted."""
 
     def __init__(self, rate: float, clock: FakeClock) -> None:
         super().__init__(rate, clock)
-        self.granted: list[float] = []
-        self._log = threading.Lock()
+        self._start_log()
 
-    def acquire(self) -> float:
-        slot = super().acquire()
-        with self._log:
-            self.granted.append(slot)
-        return slot
+
+class SharedCounting(Logged, SharedRateLimit):
+    """A worker's share of the database's rate limit, keeping every slot it granted."""
+
+    def __init__(self, store: Store, rate: float, clock: FakeClock) -> None:
+        super().__init__(store, rate, clock)
+        self._start_log()
 
 
 def most_in_one_second(slots: list[float]) -> int:
@@ -65,7 +85,7 @@ def test_an_idle_limit_does_not_save_up_a_burst() -> None:
     clock = FakeClock()
     limit = RateLimit(4, clock)
     assert [limit.acquire() for _ in range(3)] == [0.0, 0.25, 0.5]
-    clock.now = 10.0  # a long pause
+    clock.at = 10.0  # a long pause
     assert [limit.acquire() for _ in range(3)] == [10.0, 10.25, 10.5]
 
 
@@ -73,7 +93,7 @@ def test_a_slow_rate_waits_between_every_message() -> None:
     clock = FakeClock()
     limit = RateLimit(0.5, clock)  # one message every two seconds
     assert [limit.acquire() for _ in range(3)] == [0.0, 2.0, 4.0]
-    assert clock.now == 4.0
+    assert clock.at == 4.0
 
 
 def test_the_pool_sends_no_faster_than_the_limit(tmp_path: Path, documents: Path,
@@ -91,4 +111,21 @@ def test_the_pool_sends_no_faster_than_the_limit(tmp_path: Path, documents: Path
     assert counts.sent == 24 and sorted(m.recipients[0] for m in scripted_smtp.script.accepted) == sorted(emails)
     assert sorted(limit.granted) == [k / 8 for k in range(24)]  # four connections, one shared schedule
     assert most_in_one_second(limit.granted) == 8
-    assert clock.now == 23 / 8
+    assert clock.at == 23 / 8
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_workers_on_one_database_never_send_in_the_same_slot(tmp_path: Path, request: pytest.FixtureRequest,
+                                                             database: str) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}" if database == "sqlite" else request.getfixturevalue("postgres_url")
+    clock = FakeClock()
+    workers = [SharedCounting(Store(url), 8, clock) for _ in range(3)]  # three processes' stores, one database
+    threads = [threading.Thread(target=lambda w=w: [w.acquire() for _ in range(20)]) for w in workers for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    granted = sorted(slot for w in workers for slot in w.granted)
+    assert len(granted) == 120 and all(w.granted for w in workers)
+    assert all(later - earlier >= 1 / 8 for earlier, later in zip(granted, granted[1:]))  # never closer, whoever sends
+    assert most_in_one_second(granted) == 8
