@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
+from urllib.parse import unquote, urlparse
+from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import FeedServer, write_config
@@ -125,6 +129,24 @@ def test_send_json_then_nothing_new(scaffold: Path, sink: Sink) -> None:
     assert len(sink.messages) == 1
 
 
+def test_status_json_after_a_send(scaffold: Path, sink: Sink) -> None:
+    run("subscribers", "add", "ann@example.org", "--confirmed", cwd=scaffold)
+    run("subscribers", "add", "bob@example.org", "--confirmed", cwd=scaffold)
+    assert run("send", "--yes", cwd=scaffold, env={"NEWSLETTER_SMTP_URL": sink.url}).returncode == 0
+    result = run("status", "--json", cwd=scaffold)
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    send = datetime.fromisoformat(status["next_runs"]["send"])  # cron "0 8 * * mon" in Asia/Almaty
+    assert send > datetime.now(UTC) and (send.weekday(), send.hour, send.minute) == (0, 8, 0)
+    assert send.utcoffset() == datetime.now(ZoneInfo("Asia/Almaty")).utcoffset()
+    last = status["last_issue"]
+    assert (last["number"], last["status"]) == (1, "sent") and last["subject"].startswith("Central Asia Briefing #1")
+    assert last["deliveries"]["sent"] == 2 and last["deliveries"]["failed"] == 0
+    sources = {s["name"]: s for s in status["sources"]}
+    assert len(sources) == 4 and "Editors' briefings" in sources
+    assert all(s["status"] == "ok" and s["failures"] == 0 and s["last_success_at"] for s in sources.values())
+
+
 def test_dry_run_and_test_copy(scaffold: Path, sink: Sink) -> None:
     env = {"NEWSLETTER_SMTP_URL": sink.url}
     run("subscribers", "add", "ann@example.org", "--confirmed", cwd=scaffold)
@@ -187,6 +209,15 @@ def test_demo_sends_to_the_embedded_sink(scaffold: Path) -> None:
     assert "issue 1 sent: 3 sent" in result.stdout
     assert (scaffold / "demo-output" / "index.html").is_file()
     assert not (scaffold / "newsletter.db").exists()  # the demo keeps its own state
+    # It prints where to look: the folder of delivered mail, and a page linking every message.
+    printed = re.search(r"^delivered mail: (.+) \((\d+) messages, \.eml and \.html\)$", result.stdout, re.MULTILINE)
+    assert printed and (scaffold / printed.group(1)).resolve() == mail.resolve() and printed.group(2) == "3"
+    page = re.search(r"^open in a browser: (file://\S+)$", result.stdout, re.MULTILINE)
+    assert page
+    index = Path(unquote(urlparse(page.group(1)).path))
+    assert index == (scaffold / "demo-output" / "index.html").resolve()
+    links = index.read_text(encoding="utf-8")
+    assert all(f'href="mail/{eml.stem}.html"' in links and f'href="mail/{eml.name}"' in links for eml in emls)
 
 
 def test_gather_reads_many_feeds_in_worker_processes(tmp_path: Path, feed_server: FeedServer) -> None:

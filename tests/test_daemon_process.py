@@ -87,6 +87,11 @@ def test_sigterm_during_a_send_checkpoints_and_a_restart_resumes(tmp_path: Path,
     daemon = _start(tmp_path)
     try:
         assert server.wait_for(5), "the daemon did not start sending"
+        # APScheduler's job store is a table in the newsletter's own database, holding the daemon's jobs.
+        assert "apscheduler_jobs" in sa.inspect(app.store.engine).get_table_names()
+        with app.store.begin() as conn:
+            jobs = set(conn.execute(sa.text("SELECT id FROM apscheduler_jobs")).scalars())
+        assert jobs == {"send", "lease", "standby"}
         daemon.send_signal(signal.SIGTERM)
         server.gate.set()  # let the messages in flight complete
         _, stderr = daemon.communicate(timeout=60)

@@ -153,6 +153,29 @@ def test_mjml_is_compiled_once_per_distinct_selection(tmp_path: Path) -> None:
     assert renderer.compiled == 4
 
 
+class CountingComposer(Composer):
+    """A composer that records each selection it MIME-encodes (the step shared by readers)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.encoded: list[tuple[str, ...]] = []
+
+    def _encode(self, rendered: Any, key: tuple[str, ...]) -> Any:
+        self.encoded.append(key)
+        return super()._encode(rendered, key)
+
+
+def test_mime_is_encoded_once_per_distinct_selection_not_per_reader(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    renderer = Renderer(cfg, draft())
+    c = CountingComposer(cfg, number=1, subject="S", rendered=renderer, signer=Signer("k"), date=MOMENT)
+    readers = [Recipient(i, f"r{i}@example.org", NAMES[i % len(NAMES)], CHOICES[i % len(CHOICES)])
+               for i in range(300)]
+    built = [c.build(r) for r in readers]
+    assert sorted(c.encoded) == sorted({renderer.selection(choice) for choice in CHOICES})  # 4, each once
+    assert all(f"r{r.id}@example.org".encode() in raw for r, raw in zip(readers, built, strict=True))
+
+
 def test_building_from_several_threads_renders_each_selection_once(tmp_path: Path) -> None:
     cfg = config(tmp_path)
     renderer = Renderer(cfg, draft())

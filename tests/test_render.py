@@ -15,7 +15,7 @@ from newsletter import htmlmail
 from newsletter.config import Config, parse
 from newsletter.error import ConfigError, TemplateError
 from newsletter.render import PLACEHOLDER, Renderer, _keep, render
-from newsletter.sections import Placed, Placement
+from newsletter.sections import Placed, Placement, Sorter
 
 URL = re.compile(r"https?://\S+")
 
@@ -163,6 +163,22 @@ def test_the_text_part_is_wrapped_with_numbered_links(tmp_path: Path) -> None:
     assert listed["1"] == "https://news.example.com/story/1?ref=rss&a=1"
     assert "<" not in text.replace("<https", "")  # no markup
     assert text.endswith("1 Test Street, Almaty\n")
+
+
+def test_a_sections_intro_and_empty_line_are_in_both_parts(tmp_path: Path) -> None:
+    cfg = parse({"newsletter": {"title": "Test Briefing", "base_url": "https://news.example.org"},
+                 "sections": [{"name": "Russia", "intro": "From the Kremlin and beyond."},
+                              {"name": "Sport", "hide_when_empty": False, "empty_text": "No matches this week."}]},
+                root=tmp_path, environ={})
+    issue = draft()
+    placed = [p for section in issue.sections for p in section.items]
+    rendered = render(cfg, dataclasses.replace(issue, sections=tuple(Sorter(cfg).arrange(placed).sections)))
+    assert "RUSSIA\n======\nFrom the Kremlin and beyond.\n" in rendered.text
+    assert "SPORT\n=====\nNo matches this week.\n" in rendered.text
+    russia = rendered.html.split('id="s-russia"', 1)[1].split("<h3", 1)[0]
+    assert "<em>From the Kremlin and beyond.</em>" in russia
+    sport = rendered.html.split('id="s-sport"', 1)[1].split("<h2", 1)[0]
+    assert re.search(r"<p[^>]*>No matches this week\.</p>", sport)
 
 
 def test_the_lead_opens_the_issue(tmp_path: Path) -> None:
