@@ -293,8 +293,8 @@ class Daemon:
             log.info("stopped")
 
     def _on_signal(self, signum: int, frame: Any) -> None:
+        self.stop.set()  # before the log line: whoever reads "received" may rely on the stop being set
         log.info("received %s", signal.Signals(signum).name)
-        self.stop.set()
 
 
 _current: Daemon | None = None  # the daemon of this process, for APScheduler's persistent jobs

@@ -161,9 +161,15 @@ class _Run:
     def renew_due(self) -> bool:
         return time.time() - self.renewed_at > self.lease / 3
 
+    def renew_in(self) -> float:
+        """Return the seconds until the claim is due for renewal (0 when it is due)."""
+        return max(0.0, self.renewed_at + self.lease / 3 - time.time())
+
     def held(self, job: Job) -> bool:
         """Return whether this worker's claim on ``job`` certainly still stands."""
-        return self.terms.get(job.delivery_id) == self.term and self._fresh(time.time())
+        # Freshness first: ``renew`` starts a new term before it moves ``renewed_at``, so a renewal
+        # after a lapse, landing between the two reads, can never make an old row look held.
+        return self._fresh(time.time()) and self.terms.get(job.delivery_id) == self.term
 
     def _fresh(self, moment: float) -> bool:
         return moment - self.renewed_at < self.lease * 2 / 3
@@ -208,7 +214,7 @@ def _dispatch(store: Store, issue_id: int, worker: str, policy: Policy, pool: Po
                 continue
         with run.cond:
             if run.outstanding > 0:
-                run.cond.wait(timeout=1.0)
+                run.cond.wait(timeout=min(1.0, run.renew_in()))  # a short lease is renewed in time too
                 continue
         if outbox.reap(store, issue_id):
             continue

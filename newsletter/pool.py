@@ -191,6 +191,10 @@ class Pool:
             return Outcome(job, FAILED, f"cannot build the message: {e}")
         self.limit.acquire()
         stored()
+        # Asked again last thing before the send: a pause while waiting for the rate limit or the
+        # previous outcome's commit would otherwise send a row another worker took meanwhile.
+        if not self.held(job):
+            return Outcome(job, PENDING, LAPSED)
         try:
             connection.send(self.sender, job.email, message)
         except Refused as e:

@@ -56,6 +56,22 @@ def _start(folder: Path) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+def _log_until(process: subprocess.Popen[str], text: str) -> str:
+    """Return what ``process`` logged up to and including the first line that contains ``text``."""
+    assert process.stderr is not None
+    seen = []
+    timer = threading.Timer(60, process.kill)  # one that never says it fails the test instead of hanging it
+    timer.start()
+    try:
+        for line in process.stderr:
+            seen.append(line)
+            if text in line:
+                return "".join(seen)
+    finally:
+        timer.cancel()
+    raise AssertionError(f"the process ended first: {''.join(seen)}")
+
+
 def _statuses(app: Newsletter) -> Counter[str]:
     with app.store.begin() as conn:
         return Counter(r[0] for r in conn.execute(sa.select(app.store.t.deliveries.c.status)))
@@ -93,8 +109,10 @@ def test_sigterm_during_a_send_checkpoints_and_a_restart_resumes(tmp_path: Path,
             jobs = set(conn.execute(sa.text("SELECT id FROM apscheduler_jobs")).scalars())
         assert jobs == {"send", "lease", "standby"}
         daemon.send_signal(signal.SIGTERM)
+        logged = _log_until(daemon, "received SIGTERM")  # the daemon stops taking messages before it says so
         server.gate.set()  # let the messages in flight complete
         _, stderr = daemon.communicate(timeout=60)
+        stderr = logged + stderr
     finally:
         if daemon.poll() is None:
             daemon.kill()

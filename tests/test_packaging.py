@@ -12,8 +12,9 @@ ROOT = Path(__file__).parent.parent
 
 
 def test_wheel_ships_templates_and_runs_init_and_preview(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"),
-                    str(ROOT)], check=True, capture_output=True, timeout=300)
+    # No build isolation: the build backend comes from the test extra, not from the network mid-run.
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
+                    str(tmp_path / "dist"), str(ROOT)], check=True, capture_output=True, timeout=300)
     wheel = next((tmp_path / "dist").glob("newsletter-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "newsletter/_bundled/templates/issue.mjml" in names
