@@ -8,7 +8,7 @@ loopback addresses (127.0.0.2, 127.0.0.3, …; all loopback on Linux).
 
 Timed, each as a fresh process from an empty state: `newsletter gather` (first fetch:
 everything is new) and `r2e run --no-send` (rss2email, installed into bench/.venv-r2e on
-first use), taking turns for ``--rounds`` rounds; the medians are compared. Then
+first use), taking turns for ``--rounds`` rounds (5); the medians are compared. Then
 `newsletter gather` again: the share of requests answered 304 is reported.
 
     .venv/bin/python bench/gather.py            # prints the ratios
@@ -229,7 +229,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=20)
     parser.add_argument("--hosts", type=int, default=25, help="loopback addresses the feeds are spread over")
     parser.add_argument("--delay", type=float, default=0.1, help="seconds each answer waits")
-    parser.add_argument("--rounds", type=int, default=3, help="first fetches of each, the median compared")
+    parser.add_argument("--rounds", type=int, default=5, help="first fetches of each, the median compared")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
     result = run(args)
