@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -13,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from newsletter import config as config_module
 from newsletter import lazy
 from newsletter.config import Config
 from newsletter.error import NewsletterError, SmtpError
@@ -95,12 +93,6 @@ class Newsletter:
             self.__dict__["store"] = store
         self._connect = connect
         self.clock = clock or (lambda: datetime.now(config.zone))
-
-    @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None,
-             environ: Mapping[str, str] | None = None) -> Newsletter:
-        """Load the config (``path``, ``$NEWSLETTER_CONFIG`` or ``./newsletter.toml``) and open."""
-        return cls(config_module.load(config_module.find(path, environ), environ))
 
     @cached_property
     def store(self) -> Store:

@@ -158,9 +158,6 @@ class _Run:
         outbox.renew(store, worker)
         self.renewed_at = moment
 
-    def renew_due(self) -> bool:
-        return time.time() - self.renewed_at > self.lease / 3
-
     def renew_in(self) -> float:
         """Return the seconds until the claim is due for renewal (0 when it is due)."""
         return max(0.0, self.renewed_at + self.lease / 3 - time.time())
@@ -199,7 +196,7 @@ def _dispatch(store: Store, issue_id: int, worker: str, policy: Policy, pool: Po
         if pool.alive == 0 or pool.fatal:
             assert pool.error is not None
             raise pool.error
-        if run.renew_due():
+        if run.renew_in() == 0:
             run.renew(store, worker)
         with run.cond:
             room, busy = policy.claim_size - run.outstanding, run.outstanding > 0

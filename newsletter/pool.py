@@ -138,9 +138,6 @@ class Pool:
                         break
                     if self.stop.is_set() or self.halted.is_set():
                         continue
-                    if not self.held(job):  # paused past the claim: another worker may own this row now
-                        stored = self.record(Outcome(job, PENDING, LAPSED))
-                        continue
                     if not connection.is_open and not self._open(connection):
                         self.jobs.put(job)  # another connection may still take it
                         return
@@ -191,8 +188,8 @@ class Pool:
             return Outcome(job, FAILED, f"cannot build the message: {e}")
         self.limit.acquire()
         stored()
-        # Asked again last thing before the send: a pause while waiting for the rate limit or the
-        # previous outcome's commit would otherwise send a row another worker took meanwhile.
+        # Asked last thing before the send: a pause at any point before it (a stopped process, a
+        # suspended VM) may have let another worker take this row.
         if not self.held(job):
             return Outcome(job, PENDING, LAPSED)
         try:

@@ -24,8 +24,7 @@ class Recorder:
     what bounds the messages a crash can repeat to one per connection.
     """
 
-    def __init__(self, store: Store, *, max_attempts: int, retry_delay: float, bounce_limit: int,
-                 worker: str | None = None,
+    def __init__(self, store: Store, *, max_attempts: int, retry_delay: float, bounce_limit: int, worker: str,
                  on_recorded: Callable[[list[Outcome]], None] | None = None) -> None:
         self.store = store
         self.max_attempts = max_attempts
@@ -38,8 +37,7 @@ class Recorder:
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         d = store.t.deliveries
         still_open = sa.or_(d.c.status == PENDING, d.c.status == DEFERRED)  # IN () cannot be executemany'd
-        # A row whose claim lapsed and was taken by another worker is theirs to record.
-        still_ours = d.c.claimed_by == worker if worker is not None else sa.true()
+        still_ours = d.c.claimed_by == worker  # a row whose claim lapsed and another worker took is theirs
         self._update = d.update().where(d.c.id == sa.bindparam("b_id"), still_open, still_ours).values(
             status=sa.bindparam("b_status"), attempts=sa.bindparam("b_attempts"),
             last_error=sa.bindparam("b_error"), sent_at=sa.bindparam("b_sent"),

@@ -72,7 +72,7 @@ def test_a_busy_recipient_is_retried_with_backoff_within_the_run(make: Make, scr
 
 def test_backoff_doubles_from_the_retry_delay(make: Make, scripted_smtp: ScriptedServer) -> None:
     app = make(scripted_smtp.url, [])
-    recorder = Recorder(app.store, max_attempts=5, retry_delay=30, bounce_limit=2)
+    recorder = Recorder(app.store, max_attempts=5, retry_delay=30, bounce_limit=2, worker="host:1:1:a")
     assert [recorder.backoff(n) for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
     assert recorder.backoff(40) == 86_400  # capped at a day
 
