@@ -10,19 +10,18 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
 from newsletter import lazy
 from newsletter.config import Config
 from newsletter.error import NewsletterError, SmtpError
 from newsletter.progress import Progress, Silent
 from newsletter.smtp import Connection, parse_url
 from newsletter.sources import GatherReport, gather
-from newsletter.store import Store
 from newsletter.tokens import Signer
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
+
+    from newsletter.store import Store
 
     from newsletter.archive import ArchiveReport
     from newsletter.issue import Draft
@@ -97,7 +96,15 @@ class Newsletter:
     @cached_property
     def store(self) -> Store:
         """Return the state store, created and migrated on first use."""
+        from newsletter.store import Store
+
         return Store(self.config.database_url)
+
+    def close(self) -> None:
+        """Close the store's connections if it was opened (SQLite then folds its log back into the file)."""
+        store = self.__dict__.get("store")
+        if store is not None:
+            store.engine.dispose()
 
     def connection(self) -> Connection:
         """Return a new SMTP connection (not yet open)."""
@@ -123,8 +130,12 @@ class Newsletter:
         return Signer(self.store.secret(self.config.newsletter.secret_key))
 
     def gather(self, *, progress: Progress | None = None, readers: Executor | None = None) -> GatherReport:
-        """Fetch every source and store new items (reading feeds in ``readers``, see ``parsers.pool``)."""
-        return gather(self.config, self.store, progress=progress, clock=self.clock, readers=readers)
+        """Fetch every source and store new items (reading feeds in ``readers``, see ``parsers.pool``).
+
+        A store not opened yet is opened while the requests are out.
+        """
+        store = self.__dict__.get("store") or (lambda: self.store)
+        return gather(self.config, store, progress=progress, clock=self.clock, readers=readers)
 
     def draft(self) -> Draft:
         """Return the next issue built from waiting items; nothing is stored."""
@@ -191,11 +202,13 @@ class Newsletter:
         probe = self.connection()
         probe.open()  # fail before anything is queued if the server is unreachable
         probe.close()
+        from sqlalchemy.exc import IntegrityError
+
         try:
             with self.store.begin() as conn:
                 issue_id = issue.record(conn, self.store, draft, html=rendered.html, text=rendered.text)
                 queued = delivery.create_outbox(conn, self.store, issue_id=issue_id, composer=composer)
-        except sa.exc.IntegrityError:  # another process queued this issue first: help deliver it
+        except IntegrityError:  # another process queued this issue first: help deliver it
             resumed += self._resume(progress, stop)
             return SendReport("sent", resumed, gathered, draft, message=f"issue {draft.number} was queued by "
                               "another process; delivered its share")

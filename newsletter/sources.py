@@ -11,25 +11,26 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
-from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta
+from contextlib import closing
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote, unquote, urlsplit
 
 from newsletter import parsers
 from newsletter.config import Config, SourceSettings, kind_of
-from newsletter.error import FeedError, SourceError, StoreError
+from newsletter.error import FeedError, SourceError
 from newsletter.fetcher import Fetched, Fetcher, HttpError, Limits
 from newsletter.item import Parsed
 from newsletter.progress import Progress, Silent
-from newsletter.store import Store, now, to_db
-from newsletter.intake import store_entries
+
+if TYPE_CHECKING:
+    from newsletter.store import Store
 
 log = logging.getLogger("newsletter.sources")
 T = TypeVar("T")
@@ -91,7 +92,7 @@ class GatherReport:
 
 
 @dataclass(frozen=True)
-class _State:
+class State:
     """What the store remembers about a source between runs."""
 
     etag: str | None = None
@@ -101,7 +102,7 @@ class _State:
 
 
 @dataclass(frozen=True)
-class _Outcome:
+class Outcome:
     settings: SourceSettings
     kind: str
     name: str
@@ -122,7 +123,7 @@ def limits(config: Config) -> Limits:
 
 def gather(
     config: Config,
-    store: Store,
+    store: Store | Callable[[], Store],
     *,
     progress: Progress | None = None,
     clock: Callable[[], datetime] | None = None,
@@ -130,36 +131,46 @@ def gather(
 ) -> GatherReport:
     """Fetch every source, store new items, record each source's health, and report.
 
+    ``store`` may also be a function that opens it. Then, when the sources' validators
+    can be read without it (see ``peek``), the requests leave at once and the store is
+    opened (the database layer loaded, the schema migrated) in a thread meanwhile.
     Feeds are read in ``readers`` if given (see ``parsers.pool``), else in a pool of
     this call's own when that is safe, else in threads.
     """
     progress = progress or Silent()
-    moment = to_db(clock()) if clock is not None else now()
-    assert moment is not None
+    started = clock() if clock is not None else datetime.now(UTC)
     sources = config.sources
     progress.start("gather", len(sources))
-    t = store.t
-    with store.begin() as conn:
-        states = {r.key: _State(r.etag, r.last_modified, r.permanent_url, r.content_hash)
-                  for r in conn.execute(sa.select(t.sources.c.key, t.sources.c.etag, t.sources.c.last_modified,
-                                                  t.sources.c.permanent_url, t.sources.c.content_hash))}
+    opener = store if callable(store) else None
+    remembered = peek(config.database_url) if opener is not None else None
+    if remembered is None:
+        store = opener() if opener is not None else store
+        opener = None
+        from newsletter import gathered
+
+        remembered = gathered.states(store)
 
     reports: list[SourceReport | None] = [None] * len(sources)
-    ready: asyncio.Queue[tuple[int, _Outcome]] = asyncio.Queue()
+    ready: asyncio.Queue[tuple[int, Outcome]] = asyncio.Queue()
 
     async def one(i: int, source: SourceSettings, fetcher: Fetcher) -> None:
-        ready.put_nowait((i, await _collect(config, fetcher, source, states.get(source.key, _State()), executor)))
+        ready.put_nowait((i, await _collect(config, fetcher, source, remembered.get(source.key, State()), executor)))
 
-    async def write() -> None:
+    async def write(opening: asyncio.Future[Store] | None) -> None:
         # One writer (SQLite would make others sleep and retry), storing every outcome that
         # is waiting in one transaction: a commit per batch, not one per source.
+        opened = await opening if opening is not None else store
+        from newsletter import gathered  # loaded by now: opening the store loads the database layer
+        from newsletter.store import to_db
+
+        moment = to_db(started)
         left = len(sources)
         while left:
             batch = [await ready.get()]
             while not ready.empty():
                 batch.append(ready.get_nowait())
             left -= len(batch)
-            recorded = await asyncio.to_thread(_record_all, store, [o for _, o in batch], moment,
+            recorded = await asyncio.to_thread(gathered.record_all, opened, [o for _, o in batch], moment,
                                                config.gather.warn_after_hours)
             for (i, _), report in zip(batch, recorded, strict=True):
                 reports[i] = report
@@ -170,8 +181,9 @@ def gather(
                     log.info("source %s: %s", report.name, report.warning)
 
     async def run_all() -> list[SourceReport]:
+        opening = asyncio.ensure_future(asyncio.to_thread(_open, opener)) if opener is not None else None
         async with Fetcher(limits(config)) as fetcher:
-            await asyncio.gather(write(), *(one(i, s, fetcher) for i, s in enumerate(sources)))
+            await asyncio.gather(write(opening), *(one(i, s, fetcher) for i, s in enumerate(sources)))
         return [r for r in reports if r is not None]
 
     executor = readers or parsers.pool(parsers.feeds(config))
@@ -180,6 +192,32 @@ def gather(
     finally:
         if executor is not None and executor is not readers:
             executor.shutdown()
+
+
+def _open(opener: Callable[[], Store]) -> Store:
+    from newsletter import gathered  # noqa: F401 - loads the database layer here, off the event loop
+
+    return opener()
+
+
+def peek(database_url: str) -> dict[str, State] | None:
+    """Return the sources' validators read straight from an SQLite file, without the database layer.
+
+    {} when the file does not exist yet; None when only the store can tell (another
+    database, options in the URL, an unreadable file or an unexpected schema).
+    """
+    prefix = "sqlite:///"
+    path = database_url[len(prefix):]
+    if not database_url.startswith(prefix) or not path or path == ":memory:" or "?" in path:
+        return None
+    if not Path(path).exists():
+        return {}
+    try:
+        with closing(sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=5)) as conn:
+            rows = conn.execute("SELECT key, etag, last_modified, permanent_url, content_hash FROM sources").fetchall()
+    except sqlite3.Error:
+        return None
+    return {key: State(etag, modified, permanent, digest) for key, etag, modified, permanent, digest in rows}
 
 
 def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -205,8 +243,8 @@ def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return result[0]
 
 
-async def _collect(config: Config, fetcher: Fetcher, source: SourceSettings, state: _State,
-                   executor: Executor | None = None) -> _Outcome:
+async def _collect(config: Config, fetcher: Fetcher, source: SourceSettings, state: State,
+                   executor: Executor | None = None) -> Outcome:
     """Fetch and read one source; never raise (the failure is part of the outcome)."""
     where = kind_of(config, source)
     kind = source.kind or ("documents" if where == "documents" else "feed")
@@ -215,28 +253,28 @@ async def _collect(config: Config, fetcher: Fetcher, source: SourceSettings, sta
     try:
         if where == "documents":
             parsed = await asyncio.to_thread(_read_documents, config, source)
-            return _Outcome(source, "documents", parsed.title, parsed)
+            return Outcome(source, "documents", parsed.title, parsed)
         if where == "file":
             fetched = await asyncio.to_thread(_read_file, _file_path(config, source), config.gather.max_bytes)
         else:
             fetched = await fetcher.fetch(address, etag=state.etag, last_modified=state.last_modified)
         if fetched.content is None:
-            return _Outcome(source, kind, name, None, fetched, state.content_hash, http_status=fetched.status)
+            return Outcome(source, kind, name, None, fetched, state.content_hash, http_status=fetched.status)
         digest = hashlib.sha256(fetched.content).hexdigest()
         if digest == state.content_hash:  # unchanged although the server sent it again
-            return _Outcome(source, kind, name, None, fetched, digest, http_status=fetched.status)
+            return Outcome(source, kind, name, None, fetched, digest, http_status=fetched.status)
         parsed = await parsers.read(executor, fetched.content, base_url=fetched.url or source.url or "",
                                     content_type=fetched.content_type, hint=source.kind)
-        return _Outcome(source, parsed.kind, source.name or parsed.title or name, parsed, fetched, digest,
+        return Outcome(source, parsed.kind, source.name or parsed.title or name, parsed, fetched, digest,
                         http_status=fetched.status)
     except HttpError as e:
         forget = bool(state.permanent_url) and 400 <= e.status < 500
-        return _Outcome(source, kind, name, error=str(e), http_status=e.status, forget_permanent=forget)
+        return Outcome(source, kind, name, error=str(e), http_status=e.status, forget_permanent=forget)
     except SourceError as e:
-        return _Outcome(source, kind, name, error=str(e))
+        return Outcome(source, kind, name, error=str(e))
     except Exception as e:  # noqa: BLE001 - a source must never stop the others
         log.debug("source %s crashed", name, exc_info=True)
-        return _Outcome(source, kind, name, error=f"unexpected error: {type(e).__name__}: {e}")
+        return Outcome(source, kind, name, error=f"unexpected error: {type(e).__name__}: {e}")
 
 
 def _read_documents(config: Config, source: SourceSettings) -> Parsed:
@@ -264,83 +302,3 @@ def _file_path(config: Config, source: SourceSettings) -> Path:
     if source.url:
         return Path(unquote(urlsplit(source.url).path))
     return config.resolve(source.path or "")
-
-
-def _record_all(store: Store, outcomes: list[_Outcome], moment: datetime, warn_after_hours: float
-                ) -> list[SourceReport]:
-    """Record outcomes in one transaction; if a concurrent gather got in the way, one by one."""
-    try:
-        with store.begin() as conn:
-            return [_record_in(conn, store, outcome, moment, warn_after_hours) for outcome in outcomes]
-    except sa.exc.IntegrityError:
-        return [_record_safely(store, outcome, moment, warn_after_hours) for outcome in outcomes]
-
-
-def _record_safely(store: Store, outcome: _Outcome, moment: datetime, warn_after_hours: float) -> SourceReport:
-    """Record an outcome; a gather running at the same time in another process may win a race once."""
-    for attempt in (1, 2):
-        try:
-            return _record(store, outcome, moment, warn_after_hours)
-        except sa.exc.IntegrityError as e:
-            if attempt == 2:
-                raise StoreError(f"source {outcome.name}: cannot record what was gathered: {e.orig}") from e
-            log.info("source %s: stored by a concurrent gather meanwhile; recording again", outcome.name)
-    raise AssertionError("unreachable")
-
-
-def _record(store: Store, outcome: _Outcome, moment: datetime, warn_after_hours: float) -> SourceReport:
-    """Store the outcome of one source in one transaction and return its report."""
-    with store.begin() as conn:
-        return _record_in(conn, store, outcome, moment, warn_after_hours)
-
-
-def _record_in(conn: sa.Connection, store: Store, outcome: _Outcome, moment: datetime,
-               warn_after_hours: float) -> SourceReport:
-    """Store the outcome of one source in the caller's transaction and return its report."""
-    t = store.t
-    key = outcome.settings.key
-    row = conn.execute(sa.select(t.sources).where(t.sources.c.key == key)).mappings().first()
-    if row is None:
-        source_id = conn.execute(t.sources.insert().values(
-            key=key, kind=outcome.kind, name=outcome.name, created_at=moment)).inserted_primary_key[0]
-        row = {"failures": 0, "failing_since": None, "permanent_url": None, "name": "", "kind": ""}
-    else:
-        source_id = row["id"]
-    where = t.sources.c.id == source_id
-    # Unread (failed or unchanged), a source keeps the title and kind its last reading found.
-    unread = outcome.parsed is None and outcome.kind != "documents"
-    name = outcome.settings.name or (row["name"] if unread and row["name"] else outcome.name)
-    kind = row["kind"] if unread and row["kind"] else outcome.kind
-    base = SourceReport(key, name, kind, "error", http_status=outcome.http_status,
-                        fetched_from=row["permanent_url"])
-    if outcome.error is not None:
-        failures = row["failures"] + 1
-        since = row["failing_since"] or moment
-        values: dict[str, Any] = dict(
-            last_status="error", last_error=outcome.error, failures=failures, last_attempt_at=moment,
-            failing_since=since, last_http_status=outcome.http_status)
-        if outcome.forget_permanent:
-            values["permanent_url"] = None
-        conn.execute(t.sources.update().where(where).values(**values))
-        alarm = moment - since >= timedelta(hours=warn_after_hours)
-        return replace(base, error=outcome.error, failures=failures, failing_since=since, alarm=alarm)
-    fetched = outcome.fetched
-    values = dict(name=name, kind=kind, last_error=None, failures=0, failing_since=None,
-                  last_attempt_at=moment, last_success_at=moment, last_http_status=outcome.http_status)
-    if outcome.parsed is not None:
-        values["last_warning"] = outcome.parsed.warning
-    moved = None
-    if fetched is not None:
-        values.update(etag=fetched.etag, last_modified=fetched.last_modified,
-                      content_hash=outcome.content_hash)
-        if fetched.permanent_url and fetched.permanent_url != outcome.settings.url:
-            values["permanent_url"] = moved = fetched.permanent_url
-    if outcome.parsed is None:
-        conn.execute(t.sources.update().where(where).values(last_status="not-modified", **values))
-        return replace(base, status="not-modified", moved_to=moved,
-                       fetched_from=values.get("permanent_url", row["permanent_url"]))
-    new, updated = store_entries(store, conn, source_id, outcome.parsed.entries, moment)
-    conn.execute(t.sources.update().where(where).values(last_status="ok", **values))
-    return replace(base, status="ok", new=new, updated=updated, entries=len(outcome.parsed.entries),
-                   warning=outcome.parsed.warning, moved_to=moved,
-                   fetched_from=values.get("permanent_url", row["permanent_url"]))

@@ -62,6 +62,17 @@ def test_gather_json_reports_every_source(scaffold: Path) -> None:
     assert again["new"] == 0
 
 
+def test_a_command_exits_quickly_yet_leaves_its_store_closed_and_its_output_whole(scaffold: Path) -> None:
+    """The CLI skips the interpreter's teardown, not the store's: SQLite folds its log back in."""
+    for _ in range(2):
+        result = run("gather", "--json", cwd=scaffold)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["failed"] == 0  # flushed whole, to the last brace
+        assert sorted(p.name for p in scaffold.glob("newsletter.db*")) == ["newsletter.db"]
+    bad = run("--config", str(scaffold / "missing.toml"), "gather", cwd=scaffold)
+    assert "missing.toml" in one_line_error(bad)
+
+
 def test_preview_writes_html_and_text_and_consumes_nothing(scaffold: Path) -> None:
     run("gather", cwd=scaffold)
     out = scaffold / "next.html"

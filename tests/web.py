@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -84,9 +85,10 @@ class Web:
     in_flight: int = 0
     most_in_flight: int = 0
     port: int = 0
+    scheme: str = "http"
 
     def url(self, path: str) -> str:
-        return f"http://{self.host}:{self.port}{path}"
+        return f"{self.scheme}://{self.host}:{self.port}{path}"
 
     def hits(self, path: str) -> list[Request]:
         return [r for r in self.requests if r.path == path]
@@ -121,10 +123,16 @@ class Web:
 
 
 @contextmanager
-def serve(host: str = "127.0.0.1") -> Iterator[Web]:
-    """Run a Web on a free port of ``host`` until the block ends; stalled answers are released then."""
-    web = Web(host)
+def serve(host: str = "127.0.0.1", *, tls: ssl.SSLContext | None = None) -> Iterator[Web]:
+    """Run a Web on a free port of ``host`` until the block ends; stalled answers are released then.
+
+    With ``tls``, over HTTPS: a client refusing the certificate fails its handshake, and the
+    server goes on.
+    """
+    web = Web(host, scheme="https" if tls else "http")
     server = _Server((host, 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     server.web = web
     web.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -51,6 +51,7 @@ def _app(ctx: click.Context) -> Newsletter:
     obj = ctx.find_root().obj
     if "app" not in obj:
         obj["app"] = Newsletter(_config(ctx))
+        ctx.find_root().call_on_close(obj["app"].close)
     app: Newsletter = obj["app"]
     return app
 
