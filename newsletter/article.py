@@ -9,7 +9,7 @@ from typing import Any
 from newsletter import charset, markup
 from newsletter.document import BOILERPLATE
 from newsletter.error import FeedError
-from newsletter.item import Entry, Parsed, html_to_text, identify, normalise, summarise
+from newsletter.item import Entry, Parsed, identify, normalise, sanitised_to_text, summarise
 
 # How a page says it is an article: Open Graph, an <article> element, or schema.org JSON-LD.
 _ARTICLE_SIGNS = re.compile(
@@ -48,7 +48,7 @@ def parse(content: bytes, *, base_url: str = "", content_type: str = "") -> Pars
     link = _canonical(text, base_url) or markup.safe_url(document.url, base_url) or markup.safe_url(base_url)
     title = normalise(document.title or "")
     html = markup.sanitise(_without_boilerplate(build_html_output(document), title), link or base_url)
-    body = html_to_text(html)
+    body = sanitised_to_text(html)
     if len(body) < MIN_TEXT:
         raise FeedError(f"no article found on the page (only {len(body)} characters of text)")
     entry = Entry(

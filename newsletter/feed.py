@@ -17,7 +17,7 @@ import feedparser
 
 from newsletter import charset, markup
 from newsletter.error import FeedError
-from newsletter.item import Entry, Parsed, fingerprint, html_to_text, identify, summarise
+from newsletter.item import Entry, Parsed, fingerprint, html_to_text, identify, sanitised_to_text, summarise
 
 # An internal DTD subset that declares entities: the shape of every entity-expansion
 # ("billion laughs") and external-entity attack. Real feeds do not need one.
@@ -71,10 +71,10 @@ def _entry(raw: Any, base_url: str) -> Entry | None:
         link = None  # a guid like "item-42" is no address, whatever isPermaLink claims
     link = markup.safe_url(link, base)
     html = markup.sanitise(content or summary_html, link or base)
-    body = html_to_text(html)
+    body = sanitised_to_text(html)
     if not title and not body:
         return None
-    summary = html_to_text(markup.sanitise(summary_html)) if content and summary_html else body
+    summary = sanitised_to_text(markup.sanitise(summary_html)) if content and summary_html else body
     published = _date(raw.get("published_parsed") or raw.get("updated_parsed"))
     return Entry(
         uid=identify(raw.get("id"), link, *fingerprint(title, published, body)),

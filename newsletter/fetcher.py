@@ -24,6 +24,16 @@ from urllib.parse import urlsplit
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 import httpx  # noqa: E402
 
+# httpx loads httpcore, and httpcore anyio's event loop backend, on the first request. Load
+# them now: while the first requests leave, gathering opens the store in a thread, and two
+# threads importing at once wait for each other's modules.
+import httpcore  # noqa: E402, F401
+
+try:
+    import anyio._backends._asyncio  # noqa: F401
+except ImportError:  # another anyio: its backend loads on the first request after all
+    pass
+
 from newsletter.error import FeedError
 
 ACCEPT = ("application/atom+xml, application/rss+xml, application/feed+json, application/json;q=0.9, "

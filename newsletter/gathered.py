@@ -102,7 +102,7 @@ def _record_in(conn: sa.Connection, store: Store, outcome: Outcome, moment: date
         conn.execute(t.sources.update().where(where).values(last_status="not-modified", **values))
         return replace(base, status="not-modified", moved_to=moved,
                        fetched_from=values.get("permanent_url", row["permanent_url"]))
-    new, updated = store_entries(store, conn, source_id, outcome.parsed.entries, moment)
+    new, updated = store_entries(store, conn, source_id, outcome.parsed.entries, moment, first="id" not in row)
     conn.execute(t.sources.update().where(where).values(last_status="ok", **values))
     return replace(base, status="ok", new=new, updated=updated, entries=len(outcome.parsed.entries),
                    warning=outcome.parsed.warning, moved_to=moved,

@@ -22,10 +22,13 @@ from newsletter.store import Store, to_db
 
 
 def store_entries(store: Store, conn: sa.Connection, source_id: int, entries: list[Entry],
-                  moment: datetime) -> tuple[int, int]:
-    """Insert unseen entries and refresh waiting ones whose text changed; return (new, updated)."""
+                  moment: datetime, *, first: bool = False) -> tuple[int, int]:
+    """Insert unseen entries and refresh waiting ones whose text changed; return (new, updated).
+
+    ``first``: the source was created in this transaction, so none of its items is stored.
+    """
     t = store.t
-    rows = list(conn.execute(
+    rows = [] if first else list(conn.execute(
         sa.select(t.items.c.id, t.items.c.uid, t.items.c.link, t.items.c.title, t.items.c.body,
                   t.items.c.content_html, t.issue_items.c.issue_id)
         .select_from(t.items.outerjoin(t.issue_items, t.issue_items.c.item_id == t.items.c.id))

@@ -8,7 +8,8 @@ from typing import Any
 
 from newsletter import charset, markup
 from newsletter.error import FeedError
-from newsletter.item import Entry, Parsed, fingerprint, html_to_text, identify, normalise, summarise
+from newsletter.item import (Entry, Parsed, fingerprint, html_to_text, identify, normalise, sanitised_to_text,
+                             summarise)
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
 
@@ -47,7 +48,7 @@ def _entry(raw: dict[str, Any], base_url: str) -> Entry | None:
     link = markup.safe_url(_text(raw.get("url")) or _text(raw.get("external_url")), base_url)
     content_html = _text(raw.get("content_html"))
     html = markup.sanitise(content_html, link or base_url) if content_html else ""
-    body = html_to_text(html) if html else normalise(_text(raw.get("content_text")))
+    body = sanitised_to_text(html) if html else normalise(_text(raw.get("content_text")))
     title = html_to_text(_text(raw.get("title")))
     summary_text = normalise(_text(raw.get("summary")))
     if not title and not body:

@@ -74,6 +74,11 @@ def safe_url(url: str | None, base_url: str = "", *, schemes: frozenset[str] = I
     """Return ``url`` made absolute against ``base_url`` if its scheme is allowed (http(s) by default), else None."""
     if not url or not url.strip():
         return None
+    return _safe_url(url, base_url, schemes)
+
+
+@functools.lru_cache(maxsize=4096)  # a feed's own address and base come back for every entry
+def _safe_url(url: str, base_url: str, schemes: frozenset[str]) -> str | None:
     cleaned = url.strip()
     head, sep, rest = cleaned.partition(":")
     if sep and "/" not in head:

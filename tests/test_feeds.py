@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import FIXTURES, FeedServer, write_config
-from newsletter import item
+from newsletter import item, markup
 from newsletter.config import Config, load, parse
 from newsletter.error import ConfigError
 from newsletter.health import health
@@ -320,3 +320,17 @@ def test_text_normalisation_collapses_every_kind_of_space_and_keeps_paragraphs()
         plain = item._CONTROL.sub("", unicodedata.normalize("NFC", text))
         lines = [item._SPACE.sub(" ", line).strip() for line in plain.split("\n")]
         assert item.normalise(text) == re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip(), repr(text)
+
+
+def test_sanitised_markup_reads_as_the_parser_reads_it() -> None:
+    """The regular-expression reading of sanitised markup agrees with html_to_text on random markup."""
+    pieces = ["<p>", "</p>", "<br>", "<br/>", "<div>", "</div>", "<li>", "<ul>", "</ul>", "<h2 title='a>b'>", "</h2>",
+              '<a href="https://x.example/?a=1&amp;b=2" title="x > y">', "</a>", "<img src=/i.png alt='<>'>",
+              "<script>bad()</script>", "<!-- note -->", "<table><tr><td>", "</td></tr></table>", "<pre>", "</pre>",
+              "&amp;", "&lt;", "&gt;", "&nbsp;", "&#1046;", "&hellip;", "&bogus;", "a < b", "\n", "  ", "\t",
+              "Астана", "铁路", "Қазақстан", "word", ".", "<em>", "</em>", "<blockquote>", "<hr>", "<P CLASS=x>"]
+    rng = random.Random(11)
+    for _ in range(5_000):
+        raw = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        clean = markup.sanitise(raw, "https://base.example/")
+        assert item.sanitised_to_text(clean) == item.html_to_text(clean), (raw, clean)
