@@ -141,14 +141,15 @@ def gather(
     started = clock() if clock is not None else datetime.now(UTC)
     sources = config.sources
     progress.start("gather", len(sources))
-    opener = store if callable(store) else None
+    opener, opened = (store, None) if callable(store) else (None, store)
     remembered = peek(config.database_url) if opener is not None else None
     if remembered is None:
-        store = opener() if opener is not None else store
+        opened = opener() if opener is not None else opened
+        assert opened is not None
         opener = None
         from newsletter import gathered
 
-        remembered = gathered.states(store)
+        remembered = gathered.states(opened)
 
     reports: list[SourceReport | None] = [None] * len(sources)
     ready: asyncio.Queue[tuple[int, Outcome]] = asyncio.Queue()
@@ -159,18 +160,19 @@ def gather(
     async def write(opening: asyncio.Future[Store] | None) -> None:
         # One writer (SQLite would make others sleep and retry), storing every outcome that
         # is waiting in one transaction: a commit per batch, not one per source.
-        opened = await opening if opening is not None else store
+        db = await opening if opening is not None else opened
         from newsletter import gathered  # loaded by now: opening the store loads the database layer
         from newsletter.store import to_db
 
         moment = to_db(started)
+        assert db is not None and moment is not None
         left = len(sources)
         while left:
             batch = [await ready.get()]
             while not ready.empty():
                 batch.append(ready.get_nowait())
             left -= len(batch)
-            recorded = await asyncio.to_thread(gathered.record_all, opened, [o for _, o in batch], moment,
+            recorded = await asyncio.to_thread(gathered.record_all, db, [o for _, o in batch], moment,
                                                config.gather.warn_after_hours)
             for (i, _), report in zip(batch, recorded, strict=True):
                 reports[i] = report
