@@ -22,7 +22,9 @@ are and applies them:
   there is not counted again. Two processes reading the same report at the same
   instant could both count it; no table guarantees it.
 * delays and 4.x.x failures are reported and change nothing; an ARF report of type
-  ``abuse`` makes the reader ``complained`` (other types are reported and ignored).
+  ``abuse`` makes the reader ``complained`` (other types are reported and ignored), but
+  only when the original's unsubscribe link is one we signed for that reader: a
+  Message-ID alone could be computed by anyone wanting a reader suppressed.
 """
 
 from __future__ import annotations
@@ -170,6 +172,9 @@ class Reports:
         if finding.kind == SOFT:
             return replace(done, action="nothing", reason="a temporary failure changes nothing")
         if finding.kind == COMPLAINT:
+            if not self._signed_for(parsed, reader.id):
+                return replace(done, reason="a complaint counts only with the original's signed unsubscribe link "
+                               "(anyone can compute a Message-ID)")
             if reader.status == "complained":
                 return replace(done, action="already complained")
             detail = f"{finding.status} report" + (f" from {finding.diagnostic}" if finding.diagnostic else "")
@@ -221,6 +226,16 @@ class Reports:
         if named:
             return _Whose(None, reason=f"no subscriber {named[0]}")
         return _Whose(None, reason="nothing in it says whose it is (no address, Message-ID or link of ours)")
+
+    def _signed_for(self, parsed: Parsed, subscriber_id: int) -> bool:
+        """Return whether the original carries an unsubscribe link we signed for this reader."""
+        for token in parsed.tokens:
+            try:
+                if self.signer.check(UNSUBSCRIBE, token) == subscriber_id:
+                    return True
+            except NewsletterError:
+                continue
+        return False
 
     def _reader(self, subscriber_id: int) -> subscribers.Subscriber | None:
         if subscriber_id == 0:

@@ -400,6 +400,22 @@ def test_a_complaint_with_the_message_id_and_other_feedback_types(sent: Newslett
     assert again.action == "already complained"
 
 
+def test_a_complaint_without_our_signed_link_suppresses_nobody(sent: Newsletter, sink: Sink) -> None:
+    """The Message-ID names the reader, but anyone can compute one: a complaint needs the signed link."""
+    lines = _headers(_original(sink, "cy@example.org")).splitlines()
+    kept, skipping = [], False
+    for line in lines:
+        if line[:1] not in (" ", "\t"):
+            skipping = line.lower().startswith("list-unsubscribe")
+        if not skipping:
+            kept.append(line)
+    headers = "\n".join(kept)
+    assert "issue1." in headers and "/unsubscribe/" not in headers
+    [applied] = sent.process_reports([("c.eml", arf(headers))]).results[0].applied
+    assert applied.action == "ignored" and "signed unsubscribe link" in applied.reason
+    assert subscribers.get(sent.store, "cy@example.org").status == "active"
+
+
 def test_a_tampered_unsubscribe_link_is_ignored(sent: Newsletter, sink: Sink) -> None:
     headers = redacted(_headers(_original(sink, "ann@example.org")), "ann@example.org")
     token = headers.split("/unsubscribe/", 1)[1].split(">", 1)[0]
