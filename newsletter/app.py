@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from newsletter.store import Store
 
     from newsletter.archive import ArchiveReport
+    from newsletter.bounces import BounceReport
     from newsletter.issue import Draft
     from newsletter.message import Composer
     from newsletter.render import Rendered, Renderer
@@ -233,6 +234,17 @@ class Newsletter:
     def deliveries(self, number: int, *, limit: int = 50) -> outbox.Summary:
         """Return the delivery figures of issue ``number`` and its failed or deferred readers."""
         return outbox.summary(self.store, number, limit=limit)
+
+    def process_reports(self, messages: Iterable[tuple[str, bytes | Path]]) -> BounceReport:
+        """Read bounce and complaint reports (``(name, bytes or file)``) and apply them to the subscribers.
+
+        A message that cannot be read becomes an error in the report; the others are still applied.
+        """
+        from newsletter.bounces import Reports
+
+        domain = message.sender_address(self.config)[1].rsplit("@", 1)[1]
+        return Reports(self.store, domain=domain, signer=self.signer(),
+                       bounce_limit=self.config.smtp.bounce_limit).process(messages)
 
     def _retry_failed(self, progress: Progress, stop: threading.Event | None) -> SendReport:
         latest = issue.latest(self.store)

@@ -45,3 +45,7 @@ class SubscriberError(NewsletterError):
 
 class OpmlError(NewsletterError):
     """An OPML file cannot be read, or its sources cannot be added to the config."""
+
+
+class BounceError(NewsletterError):
+    """A message meant as a bounce or complaint report cannot be read (not mail, or a broken report)."""

@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 
-from newsletter.cli import lists, local, work  # noqa: F401 - importing them registers their commands
+from newsletter.cli import lists, local, reports, work  # noqa: F401 - importing them registers their commands
 from newsletter.cli.base import cli
 
 
