@@ -63,13 +63,17 @@ def _record_in(conn: sa.Connection, store: Store, outcome: Outcome, moment: date
     t = store.t
     key = outcome.settings.key
     row = conn.execute(sa.select(t.sources).where(t.sources.c.key == key)).mappings().first()
-    if row is None:
-        source_id = conn.execute(t.sources.insert().values(
-            key=key, kind=outcome.kind, name=outcome.name, created_at=moment)).inserted_primary_key[0]
-        row = {"failures": 0, "failing_since": None, "permanent_url": None, "name": "", "kind": ""}
-    else:
-        source_id = row["id"]
-    where = t.sources.c.id == source_id
+    if row is None:  # first seen: created with its first outcome, in one statement
+        row = {"id": None, "failures": 0, "failing_since": None, "permanent_url": None, "name": "", "kind": ""}
+
+    def save(values: dict[str, Any]) -> int:
+        if row["id"] is None:
+            return int(conn.execute(t.sources.insert().values(
+                key=key, created_at=moment, **{"kind": outcome.kind, "name": outcome.name, **values})
+            ).inserted_primary_key[0])
+        conn.execute(t.sources.update().where(t.sources.c.id == row["id"]).values(**values))
+        return int(row["id"])
+
     # Unread (failed or unchanged), a source keeps the title and kind its last reading found.
     unread = outcome.parsed is None and outcome.kind != "documents"
     name = outcome.settings.name or (row["name"] if unread and row["name"] else outcome.name)
@@ -84,7 +88,7 @@ def _record_in(conn: sa.Connection, store: Store, outcome: Outcome, moment: date
             failing_since=since, last_http_status=outcome.http_status)
         if outcome.forget_permanent:
             values["permanent_url"] = None
-        conn.execute(t.sources.update().where(where).values(**values))
+        save(values)
         alarm = moment - since >= timedelta(hours=warn_after_hours)
         return replace(base, error=outcome.error, failures=failures, failing_since=since, alarm=alarm)
     fetched = outcome.fetched
@@ -99,11 +103,11 @@ def _record_in(conn: sa.Connection, store: Store, outcome: Outcome, moment: date
         if fetched.permanent_url and fetched.permanent_url != outcome.settings.url:
             values["permanent_url"] = moved = fetched.permanent_url
     if outcome.parsed is None:
-        conn.execute(t.sources.update().where(where).values(last_status="not-modified", **values))
+        save({"last_status": "not-modified", **values})
         return replace(base, status="not-modified", moved_to=moved,
                        fetched_from=values.get("permanent_url", row["permanent_url"]))
-    new, updated = store_entries(store, conn, source_id, outcome.parsed.entries, moment, first="id" not in row)
-    conn.execute(t.sources.update().where(where).values(last_status="ok", **values))
+    source_id = save({"last_status": "ok", **values})
+    new, updated = store_entries(store, conn, source_id, outcome.parsed.entries, moment, first=row["id"] is None)
     return replace(base, status="ok", new=new, updated=updated, entries=len(outcome.parsed.entries),
                    warning=outcome.parsed.warning, moved_to=moved,
                    fetched_from=values.get("permanent_url", row["permanent_url"]))
