@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import ipaddress
 import os
 import re
 import tomllib
@@ -271,6 +272,13 @@ def _check_web(config: Config, where: str) -> None:
             raise ConfigError(f"{where}: web.{key} must be greater than 0")
     if config.web.resend_minutes < 0:
         raise ConfigError(f"{where}: web.resend_minutes must be 0 or more")
+    if config.web.signups_per_hour < 0:
+        raise ConfigError(f"{where}: web.signups_per_hour must be 0 or more")
+    for proxy in config.web.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy.strip(), strict=False)
+        except ValueError:
+            raise ConfigError(f"{where}: web.trusted_proxies: {proxy!r} is not an IP address or network") from None
     if config.web.admin_token and len(config.web.admin_token) < 16:
         raise ConfigError(f"{where}: web.admin_token must be at least 16 characters (a long random string)")
 

@@ -212,6 +212,18 @@ def send_rate(conn: sa.Connection) -> None:
     conn.execute(table.insert().values(series="smtp", next_at=0.0))
 
 
+def signup_attempts(conn: sa.Connection) -> None:
+    """Keep each client's recent sign-ups (a keyed hash of its address, never the address) for the hourly limit."""
+    sa.Table(
+        "signup_attempts", sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("client", sa.String(64), nullable=False),
+        sa.Column("at", sa.DateTime, nullable=False),
+        sa.Index("ix_signup_attempts_client_at", "client", "at"),
+        sa.Index("ix_signup_attempts_at", "at"),  # for the clean-up of day-old rows
+    ).create(conn)
+
+
 def _existing(md: sa.MetaData, table: str, *columns: str) -> sa.Table:
     """Return an existing table with the columns a migration refers to: enough for indexes and keys."""
     return sa.Table(table, md, *(sa.Column(name, sa.Integer, primary_key=name == "id") for name in columns))
@@ -234,6 +246,7 @@ MIGRATIONS: list[Migration] = [
     ("0006_scheduler", scheduler),
     ("0007_delivery_bounced", delivery_bounced),
     ("0008_send_rate", send_rate),
+    ("0009_signup_attempts", signup_attempts),
 ]
 
 

@@ -183,6 +183,12 @@ class WebSettings:
     resend_minutes: float = setting(
         10.0, "Least minutes between two confirmation emails to one address (repeated sign-ups send no more)."
     )
+    signups_per_hour: int = setting(
+        10, "Most sign-ups one client address may make in an hour (form and API together); 0: no limit."
+    )
+    trusted_proxies: list[str] = setting(
+        [], "Addresses or networks of your reverse proxies; only from these is X-Forwarded-For believed."
+    )
 
 
 TABLES: dict[str, type] = {

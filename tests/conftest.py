@@ -291,11 +291,13 @@ ADMIN_TOKEN = "test-admin-token-0123456789"
 class InProcess:
     """Drive an ASGI app in-process with httpx (no server, no socket); keeps cookies like a browser."""
 
-    def __init__(self, asgi: Any, base_url: str = "http://testserver") -> None:
+    def __init__(self, asgi: Any, base_url: str = "http://testserver",
+                 client: tuple[str, int] = ("127.0.0.1", 123)) -> None:
         import httpx
 
         self.asgi = asgi
         self.base_url = base_url
+        self.client = client  # the peer address the app sees
         self.cookies = httpx.Cookies()
 
     def request(self, method: str, url: str, **kwargs: Any) -> Any:
@@ -304,7 +306,7 @@ class InProcess:
         import httpx
 
         async def go() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.asgi)
+            transport = httpx.ASGITransport(app=self.asgi, client=self.client)
             async with httpx.AsyncClient(transport=transport, base_url=self.base_url, cookies=self.cookies) as client:
                 response = await client.request(method, url, **kwargs)
                 self.cookies = client.cookies

@@ -18,7 +18,7 @@ from newsletter import editorial, membership, overview, roster, subscribers
 from newsletter.error import EditorialError, NewsletterError, SmtpError, SubscriberError
 from newsletter.web import auth
 from newsletter.web.desk import jobs_of, send_issue
-from newsletter.web.pages import newsletter_of
+from newsletter.web.pages import admission, newsletter_of
 
 public = APIRouter(prefix="/api", tags=["public"])
 router = APIRouter(prefix="/api", tags=["editor"], dependencies=[Depends(auth.require_api)])
@@ -77,6 +77,10 @@ def subscribe(request: Request, body: SignUp, background: BackgroundTasks) -> di
         address = membership.check(app, body.email, body.sections)
     except SubscriberError as e:
         raise HTTPException(422, str(e)) from None
+    admitted = admission(request)
+    if not admitted.allowed:
+        raise HTTPException(429, "too many sign-ups from this connection; try again later",
+                            headers={"Retry-After": str(admitted.retry_after)})
     background.add_task(membership.request_later, app, address, name=body.name, sections=body.sections)
     return {"status": "check-your-inbox"}
 

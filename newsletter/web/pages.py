@@ -11,6 +11,8 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from newsletter import signup_limit
+
 if TYPE_CHECKING:
     from newsletter.app import Newsletter
 
@@ -37,6 +39,13 @@ def newsletter_of(request: Request) -> Newsletter:
     """Return the newsletter the web app serves."""
     app: Newsletter = request.app.state.newsletter
     return app
+
+
+def admission(request: Request) -> signup_limit.Admission:
+    """Count a sign-up from the request's client against the hourly limit (see ``newsletter.signup_limit``)."""
+    peer = request.client.host if request.client else None
+    forwarded = ", ".join(request.headers.getlist("x-forwarded-for")) or None
+    return signup_limit.admit(newsletter_of(request), peer, forwarded)
 
 
 def render(request: Request, template: str, /, *, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -16,7 +16,7 @@ from newsletter import membership
 from newsletter.archive import Archive
 from newsletter.error import SubscriberError
 from newsletter.tokens import LinkError
-from newsletter.web.pages import message, newsletter_of, render
+from newsletter.web.pages import admission, message, newsletter_of, render
 
 router = APIRouter()
 
@@ -27,6 +27,16 @@ CHECK_INBOX = ("If {email} can receive {title}, a message with a confirmation li
 def bad_link(request: Request, error: LinkError) -> HTMLResponse:
     """Return the page for a link that is tampered with, expired or stale (400: nothing changed)."""
     return message(request, "This link does not work", f"{error}. Nothing was changed.", status_code=400)
+
+
+def too_many(request: Request, retry_after: int) -> HTMLResponse:
+    """Return the page for a sign-up over the hourly limit of its connection (429: nothing was sent)."""
+    minutes = max(1, -(-retry_after // 60))
+    response = message(request, "Too many sign-ups",
+                       "Too many sign-ups have come from this connection in the last hour, so nothing was sent. "
+                       f"Please try again in {minutes} minute{'s' if minutes > 1 else ''}.", status_code=429)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -51,6 +61,9 @@ def subscribe(request: Request, background: BackgroundTasks, email: Annotated[st
     except SubscriberError as e:
         return render(request, "subscribe.html", status_code=400, sections=membership.sections_offered(app),
                       error=str(e), email=email, name=name)
+    admitted = admission(request)
+    if not admitted.allowed:
+        return too_many(request, admitted.retry_after)
     # The work (and its timing) depends on whether the address is known: do it after answering.
     background.add_task(membership.request_later, app, address, name=name, sections=sections or [])
     return message(request, "Check your inbox",

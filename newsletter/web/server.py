@@ -52,7 +52,9 @@ class _Server(uvicorn.Server):
 
 def _server(app: Any, *, log_level: str = "warning", access_log: bool = False,
             ready: Callable[[], None] = lambda: None) -> uvicorn.Server:
-    return _Server(uvicorn.Config(app, log_level=log_level, access_log=access_log, lifespan="off"), ready)
+    # No proxy headers: the app alone decides whom to believe (``web.trusted_proxies``).
+    return _Server(uvicorn.Config(app, log_level=log_level, access_log=access_log, lifespan="off",
+                                  proxy_headers=False), ready)
 
 
 def serve(app: Any, sock: socket.socket, *, ready: Callable[[], None] = lambda: None) -> None:
