@@ -5,7 +5,8 @@ when they carry the same headline, or when their text is nearly the same. Near-i
 text is found with MinHash and locality-sensitive hashing (datasketch): each item is
 compared only with the few items that share hash bands with it, never with every other
 item, so clustering stays fast at tens of thousands of items. Candidates from LSH are
-confirmed with the exact Jaccard similarity of their word pairs.
+confirmed with the exact Jaccard similarity of their word pairs. ``repeats`` applies the
+same rules to tell which waiting items repeat a story an issue already sent.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
-
 
 from newsletter.item import Item
 from newsletter.keywords import words
@@ -100,6 +101,52 @@ def find(items: Iterable[Item], *, threshold: float = THRESHOLD) -> list[Cluster
     return clusters
 
 
+@dataclass(frozen=True)
+class Repeat:
+    """A waiting item that tells a story already sent, the sent item it repeats, and why."""
+
+    item: Item
+    sent: Item
+    reason: str  # "same link", "same headline", "nearly the same text (0.83)"
+
+
+def repeats(items: Iterable[Item], sent: Iterable[Item], *, threshold: float = THRESHOLD) -> dict[int, Repeat]:
+    """Return, by item id, the items of ``items`` that tell a story one of ``sent`` told.
+
+    "The same story" means what it means in ``find``: a shared link from any source, a
+    shared headline or nearly the same text from another source. The sent items' MinHashes
+    are indexed once and each item queries the index once: no item meets every sent one.
+    """
+    items, sent = list(items), list(sent)
+    found: dict[int, Repeat] = {}
+    if not items or not sent:
+        return found
+    links: dict[str, Item] = {}
+    headlines: dict[str, list[Item]] = {}
+    for s in sent:
+        if (link := canonical_link(s.link)) is not None:
+            links.setdefault(link, s)
+        if not s.label and (headline := _headline(s)):
+            headlines.setdefault(headline, []).append(s)
+    for item in items:
+        if (link := canonical_link(item.link)) in links:
+            found[item.id] = Repeat(item, links[link], "same link")
+        elif not item.label and (same := [s for s in headlines.get(_headline(item) or "", []) if _separate(item, s)]):
+            found[item.id] = Repeat(item, same[0], "same headline")
+    known = _shingled(sent)
+    rest = _shingled(i for i in items if i.id not in found)
+    if not known or not rest:
+        return found
+    lsh = _index(_signatures(known), threshold)
+    for (item, mine), signature in zip(rest, _signatures(rest), strict=True):
+        scored = [(_jaccard(mine, theirs), s) for s, theirs in (known[k] for k in lsh.query(signature))
+                  if _separate(item, s)]
+        similarity, best = max(scored, key=lambda x: (x[0], -x[1].id), default=(0.0, None))
+        if best is not None and similarity >= threshold:
+            found[item.id] = Repeat(item, best, f"nearly the same text ({similarity:.2f})")
+    return found
+
+
 class DisjointSet:
     """Union-find over item ids: which items have been merged into one story."""
 
@@ -133,26 +180,48 @@ class DisjointSet:
 
 def _join_similar(items: list[Item], threshold: float, join: Callable[[Item, Item, str], None]) -> None:
     """Merge items whose texts are nearly the same, using MinHash LSH to find candidates."""
-    shingled = [(item, p) for item in items if len(p := pairs(item)) >= MIN_PAIRS]
+    shingled = _shingled(items)
     if len(shingled) < 2:
         return
-    # Imported here: datasketch pulls in scipy, which would cost every command half a second.
-    from datasketch import MinHash, MinHashLSH
-
-    signatures = MinHash.bulk([list(p) for _, p in shingled], num_perm=NUM_PERM, hashfunc=_hash32)
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-    with lsh.insertion_session() as session:
-        for index, signature in enumerate(signatures):
-            session.insert(index, signature, check_duplication=False)
+    signatures = _signatures(shingled)
+    lsh = _index(signatures, threshold)
     for index, signature in enumerate(signatures):
         item, mine = shingled[index]
         for other in lsh.query(signature):
             if other <= index:
                 continue
             candidate, theirs = shingled[other]
-            similarity = len(mine & theirs) / len(mine | theirs)
+            similarity = _jaccard(mine, theirs)
             if similarity >= threshold and _separate(item, candidate):
                 join(item, candidate, f"nearly the same text ({similarity:.2f})")
+
+
+def _shingled(items: Iterable[Item]) -> list[tuple[Item, set[str]]]:
+    """Return the items long enough to compare by text, each with its word pairs."""
+    return [(item, p) for item in items if len(p := pairs(item)) >= MIN_PAIRS]
+
+
+def _signatures(shingled: list[tuple[Item, set[str]]]) -> list[Any]:
+    """Return the MinHash of each item's word pairs."""
+    # Imported here: datasketch pulls in scipy, which would cost every command half a second.
+    from datasketch import MinHash
+
+    return MinHash.bulk([list(p) for _, p in shingled], num_perm=NUM_PERM, hashfunc=_hash32)
+
+
+def _index(signatures: list[Any], threshold: float) -> Any:
+    """Return an LSH index of ``signatures``, keyed by their position."""
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    with lsh.insertion_session() as session:
+        for index, signature in enumerate(signatures):
+            session.insert(index, signature, check_duplication=False)
+    return lsh
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b)
 
 
 def _hash32(shingle: str) -> int:

@@ -4,7 +4,9 @@ Drafting an issue: load the waiting items, merge the same story from several sou
 (``cluster``), apply the editors' choices (``editorial``), take the opening summary of
 the main briefing (the one with the most paragraphs waiting) as the issue's lead, place
 every other story in a section (``sections``), order and limit the sections, and note
-for every waiting item what the issue does with it.
+for every waiting item what the issue does with it. A story a recent issue already sent
+(``newsletter.repeat_days``) is left out, unless an editor pinned it, and the issue that
+goes out takes it along unseen so that it does not wait for ever.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +27,9 @@ from newsletter.item import Item, html_to_text, summarise
 from newsletter.sections import Placed, Placement, Section, Sorter
 from newsletter.store import Store, from_db, now, to_db
 
-STATUSES = ("lead", "in issue", "duplicate", "waiting", "dropped")
+SENT_BEFORE = "sent before"  # the status of a repeat of a sent story, and how its recorded reason starts
+STATUSES = ("lead", "in issue", "duplicate", "waiting", "dropped", SENT_BEFORE)
+SENT_STATUSES = ("sending", "sent")  # issues whose stories readers have (or are getting)
 LEAD_REASON = "opening summary of the main briefing: the issue's lead"
 
 
@@ -34,7 +38,7 @@ class Planned:
     """One waiting item and what the next issue does with it."""
 
     item: Item
-    section: str  # the section it is (or would be) in; "" for the lead and dropped items
+    section: str  # the section it is (or would be) in; "" for the lead, dropped and sent-before items
     reason: str  # why that section
     status: str  # one of STATUSES
     note: str = ""  # why it waits, which story it repeats
@@ -144,10 +148,17 @@ def brief(item: Item, limit: int, *, whole: bool = False) -> Item:
     return dataclasses.replace(item, summary=text if whole else summarise(text, limit))
 
 
-def plan(config: Config, store: Store) -> tuple[Placed | None, list[Section], list[Planned]]:
-    """Return the next issue's lead, its sections, and what it does with every waiting item."""
+def plan(config: Config, store: Store, *, moment: datetime | None = None,
+         ) -> tuple[Placed | None, list[Section], list[Planned]]:
+    """Return the next issue's lead, its sections, and what it does with every waiting item.
+
+    ``moment`` (default: now) is when the issue goes: stories sent within
+    ``newsletter.repeat_days`` before it are not sent again.
+    """
     found = _waiting(config, store)
     chosen = editorial.choices(store)
+    sent, numbers = _recently_sent(config, store, moment)
+    repeated = cluster.repeats(found.items, sent)
     sorter = Sorter(config)
     limit = config.newsletter.summary_length
     stories: list[Placed] = []
@@ -159,6 +170,12 @@ def plan(config: Config, store: Store) -> tuple[Placed | None, list[Section], li
         first = brief(story.first, limit, whole=story.first.id in found.paragraphs)
         if choice is not None and choice.dropped:
             dropped += [Planned(i, "", "dropped by an editor", "dropped", choice=choice) for i in story.items]
+            continue
+        repeat = next((repeated[i.id] for i in story.items if i.id in repeated), None)
+        if repeat is not None and not (choice is not None and choice.pinned):
+            why = (f"{SENT_BEFORE} in issue {numbers[repeat.sent.id]}: “{repeat.sent.title}” "
+                   f"({repeat.sent.source_name}), {repeat.reason}")
+            dropped += [Planned(i, "", why, SENT_BEFORE, choice=chosen.get(i.id)) for i in story.items]
             continue
         moved_to = choice.section if choice is not None else None
         if moved_to not in (*sorter.settings, sorter.catch_all):
@@ -196,6 +213,30 @@ def _planned(p: Placed, status: str, note: str, repeats: dict[int, str],
                       for d in p.duplicates)]
 
 
+def _recently_sent(config: Config, store: Store, moment: datetime | None) -> tuple[list[Item], dict[int, int]]:
+    """Return the items issues sent within ``repeat_days`` before ``moment``, and each one's issue number.
+
+    Items an issue took along unseen (repeats of an earlier story) are not among them.
+    """
+    days = config.newsletter.repeat_days
+    if days <= 0:
+        return [], {}
+    t = store.t
+    since = (moment or now()) - timedelta(days=days)
+    query = (
+        sa.select(t.items, t.sources.c.name.label("source_name"), t.issues.c.number)
+        .join(t.issue_items, t.issue_items.c.item_id == t.items.c.id)
+        .join(t.issues, t.issues.c.id == t.issue_items.c.issue_id)
+        .join(t.sources, t.sources.c.id == t.items.c.source_id)
+        .where(t.issues.c.status.in_(SENT_STATUSES), t.issues.c.created_at >= to_db(since),
+               ~t.issue_items.c.reason.startswith(SENT_BEFORE))
+        .order_by(t.issues.c.number, t.issue_items.c.position)
+    )
+    with store.begin() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [_item(r, None) for r in rows], {r["id"]: r["number"] for r in rows}
+
+
 def next_number(store: Store) -> int:
     """Return the number the next issue will carry."""
     with store.begin() as conn:
@@ -205,7 +246,7 @@ def next_number(store: Store) -> int:
 def draft(config: Config, store: Store, *, moment: datetime | None = None) -> Draft:
     """Build the next issue from waiting items; nothing is stored."""
     moment = (moment or datetime.now(config.zone)).astimezone(config.zone)
-    lead, sections, planned = plan(config, store)
+    lead, sections, planned = plan(config, store, moment=moment)
     number = next_number(store)
     items = [p.item for s in sections for p in s.items] or ([lead.item] if lead else [])
     # The subject leads with a real headline (a feed entry or an article), else the first item.
@@ -268,7 +309,9 @@ def _stored(row: Any) -> Stored:
 def record(conn: sa.Connection, store: Store, issue: Draft, *, html: str, text: str) -> int:
     """Store an issue and every item it takes (duplicates too), inside the caller's transaction.
 
-    Return the issue's id. The lead is recorded with an empty section name.
+    Return the issue's id. The lead is recorded with an empty section name. Repeats of a
+    story sent before are taken too, unseen: no section, their reason starting with
+    ``SENT_BEFORE``, after the items shown.
     """
     t = store.t
     issue_id = conn.execute(t.issues.insert().values(
@@ -282,6 +325,10 @@ def record(conn: sa.Connection, store: Store, issue: Draft, *, html: str, text: 
             reason = placed.placement.reason if member is placed.item else f"same story as item {placed.item.id}"
             rows.append({"issue_id": issue_id, "item_id": member.id, "section": section, "position": len(rows),
                          "reason": reason})
+    for p in issue.plan:
+        if p.status == SENT_BEFORE:
+            rows.append({"issue_id": issue_id, "item_id": p.item.id, "section": "", "position": len(rows),
+                         "reason": p.reason})
     if rows:
         conn.execute(t.issue_items.insert(), rows)
     return issue_id

@@ -34,6 +34,10 @@ class NewsletterSettings:
     postal_address: str = setting("", "Sender's postal or contact line shown in the footer.")
     catch_all: str = setting("In brief", "Name of the last section, for items no section claims.")
     max_items: int = setting(60, "Most items one issue carries; the rest wait for the next.")
+    repeat_days: float = setting(
+        14.0, "Days a sent story is remembered: a later copy from another source is left out of the next issue; "
+        "0: never."
+    )
     summary_length: int = setting(
         300, "Longest item summary in characters: whole first sentences, never cut mid-word."
     )

@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime
 from itertools import count
 
-from newsletter.cluster import canonical_link, find
+from newsletter.cluster import canonical_link, find, repeats
 from newsletter.item import Item
 
 _ids = count(1)
@@ -73,6 +73,22 @@ def test_short_headlines_and_briefing_headings_do_not_merge() -> None:
     c = item("Oil prices", "x", source=3)
     d = item("Oil prices", "y", source=4)
     assert len(find([a, b, c, d])) == 4
+
+
+def test_repeats_of_sent_stories_follow_the_same_rules() -> None:
+    sent = [item("Tariffs rise on the Middle Corridor", STORY, source=1, link="https://a.example/tariffs"),
+            item("Weekly market report from the exchange", "Text.", source=1)]
+    by_link = item("Railway tariffs", "x", source=2, link="http://www.a.example/tariffs?utm_source=b")
+    by_headline = item("Weekly market report from the exchange", "Other.", source=2)
+    same_source = item("Weekly market report from the exchange", "Again.", source=1)
+    by_text = item("Kazakhstan railway raises freight tariffs", STORY + " Reporting by B.", source=3)
+    new = item("Railway tariffs debated in parliament", "Deputies in Astana debated the freight tariffs of the "
+               "state railway on Tuesday and asked the ministry for a review of the Middle Corridor.", source=3)
+    found = repeats([by_link, by_headline, same_source, by_text, new], sent)
+    assert {i: (r.sent.id, r.reason.split(" (")[0]) for i, r in found.items()} == {
+        by_link.id: (sent[0].id, "same link"), by_headline.id: (sent[1].id, "same headline"),
+        by_text.id: (sent[0].id, "nearly the same text")}
+    assert repeats([by_link, by_text], []) == {}
 
 
 def test_thousands_of_items_find_exactly_the_copies() -> None:

@@ -78,7 +78,9 @@ def preview(ctx: click.Context, out: Path | None, text: bool, reasons: bool) -> 
     if draft.empty:
         click.echo("note: no items are waiting; the next issue would be empty", err=True)
     if reasons:
-        _print_plan([p for p in draft.plan if p.status in ("lead", "in issue", "duplicate")])
+        from newsletter.issue import SENT_BEFORE
+
+        _print_plan([p for p in draft.plan if p.status in ("lead", "in issue", "duplicate", SENT_BEFORE)])
         if out is None:
             return
     if out is None and text:
