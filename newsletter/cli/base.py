@@ -116,7 +116,7 @@ def _print_plan(rows: list[Planned], *, status: bool = False) -> None:
     """Print items as ``id  [status]  section  title  (source)`` with the reason indented below."""
     for p in rows:
         section = p.section or ("(lead)" if p.status == "lead" else "-")
-        head = f"{p.item.id:>5}  " + (f"{p.status:<9} " if status else "") + f"{section:<16} {p.item.title}"
+        head = f"{p.item.id:>5}  " + (f"{p.status:<11} " if status else "") + f"{section:<16} {p.item.title}"
         click.echo(f"{head}  ({p.item.source_name})")
         why = "; ".join(x for x in [p.reason, p.note, *(p.choice.actions if p.choice else [])] if x)
         click.echo(f"       {why}")
