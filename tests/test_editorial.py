@@ -176,7 +176,7 @@ def test_items_commands(app: Newsletter, folder: Path) -> None:
     assert "pinned" in run("items", "pin", str(russia["id"]))
     assert "moved to Energy" in run("items", "move", str(russia["id"]), "energy")
     listed = run("items", "list")
-    assert f"{russia['id']:>5}  in issue  Energy" in listed and "moved here by an editor; pinned; moved to Energy" in listed
+    assert f"{russia['id']:>5}  in issue    Energy" in listed and "moved here by an editor; pinned; moved to Energy" in listed
     reasons = run("preview", "--reasons")
     assert "(lead)" in reasons and "inline heading 'China'" in reasons and "dropped" not in reasons
     assert "dropped" in run("items", "drop", str(russia["id"]))
