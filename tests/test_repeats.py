@@ -20,6 +20,7 @@ from newsletter import archive, editorial, issue, subscribers
 from newsletter.app import Newsletter
 from newsletter.cli import cli
 from newsletter.config import load
+from newsletter.error import EditorialError
 from newsletter.issue import SENT_BEFORE, Draft
 from newsletter.sink import Sink
 from newsletter.web import create_app
@@ -124,6 +125,10 @@ def test_a_repeat_of_a_sent_story_is_left_out_and_goes_with_the_next_issue(wires
     assert shown(archive.stored_draft(wires.config, wires.store, stored)) == {Y[0], MUSEUM[0]}
     assert X_AGAIN[0] not in {p.item.title for p in wires.draft().plan}
     assert wires.draft().empty
+    with pytest.raises(EditorialError, match="taken, unseen, by issue 2: it repeated a story already sent"):
+        editorial.pin(wires.store, again.item.id)
+    with pytest.raises(EditorialError, match="already went out in issue 2"):
+        editorial.pin(wires.store, planned(draft, Y[0]).item.id)
 
 
 def test_a_repeat_goes_in_when_not_remembered_or_pinned(wires: Newsletter, clock: Clock) -> None:
