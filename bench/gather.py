@@ -8,7 +8,8 @@ loopback addresses (127.0.0.2, 127.0.0.3, …; all loopback on Linux).
 
 Timed, each as a fresh process from an empty state: `newsletter gather` (first fetch:
 everything is new) and `r2e run --no-send` (rss2email, installed into bench/.venv-r2e on
-first use), taking turns for ``--rounds`` rounds (5); the medians are compared. Then
+first use), taking turns for ``--rounds`` rounds (5); the medians are compared, and the
+CPU time each spent (every process it started included) is shown beside. Then
 `newsletter gather` again: the share of requests answered 304 is reported.
 
     .venv/bin/python bench/gather.py            # prints the ratios
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -142,10 +144,19 @@ def ensure_rss2email() -> Path:
     return r2e
 
 
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+CPU: dict[str, list[float]] = {"newsletter": [], "rss2email": []}  # CPU seconds of each first fetch
+
+
+def timed(command: list[str], env: dict[str, str], cpu: str | None = None
+          ) -> tuple[float, subprocess.CompletedProcess[str]]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
-    return time.perf_counter() - start, result
+    seconds = time.perf_counter() - start
+    if cpu is not None:  # the command and every process it started and waited for
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        CPU[cpu].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return seconds, result
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -170,7 +181,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             log(f"round {round_}/{args.rounds}: newsletter gather, first fetch of {args.feeds} feeds")
             farm.phase = "ours-first"
-            seconds, result = timed(ours, env)
+            seconds, result = timed(ours, env, cpu="newsletter")
             report = json.loads(result.stdout)
             if report["new"] != args.feeds * args.items or report["failed"]:
                 raise SystemExit(f"newsletter gather stored {report['new']} items, {report['failed']} failed")
@@ -179,7 +190,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             log(f"round {round_}/{args.rounds}: r2e run --no-send, first fetch")
             farm.phase = "r2e-first"
             state = work / f"r2e-{round_}.json"
-            seconds, result = timed([str(r2e), "-c", str(work / "r2e.cfg"), "-d", str(state), "run", "--no-send"], env)
+            seconds, result = timed([str(r2e), "-c", str(work / "r2e.cfg"), "-d", str(state), "run", "--no-send"], env,
+                                    cpu="rss2email")
             if result.returncode != 0:
                 raise SystemExit(f"r2e failed: {result.stderr[-2000:]}")
             seen = sum(len(f.get("seen", {})) for f in json.loads(state.read_text())["feeds"])
@@ -212,6 +224,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "rss2email_first_runs_s": [round(x, 3) for x in r2e_runs],
         "newsletter_first_s": round(ours_first, 3),
         "rss2email_first_s": round(r2e_first, 3),
+        "newsletter_first_cpu_s": round(statistics.median(CPU["newsletter"]), 3),
+        "rss2email_first_cpu_s": round(statistics.median(CPU["rss2email"]), 3),
         "speedup": round(r2e_first / ours_first, 2),
         "newsletter_startup_s": round(ours_startup, 3),
         "rss2email_startup_s": round(r2e_startup, 3),
@@ -240,6 +254,8 @@ def main() -> None:
     print(f"first fetch (median of {result['rounds']} rounds):  newsletter {result['newsletter_first_s']:.2f} s, "
           f"rss2email {result['rss2email_first_s']:.2f} s -> {result['speedup']:.1f}x faster (goal >= 10x)")
     print(f"  every run: newsletter {result['newsletter_first_runs_s']}, rss2email {result['rss2email_first_runs_s']}")
+    print(f"  CPU time (median, all processes): newsletter {result['newsletter_first_cpu_s']:.2f} s, "
+          f"rss2email {result['rss2email_first_cpu_s']:.2f} s")
     print(f"  of which process start-up (imports): newsletter {result['newsletter_startup_s']:.2f} s, "
           f"rss2email {result['rss2email_startup_s']:.2f} s; without it: {result['speedup_excluding_startup']:.1f}x")
     print(f"second fetch: newsletter {result['newsletter_second_s']:.2f} s, "
