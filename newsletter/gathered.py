@@ -7,6 +7,7 @@ layer, so that ``sources`` can send its requests before that layer has even load
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,17 +63,21 @@ def _record_in(conn: sa.Connection, store: Store, outcome: Outcome, moment: date
     """Store the outcome of one source in the caller's transaction and return its report."""
     t = store.t
     key = outcome.settings.key
-    row = conn.execute(sa.select(t.sources).where(t.sources.c.key == key)).mappings().first()
+    row: Mapping[Any, Any] | None = conn.execute(
+        sa.select(t.sources).where(t.sources.c.key == key)).mappings().first()
     if row is None:  # first seen: created with its first outcome, in one statement
         row = {"id": None, "failures": 0, "failing_since": None, "permanent_url": None, "name": "", "kind": ""}
 
+    known: int | None = row["id"]
+
     def save(values: dict[str, Any]) -> int:
-        if row["id"] is None:
-            return int(conn.execute(t.sources.insert().values(
-                key=key, created_at=moment, **{"kind": outcome.kind, "name": outcome.name, **values})
-            ).inserted_primary_key[0])
-        conn.execute(t.sources.update().where(t.sources.c.id == row["id"]).values(**values))
-        return int(row["id"])
+        if known is None:
+            created = conn.execute(t.sources.insert().values(
+                key=key, created_at=moment, **{"kind": outcome.kind, "name": outcome.name, **values}))
+            assert created.inserted_primary_key is not None
+            return int(created.inserted_primary_key[0])
+        conn.execute(t.sources.update().where(t.sources.c.id == known).values(**values))
+        return known
 
     # Unread (failed or unchanged), a source keeps the title and kind its last reading found.
     unread = outcome.parsed is None and outcome.kind != "documents"
@@ -107,7 +112,7 @@ def _record_in(conn: sa.Connection, store: Store, outcome: Outcome, moment: date
         return replace(base, status="not-modified", moved_to=moved,
                        fetched_from=values.get("permanent_url", row["permanent_url"]))
     source_id = save({"last_status": "ok", **values})
-    new, updated = store_entries(store, conn, source_id, outcome.parsed.entries, moment, first=row["id"] is None)
+    new, updated = store_entries(store, conn, source_id, outcome.parsed.entries, moment, first=known is None)
     return replace(base, status="ok", new=new, updated=updated, entries=len(outcome.parsed.entries),
                    warning=outcome.parsed.warning, moved_to=moved,
                    fetched_from=values.get("permanent_url", row["permanent_url"]))
