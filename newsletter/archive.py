@@ -68,7 +68,7 @@ def stored_draft(config: Config, store: Store, stored: Stored) -> Draft:
                       t.sources.c.name.label("source_name"), t.sources.c.kind.label("source_kind"))
             .join(t.items, t.items.c.id == t.issue_items.c.item_id)
             .join(t.sources, t.sources.c.id == t.items.c.source_id)
-            .where(t.issue_items.c.issue_id == stored.id, ~t.issue_items.c.reason.startswith(issues.SENT_BEFORE))
+            .where(t.issue_items.c.issue_id == stored.id, t.issue_items.c.shown)
             .order_by(t.issue_items.c.position)
         ).mappings().all()
     limit = getattr(config.newsletter, "summary_length", 0)

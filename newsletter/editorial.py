@@ -107,16 +107,14 @@ def _check_waiting(store: Store, item_id: int) -> None:
     with store.begin() as conn:
         exists = conn.execute(sa.select(t.items.c.id).where(t.items.c.id == item_id)).first()
         taken = conn.execute(
-            sa.select(t.issues.c.number, t.issue_items.c.reason)
+            sa.select(t.issues.c.number, t.issue_items.c.shown)
             .join(t.issue_items, t.issue_items.c.issue_id == t.issues.c.id)
             .where(t.issue_items.c.item_id == item_id)
         ).first()
     if exists is None:
         raise EditorialError(f"no item with id {item_id} (see `newsletter items list`)")
     if taken is not None:
-        from newsletter.issue import SENT_BEFORE  # issue builds on this module
-
-        if taken.reason.startswith(SENT_BEFORE):
+        if not taken.shown:
             raise EditorialError(f"item {item_id} was taken, unseen, by issue {taken.number}: it repeated a story "
                                  "already sent, so readers never got it")
         raise EditorialError(f"item {item_id} already went out in issue {taken.number}")

@@ -27,7 +27,7 @@ from newsletter.item import Item, html_to_text, summarise
 from newsletter.sections import Placed, Placement, Section, Sorter
 from newsletter.store import Store, from_db, now, to_db
 
-SENT_BEFORE = "sent before"  # the status of a repeat of a sent story, and how its recorded reason starts
+SENT_BEFORE = "sent before"  # the status of a repeat of a sent story
 STATUSES = ("lead", "in issue", "duplicate", "waiting", "dropped", SENT_BEFORE)
 SENT_STATUSES = ("sending", "sent")  # issues whose stories readers have (or are getting)
 LEAD_REASON = "opening summary of the main briefing: the issue's lead"
@@ -229,7 +229,7 @@ def _recently_sent(config: Config, store: Store, moment: datetime | None) -> tup
         .join(t.issues, t.issues.c.id == t.issue_items.c.issue_id)
         .join(t.sources, t.sources.c.id == t.items.c.source_id)
         .where(t.issues.c.status.in_(SENT_STATUSES), t.issues.c.created_at >= to_db(since),
-               ~t.issue_items.c.reason.startswith(SENT_BEFORE))
+               t.issue_items.c.shown)
         .order_by(t.issues.c.number, t.issue_items.c.position)
     )
     with store.begin() as conn:
@@ -310,8 +310,7 @@ def record(conn: sa.Connection, store: Store, issue: Draft, *, html: str, text: 
     """Store an issue and every item it takes (duplicates too), inside the caller's transaction.
 
     Return the issue's id. The lead is recorded with an empty section name. Repeats of a
-    story sent before are taken too, unseen: no section, their reason starting with
-    ``SENT_BEFORE``, after the items shown.
+    story sent before are taken too, unseen (``shown`` false, no section), after the items shown.
     """
     t = store.t
     issue_id = conn.execute(t.issues.insert().values(
@@ -324,11 +323,11 @@ def record(conn: sa.Connection, store: Store, issue: Draft, *, html: str, text: 
         for member in placed.members:
             reason = placed.placement.reason if member is placed.item else f"same story as item {placed.item.id}"
             rows.append({"issue_id": issue_id, "item_id": member.id, "section": section, "position": len(rows),
-                         "reason": reason})
+                         "reason": reason, "shown": True})
     for p in issue.plan:
         if p.status == SENT_BEFORE:
             rows.append({"issue_id": issue_id, "item_id": p.item.id, "section": "", "position": len(rows),
-                         "reason": p.reason})
+                         "reason": p.reason, "shown": False})
     if rows:
         conn.execute(t.issue_items.insert(), rows)
     return issue_id

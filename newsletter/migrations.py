@@ -224,6 +224,12 @@ def signup_attempts(conn: sa.Connection) -> None:
     ).create(conn)
 
 
+def issue_items_shown(conn: sa.Connection) -> None:
+    """Mark the items an issue took along unseen (repeats of a story already sent); all earlier ones were shown."""
+    _add_columns(conn, [("issue_items", sa.Column("shown", sa.Boolean, nullable=False,
+                                                  server_default=sa.text("true")))])
+
+
 def _existing(md: sa.MetaData, table: str, *columns: str) -> sa.Table:
     """Return an existing table with the columns a migration refers to: enough for indexes and keys."""
     return sa.Table(table, md, *(sa.Column(name, sa.Integer, primary_key=name == "id") for name in columns))
@@ -247,6 +253,7 @@ MIGRATIONS: list[Migration] = [
     ("0007_delivery_bounced", delivery_bounced),
     ("0008_send_rate", send_rate),
     ("0009_signup_attempts", signup_attempts),
+    ("0010_issue_items_shown", issue_items_shown),
 ]
 
 
