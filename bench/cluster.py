@@ -25,10 +25,10 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from newsletter import cluster, issue
 from newsletter.config import parse
+from newsletter.edit import cluster, issue
+from newsletter.edit.sections import Sorter
 from newsletter.item import Item
-from newsletter.sections import Sorter
 from newsletter.store import Store, to_db
 
 HERE = Path(__file__).resolve().parent

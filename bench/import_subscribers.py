@@ -22,8 +22,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from newsletter import roster, subscribers
+from newsletter import subscribers
 from newsletter.store import Store, now
+from newsletter.subscribers import csvfile
 
 
 def make_csv(rows: int) -> str:
@@ -39,13 +40,13 @@ def make_csv(rows: int) -> str:
 def seed(store: Store, rows: int) -> None:
     """Make a tenth of the file's addresses known already, every other one of them unsubscribed."""
     known = [f"reader{i}@example.org" for i in range(1, rows, 10) if i % 997]
-    roster.import_csv(store, io.StringIO("email,status\n" + "".join(
+    csvfile.import_csv(store, io.StringIO("email,status\n" + "".join(
         f"{e},{'unsubscribed' if n % 2 else 'active'}\n" for n, e in enumerate(known))))
 
 
-def row_at_a_time(store: Store, text: str) -> roster.ImportReport:
+def row_at_a_time(store: Store, text: str) -> csvfile.ImportReport:
     """Import the way the first version did: one lookup and one write per row."""
-    report = roster.ImportReport()
+    report = csvfile.ImportReport()
     t = store.t
     moment = now()
     reader = csv.DictReader(io.StringIO(text))
@@ -79,7 +80,7 @@ def measure(rows: int) -> dict[str, Any]:
     results: dict[str, Any] = {"rows": rows}
     with tempfile.TemporaryDirectory() as folder:
         for name, run in [("row_at_a_time", row_at_a_time),
-                          ("batched", lambda store, text: roster.import_csv(store, io.StringIO(text)))]:
+                          ("batched", lambda store, text: csvfile.import_csv(store, io.StringIO(text)))]:
             store = Store(Path(folder) / f"{name}.db")
             seed(store, rows)
             started = time.perf_counter()

@@ -31,12 +31,13 @@ from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
-from newsletter import bundle, htmlmail
+from newsletter import bundle
 from newsletter.app import Newsletter
 from newsletter.config import load
-from newsletter.message import Composer, Recipient
+from newsletter.email import htmlmail
+from newsletter.email.message import Composer, Recipient
+from newsletter.email.render import PLACEHOLDER, Renderer
 from newsletter.progress import LogLines, Progress, Silent
-from newsletter.render import PLACEHOLDER, Renderer
 
 NAMES = ["", "Aigerim Sadykova", "Oliver Grant", "Бекзат Нурланов", "Zhanna Ömirzaq", "Lee, Ann", "李小龙"]
 GOAL = 50.0
@@ -126,7 +127,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="Print one JSON document.")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING if args.json else logging.INFO, format="%(message)s")
-    logging.getLogger("newsletter.sources").setLevel(logging.WARNING)
+    logging.getLogger("newsletter.gather").setLevel(logging.WARNING)
     result = run(args.subscribers, Silent() if args.json else LogLines(every=2_000))
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))

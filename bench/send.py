@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from newsletter import bundle
 from newsletter.app import Newsletter
 from newsletter.config import load
-from newsletter.message import Recipient
+from newsletter.email.message import Recipient
 from newsletter.sink import FastSink, free_port
 from newsletter.store import now
 
@@ -96,11 +96,11 @@ def full_path(app: Newsletter) -> tuple[float, int]:
 def one_message(app: Newsletter) -> bytes:
     """Return the first reader's message of the last issue, exactly as the full path sent it."""
     stored = app.draft()  # the items are consumed now, so rebuild the sent issue from the store
-    from newsletter import issue
+    from newsletter.edit import issue
 
     sent = issue.latest(app.store)
     assert sent is not None and stored is not None
-    from newsletter.render import Rendered
+    from newsletter.email.render import Rendered
 
     composer = app.composer(stored, Rendered(sent.html, sent.text))
     with app.store.begin() as conn:

@@ -4,35 +4,34 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from newsletter import lazy
-from newsletter.config import Config
+from sqlalchemy.exc import IntegrityError
+
+from newsletter import archive, delivery, subscribers
+from newsletter.archive import ArchiveReport
+from newsletter.config import Config, parse_url
+from newsletter.delivery import outbox
+from newsletter.delivery.bounces import BounceReport, Reports
+from newsletter.delivery.smtp import Connection
+from newsletter.edit import issue
+from newsletter.edit.issue import Draft
+from newsletter.email import dkim as dkim_module
+from newsletter.email import message
+from newsletter.email import render as rendering
+from newsletter.email.message import Composer
+from newsletter.email.render import Rendered, Renderer
 from newsletter.error import NewsletterError, SmtpError
+from newsletter.gather import GatherReport, gather
 from newsletter.progress import Progress, Silent
-from newsletter.smtp import Connection, parse_url
-from newsletter.sources import GatherReport, gather
+from newsletter.store import Store
+from newsletter.subscribers import iterate, normalise_email
 from newsletter.tokens import Signer
-
-if TYPE_CHECKING:
-    from concurrent.futures import Executor
-
-    from newsletter.store import Store
-
-    from newsletter.archive import ArchiveReport
-    from newsletter.bounces import BounceReport
-    from newsletter.issue import Draft
-    from newsletter.message import Composer
-    from newsletter.render import Rendered, Renderer
-
-# Loaded on first use: `newsletter gather` should not pay for MJML, CSS inlining and delivery.
-archive, delivery, dkim_module, issue, message, outbox, rendering, subscribers = (
-    lazy(f"newsletter.{name}")
-    for name in ("archive", "delivery", "dkim", "issue", "message", "outbox", "render", "subscribers"))
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,6 @@ class Newsletter:
     @cached_property
     def store(self) -> Store:
         """Return the state store, created and migrated on first use."""
-        from newsletter.store import Store
 
         return Store(self.config.database_url)
 
@@ -131,12 +129,8 @@ class Newsletter:
         return Signer(self.store.secret(self.config.newsletter.secret_key))
 
     def gather(self, *, progress: Progress | None = None, readers: Executor | None = None) -> GatherReport:
-        """Fetch every source and store new items (reading feeds in ``readers``, see ``parsers.pool``).
-
-        A store not opened yet is opened while the requests are out.
-        """
-        store = self.__dict__.get("store") or (lambda: self.store)
-        return gather(self.config, store, progress=progress, clock=self.clock, readers=readers)
+        """Fetch every source and store new items (reading feeds in ``readers``, see ``processes.pool``)."""
+        return gather(self.config, self.store, progress=progress, clock=self.clock, readers=readers)
 
     def draft(self) -> Draft:
         """Return the next issue built from waiting items; nothing is stored."""
@@ -191,7 +185,6 @@ class Newsletter:
             return SendReport("no-subscribers", resumed, gathered, draft,
                               message="no active subscribers: add some with `newsletter subscribers add`")
         if dry_run:
-            from newsletter.subscribers import iterate
 
             stamp = self.stamp(composer)
             built = sum(1 for s in iterate(self.store, status="active")
@@ -203,7 +196,6 @@ class Newsletter:
         probe = self.connection()
         probe.open()  # fail before anything is queued if the server is unreachable
         probe.close()
-        from sqlalchemy.exc import IntegrityError
 
         try:
             with self.store.begin() as conn:
@@ -240,7 +232,6 @@ class Newsletter:
 
         A message that cannot be read becomes an error in the report; the others are still applied.
         """
-        from newsletter.bounces import Reports
 
         domain = message.sender_address(self.config)[1].rsplit("@", 1)[1]
         return Reports(self.store, domain=domain, signer=self.signer(),
@@ -281,7 +272,6 @@ class Newsletter:
         return reports
 
     def _send_test(self, to: str, gathered: GatherReport | None) -> SendReport:
-        from newsletter.subscribers import normalise_email
 
         address = normalise_email(to)
         draft = self.draft()

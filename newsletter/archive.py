@@ -18,13 +18,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from newsletter import issue as issues
 from newsletter.config import Config
-from newsletter.issue import Draft, Stored, format_date
+from newsletter.edit import issue as issues
+from newsletter.edit.issue import Draft, Stored, format_date
+from newsletter.edit.sections import Placed, Placement, Section
+from newsletter.email.render import Renderer, archive_url, render_template
 from newsletter.item import Item
 from newsletter.progress import Progress, Silent
-from newsletter.render import Renderer, archive_url, render_template
-from newsletter.sections import Placed, Placement, Section
 from newsletter.store import Store, from_db, now
 
 INDEX = "archive.html"

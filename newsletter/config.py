@@ -14,24 +14,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.error import ConfigError
 from newsletter.schedule import trigger
-from newsletter.smtp import parse_url
 from newsletter.settings import (  # noqa: F401 - re-exported: the schema is part of the config's API
     ARRAYS,
-    DkimSettings,
     ENVIRONMENT,
+    SOURCE_KINDS,
+    TABLES,
+    DkimSettings,
     GatherSettings,
     NewsletterSettings,
-    SOURCE_KINDS,
     ScheduleSettings,
     SectionSettings,
     SmtpSettings,
     SourceSettings,
     StorageSettings,
-    TABLES,
     ThemeSettings,
     WebSettings,
     describe,
@@ -329,3 +329,51 @@ def kind_of(config: Config, source: SourceSettings) -> str:
         return "file" if source.url.startswith("file:") else "url"
     path = config.resolve(source.path or "")
     return "documents" if path.is_dir() or not path.suffix else "file"
+
+
+SCHEMES = {"smtp": (25, "plain"), "smtp+starttls": (587, "starttls"), "smtps": (465, "tls")}
+
+
+@dataclass(frozen=True)
+class SmtpUrl:
+    """Where and how to connect: host, port, security and optional credentials."""
+
+    host: str
+    port: int
+    security: str  # plain | starttls | tls
+    username: str | None = None
+    password: str | None = None
+
+    def __str__(self) -> str:
+        scheme = {v[1]: k for k, v in SCHEMES.items()}[self.security]
+        return f"{scheme}://{self.host}:{self.port}"
+
+
+def parse_url(url: str, *, where: str = "SMTP URL") -> SmtpUrl:
+    """Return the parts of ``smtp://user:pass@host:port`` (also ``smtp+starttls``, ``smtps``)."""
+    parts = urlsplit(url)
+    if parts.scheme not in SCHEMES:
+        raise ConfigError(
+            f"{where}: scheme must be one of {', '.join(SCHEMES)}, got {url.split(':')[0]!r}"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{where}: invalid port in {_redact(url)!r}") from None
+    if not parts.hostname:
+        raise ConfigError(f"{where}: missing host in {_redact(url)!r}")
+    default_port, security = SCHEMES[parts.scheme]
+    return SmtpUrl(
+        host=parts.hostname,
+        port=port or default_port,
+        security=security,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url

@@ -20,9 +20,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
 
-from newsletter import issue, schedule
+from newsletter import schedule
 from newsletter.app import Newsletter
+from newsletter.edit import issue
 from newsletter.error import NewsletterError
 from newsletter.store import from_db, to_db
 
@@ -259,8 +262,6 @@ class Daemon:
 
     def run_forever(self) -> None:
         """Serve until SIGTERM/SIGINT: APScheduler wakes us at each fire time; stop gracefully."""
-        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-        from apscheduler.schedulers.background import BackgroundScheduler
 
         global _current
         _current = self

@@ -7,6 +7,10 @@ import sys
 from types import TracebackType
 from typing import Protocol, TextIO
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+from rich.progress import Progress as RichProgress
+
 log = logging.getLogger("newsletter")
 
 
@@ -53,9 +57,6 @@ class Bar:
     """Report with a Rich progress bar on stderr."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
-        from rich.progress import Progress as RichProgress
 
         self._rich = RichProgress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from newsletter.error import ConfigError
+from apscheduler.triggers.cron import CronTrigger
 
-if TYPE_CHECKING:
-    from apscheduler.triggers.cron import CronTrigger
+from newsletter.error import ConfigError
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -36,7 +34,6 @@ def trigger(expression: str, zone: ZoneInfo, *, key: str = "schedule.cron") -> C
     for name in re.findall(r"[a-z]+", weekday.lower()):
         if name not in DAY_NAMES:
             raise ConfigError(f"{key}: unknown day {name!r} in {expression!r} (use {', '.join(DAY_NAMES)})")
-    from apscheduler.triggers.cron import CronTrigger  # 70 ms of imports: only where a schedule is read
 
     try:
         return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=weekday.lower(),

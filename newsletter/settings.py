@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -225,3 +226,44 @@ def describe() -> list[tuple[str, str, Any, str]]:
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
             rows.append((table, f.metadata.get("key") or f.name, default, f.metadata["help"]))
     return rows
+
+
+def reference() -> str:
+    """Render the Markdown reference of every setting: ``docs/settings.md`` is its output."""
+    types = {"str": "string", "str | None": "string", "int": "integer", "float": "number", "bool": "boolean",
+             "list[str]": "list of strings"}
+    overrides = {where: name for name, where in ENVIRONMENT.items()}
+
+    def cell(text: str) -> str:
+        # A pipe would end the table cell; a bare <word> would be read as an HTML tag.
+        return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+    lines = [
+        "# Settings reference",
+        "",
+        "<!-- Generated from the schema in newsletter/settings.py; do not edit by hand. Regenerate with:",
+        "python -c \"from newsletter import settings; print(settings.reference(), end='')\" > docs/settings.md -->",
+        "",
+        "Every key of `newsletter.toml`, with its type, its default and what it does. The file is",
+        "validated at startup: an unknown key or a value of the wrong type stops the command with one",
+        "line naming the key and the file. Relative paths are relative to the config file's folder.",
+        "Precedence: defaults < file < environment < command-line flags.",
+    ]
+    kinds = [str(f.type) for cls in {**TABLES, **ARRAYS}.values() for f in dataclasses.fields(cls)]
+    heading = ""
+    for (table, key, default, help_text), kind in zip(describe(), kinds, strict=True):
+        if table != heading:
+            heading = table
+            lines += ["", f"## `[[{table}]]`" if table in ARRAYS else f"## `[{table}]`", ""]
+            if table in ARRAYS:
+                lines += [f"A list: one `[[{table}]]` table per entry.", ""]
+            lines += ["| key | type | default | environment | meaning |", "|---|---|---|---|---|"]
+        toml = json.dumps(default, ensure_ascii=False).replace("|", "\\|")  # JSON scalars and lists read as TOML
+        shown = "—" if default is None else f"`{toml}`"
+        env = f"`{overrides[table, key]}`" if (table, key) in overrides else ""
+        lines.append(f"| `{key}` | {types.get(kind, kind)} | {shown} | {env} | {cell(help_text)} |")
+    lines += ["", "## Environment", "", "Secrets belong here; each variable overrides the file's key.", ""]
+    lines += ["| variable | overrides |", "|---|---|"]
+    lines += [f"| `{name}` | `{table}.{key}` |" for name, (table, key) in ENVIRONMENT.items()]
+    lines.append("| `NEWSLETTER_CONFIG` | the config file when `--config` is not given (else `./newsletter.toml`) |")
+    return "\n".join(lines) + "\n"

@@ -1,16 +1,19 @@
-"""Status: what an operator asks of a running newsletter, in one place."""
+"""Status: what an operator asks of a running newsletter, and the past issues with their delivery figures."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from newsletter import delivery, issue
+from newsletter import delivery
 from newsletter.daemon import Daemon
-from newsletter.issue import Draft
-from newsletter.store import from_db
+from newsletter.edit import issue
+from newsletter.edit.issue import Draft
+from newsletter.gather.sources import health
+from newsletter.store import Store, from_db
 
 
 def report(daemon: Daemon, draft: Draft | None = None) -> dict[str, Any]:
@@ -21,21 +24,14 @@ def report(daemon: Daemon, draft: Draft | None = None) -> dict[str, Any]:
     store = daemon.app.store
     t = store.t
     latest = issue.latest(store)
-    last_issue = None
-    if latest is not None:
-        last_issue = {
-            "number": latest.number, "subject": latest.subject, "status": latest.status,
-            "created_at": latest.created_at.isoformat(),
-            "sent_at": latest.sent_at.isoformat() if latest.sent_at else None,
-            "deliveries": delivery.counts(store, latest.id).to_json(),
-        }
+    recent = issues(store, limit=1)
+    last_issue = recent[0].to_json() if recent else None
+    sources = [
+        {"name": h.name, "key": h.key, "status": h.status, "error": h.last_error, "failures": h.failures,
+         "last_success_at": h.last_success_at.isoformat() if h.last_success_at else None}
+        for h in health(daemon.app.config, store, moment=daemon.app.clock())
+    ]
     with store.begin() as conn:
-        sources = [
-            {"name": r.name, "key": r.key, "status": r.last_status, "error": r.last_error,
-             "failures": r.failures,
-             "last_success_at": from_db(r.last_success_at).isoformat() if r.last_success_at else None}
-            for r in conn.execute(sa.select(t.sources).order_by(t.sources.c.id))
-        ]
         runs = [
             {"job": r.job, "due_at": from_db(r.due_at).isoformat(), "status": r.status, "note": r.note}
             for r in conn.execute(sa.select(t.schedule_runs).order_by(t.schedule_runs.c.due_at.desc()).limit(5))
@@ -54,3 +50,34 @@ def report(daemon: Daemon, draft: Draft | None = None) -> dict[str, Any]:
         "waiting_items": len((draft or daemon.app.draft()).items),
         "sources": sources,
     }
+
+
+@dataclass(frozen=True)
+class IssueFigures:
+    """One recorded issue and how its deliveries went."""
+
+    number: int
+    subject: str
+    status: str
+    created_at: datetime
+    sent_at: datetime | None
+    counts: delivery.Counts
+
+    def to_json(self) -> dict[str, Any]:
+        """Return plain data for the JSON API."""
+        return {"number": self.number, "subject": self.subject, "status": self.status,
+                "created_at": self.created_at.isoformat(),
+                "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+                "deliveries": self.counts.to_json()}
+
+
+def issues(store: Store, *, limit: int = 50) -> list[IssueFigures]:
+    """Return the latest recorded issues, newest first, each with its delivery counts."""
+    t = store.t
+    with store.begin() as conn:
+        rows = conn.execute(sa.select(t.issues.c.id, t.issues.c.number, t.issues.c.subject, t.issues.c.status,
+                                      t.issues.c.created_at, t.issues.c.sent_at)
+                            .order_by(t.issues.c.number.desc()).limit(limit)).mappings().all()
+    return [IssueFigures(r["number"], r["subject"], r["status"], from_db(r["created_at"]),  # type: ignore[arg-type]
+                         from_db(r["sent_at"]), delivery.counts(store, r["id"])) for r in rows]
+

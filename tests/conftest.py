@@ -397,8 +397,9 @@ def queue_issue(app: Newsletter) -> tuple[int, Any]:
 
     Return the issue's id and its Composer.
     """
-    from newsletter import delivery, issue
-    from newsletter.render import render
+    from newsletter import delivery
+    from newsletter.edit import issue
+    from newsletter.email.render import render
 
     app.gather()
     draft = app.draft()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from newsletter.issue import Draft
+from newsletter.edit.issue import Draft
+from newsletter.edit.sections import Placed, Placement, Section
 from newsletter.item import Item
-from newsletter.sections import Placed, Placement, Section
 
 MOMENT = datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("Asia/Almaty"))
 

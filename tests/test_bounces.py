@@ -12,8 +12,9 @@ import pytest
 import sqlalchemy as sa
 from conftest import FeedServer, tamper
 
-from newsletter import dsn, subscribers
+from newsletter import subscribers
 from newsletter.app import Newsletter
+from newsletter.delivery import dsn
 from newsletter.error import BounceError
 from newsletter.sink import Sink
 

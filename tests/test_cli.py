@@ -238,7 +238,7 @@ def test_gather_reads_many_feeds_in_worker_processes(tmp_path: Path, feed_server
     write_config(tmp_path, smtp_url="smtp://127.0.0.1:25", sources=[
         {"url": feed_server.feed(names[n % 3]) + f"?copy={n}"} for n in range(9)] + [
         {"url": feed_server.feed("malformed.xml")}])
-    probe = subprocess.run([sys.executable, "-c", "from newsletter import parsers; print(parsers.pool(10) is not None)"],
+    probe = subprocess.run([sys.executable, "-c", "from newsletter.gather import processes; print(processes.pool(10) is not None)"],
                            capture_output=True, text=True, timeout=60)
     assert probe.stdout.strip() == "True"  # the pool path is the one this test exercises
     result = run("gather", "--json", cwd=tmp_path)

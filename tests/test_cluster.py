@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime
 from itertools import count
 
-from newsletter.cluster import canonical_link, find, repeats
+from newsletter.edit.cluster import canonical_link, find, repeats
 from newsletter.item import Item
 
 _ids = count(1)

@@ -13,12 +13,13 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from conftest import Script, ScriptedServer, _ScriptedHandler, queue_issue, write_config
 
-from newsletter import delivery, outbox, subscribers
+from newsletter import delivery, subscribers
 from newsletter.app import Newsletter
 from newsletter.config import load
+from newsletter.delivery import outbox
+from newsletter.delivery.recorder import Recorder
 from newsletter.error import SmtpError
 from newsletter.progress import Silent
-from newsletter.recorder import Recorder
 from newsletter.sink import free_port
 
 Make = Callable[..., Newsletter]

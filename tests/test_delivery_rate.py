@@ -6,13 +6,12 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import ScriptedServer, queue_issue, write_config
 
 from newsletter import delivery, subscribers
 from newsletter.app import Newsletter
 from newsletter.config import load
-from newsletter.ratelimit import RateLimit, SharedRateLimit
+from newsletter.delivery.ratelimit import RateLimit, SharedRateLimit
 from newsletter.store import Store
 
 

@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from newsletter import subscribers
 from newsletter.app import Newsletter
-from newsletter.config import load
+from newsletter.config import load, parse_url
+from newsletter.delivery.smtp import Connection
 from newsletter.error import ConfigError, SmtpError
 from newsletter.sink import FastSink, free_port
-from newsletter.smtp import Connection, parse_url
 
 USER, PASSWORD = "mailer", "s3cret pass"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter import document
+from newsletter.gather.readers import document
 from newsletter.item import Entry, html_to_text, summarise
 
 

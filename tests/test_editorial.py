@@ -14,12 +14,12 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from conftest import FIXTURES, write_config
 
-from newsletter import editorial, issue
 from newsletter.app import Newsletter
 from newsletter.cli import cli
 from newsletter.config import load
+from newsletter.edit import editorial, issue
+from newsletter.edit.issue import Draft, brief
 from newsletter.error import EditorialError
-from newsletter.issue import Draft, brief
 from newsletter.item import Item
 
 

@@ -23,8 +23,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from sample_issue import big_draft, draft
 
 from newsletter.config import Config, parse
-from newsletter.message import Composer, Recipient
-from newsletter.render import Renderer
+from newsletter.email.message import Composer, Recipient
+from newsletter.email.render import Renderer
 from newsletter.tokens import Signer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -171,7 +171,7 @@ def test_the_archive_index_and_page_in_the_browser(browser: Browser, site: tuple
     root, base = site
     config = _config(root, base)
     _publish(root, config, draft(), "email.html")
-    from newsletter.render import render_template
+    from newsletter.email.render import render_template
 
     index = render_template(config, "archive.html", {"issues": [
         {"number": 1, "subject": "Test Briefing #1: Kremlin signals new gas deal", "preheader": "Gas, freight",

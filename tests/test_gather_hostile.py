@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from web import Handler, Web, serve
 
 from newsletter.config import Config, parse
-from newsletter.sources import GatherReport, SourceReport, gather
+from newsletter.gather import GatherReport, SourceReport, gather
 from newsletter.store import Store
-from web import Handler, Web, serve
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
@@ -244,7 +244,7 @@ def test_an_issue_built_from_hostile_sources_carries_nothing_executable(tmp_path
 
 
 def test_markup_allow_list() -> None:
-    from newsletter.markup import safe_url, sanitise
+    from newsletter.gather.markup import safe_url, sanitise
 
     dirty = ('<p style="color:red" onclick="x()">Hi <a href="../up">up</a> <a href="java&#x09;script:alert(1)">j</a>'
              '<img src="/i.png" onerror="x()"><img src="data:image/png;base64,AAAA"></p><form><input></form>'

@@ -12,16 +12,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from test_gather_hostile import by_url, newsletter, stored
+from web import Handler, Web, serve
 
-from newsletter import gathered
 from newsletter.app import Newsletter
 from newsletter.config import parse
 from newsletter.error import FeedError, StoreError
-from newsletter.fetcher import Fetched, Fetcher, Limits
-from newsletter.health import health
-from newsletter.sources import gather, peek
-from test_gather_hostile import by_url, newsletter, stored
-from web import Handler, Web, serve
+from newsletter.gather import gather, sources
+from newsletter.gather.fetch import Fetched, Fetcher, Limits
+from newsletter.gather.sources import health
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 RSS2 = (FEEDS / "rss2.xml").read_bytes()
@@ -169,46 +168,32 @@ def test_https_feeds_are_verified_against_the_trusted_authorities(
     assert (fetched.status, fetched.content) == (200, RSS2)
 
 
-def test_requests_leave_before_the_store_opens_and_still_carry_the_validators(tmp_path: Path, web: Web) -> None:
-    """An app whose store is not open yet reads the validators straight from the SQLite file."""
+def test_the_validators_carry_from_one_run_to_the_next(tmp_path: Path, web: Web) -> None:
+    """What the store remembers of a source (ETag) goes out with the next run's request."""
     url = web.static("/feed.xml", RSS2)
     config = parse({"storage": {"url": "sqlite:///state.db"}, "sources": [{"url": url}]}, root=tmp_path, environ={})
-    assert peek(config.database_url) == {}  # no file yet: nothing to send
-
     first = Newsletter(config).gather()
     assert (first.sources[0].status, first.new) == ("ok", 3)
     app = Newsletter(config)
-    remembered = gathered.states(app.store)
+    remembered = sources.states(app.store)
     assert list(remembered) == [url] and remembered[url].etag == ETAG
-    assert peek(config.database_url) == remembered
     app.close()
 
     fresh = Newsletter(config)
     second = fresh.gather()
     assert (second.sources[0].status, second.new) == ("not-modified", 0)
     assert web.requests[1].headers["if-none-match"] == ETAG
-    assert "store" in fresh.__dict__  # opened during the gather, for what comes next
     assert len(stored(fresh.store)) == 3
 
 
-def test_where_the_file_cannot_tell_the_store_opens_first(tmp_path: Path) -> None:
-    assert peek("postgresql+psycopg://u@localhost/db") is None
-    assert peek("sqlite:///:memory:") is None
-    assert peek(f"sqlite:///{tmp_path}/x.db?mode=ro") is None
-    (tmp_path / "garbage.db").write_bytes(b"this is not a database" * 100)
-    assert peek(f"sqlite:///{tmp_path}/garbage.db") is None
-    sqlite3.connect(tmp_path / "other.db").execute("CREATE TABLE unrelated (x)").connection.commit()
-    assert peek(f"sqlite:///{tmp_path}/other.db") is None
-
-
-def test_a_store_that_fails_to_open_during_the_fetch_is_one_error(tmp_path: Path, web: Web) -> None:
-    """The validators could be read, but the schema cannot be brought up to date: nothing is recorded."""
+def test_a_store_that_fails_to_open_is_one_error_before_any_request(tmp_path: Path, web: Web) -> None:
+    """The schema cannot be brought up to date: nothing is fetched and nothing is recorded."""
     url = web.static("/feed.xml", RSS2)
     config = parse({"storage": {"url": "sqlite:///state.db"}, "sources": [{"url": url}]}, root=tmp_path, environ={})
     with sqlite3.connect(tmp_path / "state.db") as db:  # someone else's table of the same name
         db.execute("CREATE TABLE sources (key, etag, last_modified, permanent_url, content_hash)")
-    assert peek(config.database_url) == {}
     with pytest.raises(StoreError, match="cannot open database"):
         Newsletter(config).gather()
+    assert web.requests == []
     with sqlite3.connect(tmp_path / "state.db") as db:
         assert db.execute("SELECT count(*) FROM sources").fetchone() == (0,)

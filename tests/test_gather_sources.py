@@ -8,11 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner, Result
-
 from conftest import FeedServer
-from newsletter import opml
+
 from newsletter.config import load
-from newsletter.sources import gather
+from newsletter.gather import gather, opml
 from newsletter.store import Store
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"

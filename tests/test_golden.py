@@ -18,8 +18,8 @@ from conftest import FIXTURES, write_config
 
 from newsletter.app import Newsletter
 from newsletter.config import load
-from newsletter.message import Recipient, confirmation
-from newsletter.render import Renderer
+from newsletter.email.message import Recipient, confirmation
+from newsletter.email.render import Renderer
 
 GOLDEN = Path(__file__).parent / "golden"
 MOMENT = datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("Asia/Almaty"))

@@ -14,9 +14,9 @@ import pytest
 from sample_issue import MOMENT, big_draft, draft
 
 from newsletter.config import Config, parse
+from newsletter.email.message import Composer, Recipient, confirmation
+from newsletter.email.render import Renderer
 from newsletter.error import ConfigError
-from newsletter.message import Composer, Recipient, confirmation
-from newsletter.render import Renderer
 from newsletter.tokens import UNSUBSCRIBE, Signer
 
 NAMES = ["", "Ann Lee", "Бекзат", "Zhanna Ömirzaq", 'Lee, Ann "Ed"', "O'Brien", "李小龙", "Émile\r\nBcc: x@evil.org",
@@ -102,7 +102,7 @@ def test_headers_every_message_carries(tmp_path: Path) -> None:
 
 
 def test_header_lines_made_by_hand_are_the_ones_header_would_make(tmp_path: Path) -> None:
-    from newsletter.message import header
+    from newsletter.email.message import header
 
     for base in ("https://news.example.org", "https://a-much-longer-host-name.newsletters.example.org/briefing"):
         c = composer(config(tmp_path, base_url=base))

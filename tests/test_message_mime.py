@@ -10,7 +10,7 @@ from email.header import decode_header, make_header
 
 import pytest
 
-from newsletter.mime import Body, encoded_words, header, mailbox, quoted_printable
+from newsletter.email.mime import Body, encoded_words, header, mailbox, quoted_printable
 
 ALPHABET = ["a", "Z", " ", "\t", "=", ".", "-", "é", "Ж", "中", "😀", "\n", "&", "<", "_", "?", "x" * 20, " \n"]
 

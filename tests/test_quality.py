@@ -18,7 +18,7 @@ from conftest import FIXTURES
 
 from newsletter.app import Newsletter
 from newsletter.config import parse
-from newsletter.issue import Planned
+from newsletter.edit.issue import Planned
 
 LABELLED = FIXTURES / "labelled"
 THRESHOLD = 0.85  # the share placed right may not fall below this

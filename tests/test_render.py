@@ -11,11 +11,11 @@ import pytest
 from mjml import mjml2html
 from sample_issue import big_draft, draft, item
 
-from newsletter import htmlmail
 from newsletter.config import Config, parse
+from newsletter.edit.sections import Placed, Placement, Sorter
+from newsletter.email import htmlmail
+from newsletter.email.render import PLACEHOLDER, Renderer, _keep, render
 from newsletter.error import ConfigError, TemplateError
-from newsletter.render import PLACEHOLDER, Renderer, _keep, render
-from newsletter.sections import Placed, Placement, Sorter
 
 URL = re.compile(r"https?://\S+")
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import feedparser
 from click.testing import CliRunner
 
-from newsletter import delivery, issue, subscribers
+from newsletter import delivery, subscribers
 from newsletter.app import Newsletter
 from newsletter.archive import Archive, stored_draft
 from newsletter.cli import cli
-from newsletter.render import Renderer
+from newsletter.edit import issue
+from newsletter.email.render import Renderer
 from newsletter.sink import Sink
 
 PAGE = "https://news.example.org/archive/1.html"

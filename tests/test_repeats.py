@@ -16,12 +16,13 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from conftest import ADMIN_TOKEN, FeedServer, InProcess, write_config
 
-from newsletter import archive, editorial, issue, subscribers
+from newsletter import archive, subscribers
 from newsletter.app import Newsletter
 from newsletter.cli import cli
 from newsletter.config import load
+from newsletter.edit import editorial, issue
+from newsletter.edit.issue import SENT_BEFORE, Draft
 from newsletter.error import EditorialError
-from newsletter.issue import SENT_BEFORE, Draft
 from newsletter.sink import Sink
 from newsletter.web import create_app
 

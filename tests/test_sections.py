@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from newsletter.config import parse
+from newsletter.edit.keywords import Matcher, words
+from newsletter.edit.sections import Placed, Placement, Sorter
 from newsletter.error import ConfigError
 from newsletter.item import Item
-from newsletter.keywords import Matcher, words
-from newsletter.sections import Placed, Placement, Sorter
 
 _ids = count(1)
 

@@ -15,9 +15,9 @@ from newsletter import subscribers
 from newsletter.app import Newsletter
 from newsletter.config import load
 from newsletter.error import ConfigError
-from newsletter.signup_limit import admit, client_address
 from newsletter.sink import Sink
 from newsletter.store import Store
+from newsletter.subscribers.signup_limit import admit, client_address
 
 START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 BOMBER = ("203.0.113.5", 40000)

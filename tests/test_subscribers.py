@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from newsletter import migrations, roster, subscribers
+from newsletter import migrations, subscribers
 from newsletter.error import SubscriberError
 from newsletter.store import Store
+from newsletter.subscribers import csvfile
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -110,7 +111,7 @@ gone@example.org,Gone Again,,active
 def test_import_reports_every_row_and_keeps_the_good_ones(store: Store) -> None:
     subscribers.add(store, "gone@example.org", name="Gone", status="active")
     subscribers.remove(store, "gone@example.org")
-    report = roster.import_csv(store, io.StringIO(CSV))
+    report = csvfile.import_csv(store, io.StringIO(CSV))
     assert (report.added, report.updated, report.skipped) == (2, 1, 0)
     assert [line for line, _ in report.rejected] == [3, 5, 6, 7]
     reasons = dict(report.rejected)
@@ -127,28 +128,28 @@ def test_import_reports_every_row_and_keeps_the_good_ones(store: Store) -> None:
 
 
 def test_import_updates_and_skips_known_addresses(store: Store) -> None:
-    roster.import_csv(store, io.StringIO("email,name,sections,status\nann@example.org,Ann,China,pending\n"))
-    again = roster.import_csv(store, io.StringIO("email,name,sections,status\nANN@example.org,Ann,China,pending\n"))
+    csvfile.import_csv(store, io.StringIO("email,name,sections,status\nann@example.org,Ann,China,pending\n"))
+    again = csvfile.import_csv(store, io.StringIO("email,name,sections,status\nANN@example.org,Ann,China,pending\n"))
     assert (again.added, again.updated, again.skipped) == (0, 0, 1)
-    change = roster.import_csv(store, io.StringIO("email,status\nAnn@Example.org,active\n"))
+    change = csvfile.import_csv(store, io.StringIO("email,status\nAnn@Example.org,active\n"))
     assert (change.updated, change.skipped) == (1, 0)
     ann = subscribers.get(store, "ann@example.org")
     assert ann.status == "active" and ann.sections == ("China",) and ann.confirmed_at is not None
     assert [e.event for e in subscribers.events(store, ann.id)] == ["imported", "active"]
     with pytest.raises(SubscriberError, match="no 'email' column"):
-        roster.import_csv(store, io.StringIO("name,status\nx,active\n"))
+        csvfile.import_csv(store, io.StringIO("name,status\nx,active\n"))
 
 
 def test_export_round_trips_through_import(store: Store, tmp_path: Path) -> None:
-    roster.import_csv(store, io.StringIO(CSV))
-    text = roster.export_text(store)
+    csvfile.import_csv(store, io.StringIO(CSV))
+    text = csvfile.export_text(store)
     assert text.splitlines()[0] == "email,name,sections,status"
     assert 'bob@example.org,"Bob, Jr.","Russia,China",pending' in text
     other = Store(tmp_path / "other.db")
-    report = roster.import_csv(other, io.StringIO(text))
+    report = csvfile.import_csv(other, io.StringIO(text))
     assert report.added == subscribers.count(store) and not report.rejected
-    assert roster.export_text(other) == text
-    assert roster.export_text(store, status="pending").count("\n") == 2
+    assert csvfile.export_text(other) == text
+    assert csvfile.export_text(store, status="pending").count("\n") == 2
     other.close()
 
 
@@ -163,7 +164,7 @@ def test_one_hundred_thousand_rows_import_correctly(store: Store) -> None:
         lines.append(f"reader{i}@example.org,Reader {i},{'Russia' if i % 3 == 0 else ''},active")
     lines[50_001] = "broken-at-line-50002,,,"
     lines.append("reader7@example.org,Dup,,active")
-    report = roster.import_csv(store, io.StringIO("\n".join(lines) + "\n"))
+    report = csvfile.import_csv(store, io.StringIO("\n".join(lines) + "\n"))
     assert report.rejected[0][0] == 50_002 and report.rejected[1] == (100_002, "reader7@example.org is already "
                                                                                "on line 9 of this file")
     assert len(report.rejected) == 2
@@ -202,7 +203,7 @@ def test_the_same_on_postgresql(postgres_url: str) -> None:
     try:
         subscribers.add(store, "gone@example.org", status="active")
         subscribers.remove(store, "gone@example.org")
-        report = roster.import_csv(store, io.StringIO(CSV))
+        report = csvfile.import_csv(store, io.StringIO(CSV))
         assert (report.added, report.updated, len(report.rejected)) == (2, 1, 4)
         assert subscribers.get(store, "gone@example.org").status == "unsubscribed"
         assert [s.email for s in subscribers.iterate(store, search="BOB", section="China")] == ["bob@example.org"]

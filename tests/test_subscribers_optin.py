@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from conftest import ScriptedServer, tamper, write_config
 
-from newsletter import membership, subscribers
+from newsletter import subscribers
 from newsletter.app import Newsletter
 from newsletter.config import load
 from newsletter.error import SmtpError, SubscriberError
 from newsletter.sink import Sink, free_port
+from newsletter.subscribers import optin
 from newsletter.tokens import CONFIRM, LinkError, Signer
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -57,7 +58,7 @@ def confirmation_link(sink: Sink, index: int = -1) -> str:
 
 
 def test_sign_up_mails_a_link_that_makes_the_reader_active(app: Newsletter, sink: Sink, clock: Clock) -> None:
-    signup = membership.request(app, "New.Reader@Example.org", name="Nia", sections=["china", "Nowhere"])
+    signup = optin.request(app, "New.Reader@Example.org", name="Nia", sections=["china", "Nowhere"])
     assert (signup.email, signup.sent, signup.reason) == ("New.Reader@example.org", True, "sent")
     pending = subscribers.get(app.store, "new.reader@example.org")
     assert (pending.status, pending.name, pending.sections, pending.origin) == ("pending", "Nia", ("China",), "web")
@@ -67,65 +68,65 @@ def test_sign_up_mails_a_link_that_makes_the_reader_active(app: Newsletter, sink
     assert mail["Subject"] == "Confirm your subscription to Test Briefing"
     token = confirmation_link(sink)
     clock.advance(hours=47)
-    assert membership.pending_confirmation(app, token).status == "pending"  # looking changes nothing
-    active = membership.confirm(app, token)
+    assert optin.pending_confirmation(app, token).status == "pending"  # looking changes nothing
+    active = optin.confirm(app, token)
     assert active.status == "active" and active.confirmed_at == T0 + timedelta(hours=47)
-    assert membership.confirm(app, token) == active  # a second click is harmless
+    assert optin.confirm(app, token) == active  # a second click is harmless
     events = [(e.event, e.status) for e in subscribers.events(app.store, active.id)]
     assert events == [("added", "pending"), ("confirmation-sent", "pending"), ("confirmed", "active")]
 
 
 def test_links_expire_and_tampered_links_change_nothing(app: Newsletter, sink: Sink, clock: Clock) -> None:
-    membership.request(app, "late@example.org")
+    optin.request(app, "late@example.org")
     token = confirmation_link(sink)
     clock.advance(hours=48, seconds=1)
     with pytest.raises(LinkError, match="expired"):
-        membership.confirm(app, token)
+        optin.confirm(app, token)
     head, _, signature = token.rpartition(".")
     for bad in (head + "." + signature[::-1], token[:-2], "nonsense", app.signer().sign("unsubscribe", 1)):
         with pytest.raises(LinkError, match="invalid or tampered"):
-            membership.confirm(app, bad)
+            optin.confirm(app, bad)
     other = Signer("another secret").sign_expiring(CONFIRM, 1, clock.now)
     with pytest.raises(LinkError):
-        membership.confirm(app, other)
+        optin.confirm(app, other)
     assert subscribers.get(app.store, "late@example.org").status == "pending"
 
 
 def test_repeated_sign_ups_send_one_mail_per_interval_and_reveal_nothing(app: Newsletter, sink: Sink,
                                                                           clock: Clock) -> None:
-    assert membership.request(app, "twice@example.org").sent
+    assert optin.request(app, "twice@example.org").sent
     clock.advance(minutes=9)
-    again = membership.request(app, "TWICE@example.org", name="Tom")
+    again = optin.request(app, "TWICE@example.org", name="Tom")
     assert (again.sent, again.reason) == (False, "recently-sent")
     assert len(sink.messages) == 1
     assert subscribers.get(app.store, "twice@example.org").name == "Tom"  # still pending: their choice counts
     clock.advance(minutes=1)
-    assert membership.request(app, "twice@example.org").sent
+    assert optin.request(app, "twice@example.org").sent
     assert len(sink.messages) == 2
     subscribers.add(app.store, "reader@example.org", name="Rita", status="active")
-    known = membership.request(app, "reader@example.org", name="Mallory", sections=["Russia"])
+    known = optin.request(app, "reader@example.org", name="Mallory", sections=["Russia"])
     assert (known.sent, known.reason) == (False, "already-active")
     reader = subscribers.get(app.store, "reader@example.org")
     assert (reader.name, reader.sections) == ("Rita", ())  # a stranger cannot change an active reader
     assert len(sink.messages) == 2
     with pytest.raises(SubscriberError, match="invalid email address"):
-        membership.request(app, "nobody@")
+        optin.request(app, "nobody@")
 
 
 def test_only_the_readers_own_new_confirmation_lifts_suppression(app: Newsletter, sink: Sink, clock: Clock) -> None:
-    membership.request(app, "leaver@example.org")
+    optin.request(app, "leaver@example.org")
     old_token = confirmation_link(sink)
     clock.advance(minutes=1)
-    subscriber = membership.confirm(app, old_token)
+    subscriber = optin.confirm(app, old_token)
     clock.advance(minutes=1)
-    membership.unsubscribe(app, app.signer().sign("unsubscribe", subscriber.id))
+    optin.unsubscribe(app, app.signer().sign("unsubscribe", subscriber.id))
     with pytest.raises(LinkError, match="older than your latest change"):
-        membership.confirm(app, old_token)
+        optin.confirm(app, old_token)
     assert subscribers.get(app.store, "leaver@example.org").status == "unsubscribed"
     clock.advance(minutes=10)
-    assert membership.request(app, "leaver@example.org").sent
+    assert optin.request(app, "leaver@example.org").sent
     assert subscribers.get(app.store, "leaver@example.org").status == "unsubscribed"  # not until they click
-    back = membership.confirm(app, confirmation_link(sink))
+    back = optin.confirm(app, confirmation_link(sink))
     assert back.status == "active" and back.unsubscribed_at == T0 + timedelta(minutes=2)
 
 
@@ -133,16 +134,16 @@ def test_a_mail_server_failure_records_no_send(tmp_path: Path, scripted_smtp: Sc
     app = open_newsletter(tmp_path, scripted_smtp.url, clock)
     scripted_smtp.script.rcpt["refused@example.org"] = "550 5.1.1 No such user"
     with pytest.raises(SmtpError):
-        membership.request(app, "refused@example.org")
+        optin.request(app, "refused@example.org")
     assert subscribers.get(app.store, "refused@example.org").confirm_sent_at is None
     del scripted_smtp.script.rcpt["refused@example.org"]
-    assert membership.request(app, "refused@example.org").sent  # no wait imposed by the failed try
+    assert optin.request(app, "refused@example.org").sent  # no wait imposed by the failed try
     assert len(scripted_smtp.script.accepted) == 1
     app.store.close()
     (tmp_path / "down").mkdir()
     down = open_newsletter(tmp_path / "down", f"smtp://127.0.0.1:{free_port()}", clock)
     with pytest.raises(SmtpError):
-        membership.request(down, "someone@example.org")
+        optin.request(down, "someone@example.org")
     assert subscribers.get(down.store, "someone@example.org").confirm_sent_at is None
     down.store.close()
 
@@ -151,15 +152,15 @@ def test_preferences_and_unsubscribe_through_the_permanent_link(app: Newsletter)
     reader = subscribers.add(app.store, "pat@example.org", name="Pat", status="active")
     token = app.signer().sign("unsubscribe", reader.id)
     assert token == Signer(app.store.secret("")).sign("unsubscribe", reader.id)
-    changed = membership.set_preferences(app, token, name="Patricia", sections=["Russia", "Energy"])
+    changed = optin.set_preferences(app, token, name="Patricia", sections=["Russia", "Energy"])
     assert (changed.name, changed.sections) == ("Patricia", ("Russia", "Energy"))
-    every = membership.set_preferences(app, token, name="Patricia", sections=["Russia", "China", "Energy", "In brief"])
+    every = optin.set_preferences(app, token, name="Patricia", sections=["Russia", "China", "Energy", "In brief"])
     assert every.sections == ()  # every section ticked is stored as "all", so new sections come too
-    gone = membership.unsubscribe(app, token, origin="one-click")
+    gone = optin.unsubscribe(app, token, origin="one-click")
     assert gone.status == "unsubscribed" and subscribers.events(app.store, reader.id)[-1].origin == "one-click"
-    assert membership.unsubscribe(app, token).unsubscribed_at == gone.unsubscribed_at
+    assert optin.unsubscribe(app, token).unsubscribed_at == gone.unsubscribed_at
     with pytest.raises(LinkError):
-        membership.unsubscribe(app, tamper(token))
+        optin.unsubscribe(app, tamper(token))
 
 
 def test_the_permanent_token_format_is_unchanged() -> None:

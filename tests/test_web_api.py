@@ -6,8 +6,9 @@ import re
 
 from conftest import ADMIN_TOKEN, InProcess
 
-from newsletter import editorial, subscribers
+from newsletter import subscribers
 from newsletter.app import Newsletter
+from newsletter.edit import editorial
 from newsletter.sink import Sink
 
 BEARER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from conftest import ADMIN_TOKEN, InProcess
 
-from newsletter import editorial, subscribers
+from newsletter import subscribers
 from newsletter.app import Newsletter
+from newsletter.edit import editorial
 from newsletter.sink import Sink
 from newsletter.web import create_app
 

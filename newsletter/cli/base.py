@@ -5,19 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from newsletter import __version__, lazy  # noqa: F401 - lazy is used by the command modules
+from newsletter import __version__, config
+from newsletter.app import Newsletter, SendReport
+from newsletter.config import Config
+from newsletter.edit.issue import Planned
 from newsletter.error import NewsletterError
-
-if TYPE_CHECKING:
-    from newsletter.app import Newsletter, SendReport
-    from newsletter.config import Config
-    from newsletter.issue import Planned
-    from newsletter.sources import GatherReport
-
+from newsletter.gather import GatherReport
 
 
 class Group(click.Group):
@@ -36,7 +33,6 @@ class Group(click.Group):
 
 def _config(ctx: click.Context) -> Config:
     """Return the loaded configuration: cheap, so a command can look at it before opening the app."""
-    from newsletter import config
 
     obj = ctx.find_root().obj
     if "loaded" not in obj:
@@ -46,7 +42,6 @@ def _config(ctx: click.Context) -> Config:
 
 
 def _app(ctx: click.Context) -> Newsletter:
-    from newsletter.app import Newsletter
 
     obj = ctx.find_root().obj
     if "app" not in obj:

@@ -8,12 +8,12 @@ from typing import Any
 
 import click
 
-from newsletter.cli.base import Group, _app, _json, _Null, _print_plan, cli, lazy
+from newsletter import subscribers
+from newsletter.cli.base import Group, _app, _json, _Null, _print_plan, cli
+from newsletter.edit import editorial
+from newsletter.gather import opml, sources
 from newsletter.progress import for_terminal
-from newsletter.statuses import STATUSES
-
-editorial, health, opml, roster, subscribers = (
-    lazy(f"newsletter.{name}") for name in ("editorial", "health", "opml", "roster", "subscribers"))
+from newsletter.subscribers import STATUSES, csvfile
 
 
 @cli.group(cls=Group)
@@ -71,7 +71,7 @@ def subscribers_import(ctx: click.Context, file: Any, as_json: bool) -> None:
     """Import a CSV with the header email,name,sections,status; exits 1 if a row was rejected."""
     progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
     with progress if hasattr(progress, "__enter__") else _Null():
-        report = roster.import_csv(_app(ctx).store, file, progress=progress)
+        report = csvfile.import_csv(_app(ctx).store, file, progress=progress)
     if as_json:
         _json(report.to_json())
     else:
@@ -90,10 +90,10 @@ def subscribers_export(ctx: click.Context, file: Path | None) -> None:
     """Write every subscriber as CSV to FILE (default: standard output)."""
     store = _app(ctx).store
     if file is None:
-        roster.export_csv(store, sys.stdout)
+        csvfile.export_csv(store, sys.stdout)
         return
     with file.open("w", encoding="utf-8", newline="") as stream:
-        written = roster.export_csv(store, stream)
+        written = csvfile.export_csv(store, stream)
     click.echo(f"exported {written} subscribers to {file}", err=True)
 
 
@@ -111,7 +111,7 @@ cli.add_command(sources_group, name="sources")
 def sources_list(ctx: click.Context, as_json: bool) -> None:
     """Show each source's last status, error, consecutive failures and last success."""
     app = _app(ctx)
-    rows = health.health(app.config, app.store, moment=app.clock())
+    rows = sources.health(app.config, app.store, moment=app.clock())
     if as_json:
         _json([h.to_json() for h in rows])
     else:
@@ -119,11 +119,10 @@ def sources_list(ctx: click.Context, as_json: bool) -> None:
             detail = f"{h.failures} failures since {h.failing_since:%Y-%m-%d %H:%M}: {h.last_error}" \
                 if h.failing_since else (h.last_warning or "")
             click.echo(f"{h.flag:<12} {h.name}\t{h.url or h.path}\t{h.items} items\t"
-                       f"last success {health.describe_age(h.last_success_at)}\t{detail}".rstrip())
+                       f"last success {sources.describe_age(h.last_success_at)}\t{detail}".rstrip())
     for h in rows:
         if h.alarm:
-            click.echo(f"warning: source {h.name} has been failing since {h.failing_since:%Y-%m-%d %H:%M} UTC "
-                       f"({h.failures} attempts in a row): {h.last_error}", err=True)
+            click.echo(f"warning: {h.alarm_message}", err=True)
 
 
 @sources_group.command("import")
@@ -149,7 +148,7 @@ def sources_import(ctx: click.Context, file: Path, as_json: bool) -> None:
 def sources_export(ctx: click.Context, file: Path | None) -> None:
     """Write the feed sources as OPML to FILE (default: standard output)."""
     app = _app(ctx)
-    names = {h.key: h.name for h in health.health(app.config, app.store)}
+    names = {h.key: h.name for h in sources.health(app.config, app.store)}
     document = opml.export(app.config, names)
     if file is None:
         click.echo(document, nl=False)

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import click
 
-from newsletter.cli.base import _app, _Null, _print_send, cli, lazy
+from newsletter import demo
+from newsletter.cli.base import _app, _Null, _print_send, cli
 from newsletter.progress import for_terminal
-
-demo = lazy("newsletter.demo")
 
 
 @cli.command("demo")

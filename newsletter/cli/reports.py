@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from newsletter.cli.base import _app, _json, cli, lazy
-
-bounces = lazy("newsletter.bounces")
+from newsletter.cli.base import _app, _json, cli
+from newsletter.delivery import bounces
 
 
 @cli.command("bounces")

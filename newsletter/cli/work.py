@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from newsletter import bundle
-from newsletter.error import NewsletterError
-from newsletter.progress import for_terminal
-
-if TYPE_CHECKING:
-    from newsletter.issue import Draft
-
+from newsletter import bundle, status
+from newsletter.app import SendReport
 from newsletter.cli.base import (
     _app,
     _config,
@@ -25,6 +21,11 @@ from newsletter.cli.base import (
     _print_source_notes,
     cli,
 )
+from newsletter.daemon import Daemon
+from newsletter.edit.issue import SENT_BEFORE, Draft
+from newsletter.error import NewsletterError
+from newsletter.gather import processes
+from newsletter.progress import for_terminal
 
 
 @cli.command()
@@ -41,11 +42,10 @@ def init(folder: Path) -> None:
 @click.pass_context
 def gather(ctx: click.Context, as_json: bool) -> None:
     """Fetch every source and store new items; exits 1 if any source failed."""
-    from newsletter import parsers
 
     # Fork the feed readers first: they load their parsers on the other cores while this
     # process loads the database and HTTP layers.
-    readers = parsers.pool(parsers.feeds(_config(ctx)))
+    readers = processes.pool(processes.feeds(_config(ctx)))
     try:
         report = _app(ctx).gather(progress=for_terminal(quiet=as_json or ctx.obj["quiet"]), readers=readers)
     finally:
@@ -78,7 +78,6 @@ def preview(ctx: click.Context, out: Path | None, text: bool, reasons: bool) -> 
     if draft.empty:
         click.echo("note: no items are waiting; the next issue would be empty", err=True)
     if reasons:
-        from newsletter.issue import SENT_BEFORE
 
         _print_plan([p for p in draft.plan if p.status in ("lead", "in issue", "duplicate", SENT_BEFORE)])
         if out is None:
@@ -160,8 +159,6 @@ def deliveries(ctx: click.Context, number: int, as_json: bool) -> None:
 @click.pass_context
 def worker(ctx: click.Context, follow: bool, poll: float, as_json: bool) -> None:
     """Deliver unfinished issues, sharing them with other workers (PostgreSQL: on any number of hosts)."""
-    import signal
-    import threading
 
     app = _app(ctx)
     stop = threading.Event()  # SIGTERM: finish the messages in flight, give back the rest, exit
@@ -169,7 +166,6 @@ def worker(ctx: click.Context, follow: bool, poll: float, as_json: bool) -> None
     progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
     with progress if hasattr(progress, "__enter__") else _Null():
         reports = app.work(follow=follow, poll=poll, progress=progress, stop=stop)
-    from newsletter.app import SendReport
 
     _print_send(SendReport("sent" if reports else "idle", reports, message="no unfinished issue"), as_json)
 
@@ -178,7 +174,6 @@ def worker(ctx: click.Context, follow: bool, poll: float, as_json: bool) -> None
 @click.pass_context
 def run_command(ctx: click.Context) -> None:
     """Run the scheduler daemon: send (and gather) on the configured schedule until stopped."""
-    from newsletter.daemon import Daemon
 
     Daemon(_app(ctx)).run_forever()
 
@@ -188,8 +183,6 @@ def run_command(ctx: click.Context) -> None:
 @click.pass_context
 def status_command(ctx: click.Context, as_json: bool) -> None:
     """Show the next scheduled runs, the last issue and its deliveries, and source health."""
-    from newsletter import status
-    from newsletter.daemon import Daemon
 
     data = status.report(Daemon(_app(ctx)))
     if as_json:

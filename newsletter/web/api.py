@@ -8,14 +8,26 @@ endpoint calls the same library function as the matching desk page or command.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Body, Depends, HTTPException, Query, Request
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Body,
+    Depends,
+    HTTPException,
+    Query,
+    Request,
+)
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from newsletter import editorial, membership, overview, roster, subscribers
+from newsletter import status, subscribers
+from newsletter.daemon import Daemon
+from newsletter.edit import editorial
 from newsletter.error import EditorialError, NewsletterError, SmtpError, SubscriberError
+from newsletter.subscribers import csvfile, optin
 from newsletter.web import auth
 from newsletter.web.desk import jobs_of, send_issue
 from newsletter.web.pages import admission, newsletter_of
@@ -74,14 +86,14 @@ def subscribe(request: Request, body: SignUp, background: BackgroundTasks) -> di
     """Mail a confirmation link; neither the answer nor its timing tells whether the address was known."""
     app = newsletter_of(request)
     try:
-        address = membership.check(app, body.email, body.sections)
+        address = optin.check(app, body.email, body.sections)
     except SubscriberError as e:
         raise HTTPException(422, str(e)) from None
     admitted = admission(request)
     if not admitted.allowed:
         raise HTTPException(429, "too many sign-ups from this connection; try again later",
                             headers={"Retry-After": str(admitted.retry_after)})
-    background.add_task(membership.request_later, app, address, name=body.name, sections=body.sections)
+    background.add_task(optin.request_later, app, address, name=body.name, sections=body.sections)
     return {"status": "check-your-inbox"}
 
 
@@ -151,16 +163,14 @@ def job(request: Request) -> dict[str, Any] | None:
 @router.get("/issues", summary="Past issues with their delivery figures")
 def issues(request: Request, limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
     """Return the latest issues, newest first, with sent/pending/deferred/failed/skipped counts."""
-    return [i.to_json() for i in overview.issues(newsletter_of(request).store, limit=limit)]
+    return [i.to_json() for i in status.issues(newsletter_of(request).store, limit=limit)]
 
 
 @router.get("/status", summary="Schedule, last issue and source health")
-def status(request: Request) -> dict[str, Any]:
+def operator_status(request: Request) -> dict[str, Any]:
     """Return what ``newsletter status --json`` prints."""
-    from newsletter import status as status_module
-    from newsletter.daemon import Daemon
 
-    data: dict[str, Any] = status_module.report(Daemon(newsletter_of(request)))
+    data: dict[str, Any] = status.report(Daemon(newsletter_of(request)))
     return data
 
 
@@ -186,7 +196,7 @@ def add_subscriber(request: Request, body: NewSubscriber) -> dict[str, Any]:
         raise HTTPException(409, f"{body.email.strip()} is already a subscriber")
     try:
         s = subscribers.add(app.store, body.email, name=body.name, status=body.status, origin="api",
-                            sections=membership.chosen_sections(app, body.sections))
+                            sections=optin.chosen_sections(app, body.sections))
     except SubscriberError as e:
         raise HTTPException(422, str(e)) from None
     return s.to_json()
@@ -195,17 +205,16 @@ def add_subscriber(request: Request, body: NewSubscriber) -> dict[str, Any]:
 @router.get("/subscribers/export.csv", summary="Export subscribers as CSV", response_class=Response)
 def export(request: Request, q: str = "", status: str | None = None) -> Response:
     """Return ``email,name,sections,status`` rows of the matching readers."""
-    return Response(roster.export_text(newsletter_of(request).store, search=q or None, status=status),
+    return Response(csvfile.export_text(newsletter_of(request).store, search=q or None, status=status),
                     media_type="text/csv; charset=utf-8")
 
 
 @router.post("/subscribers/import", summary="Import subscribers from CSV")
 def import_csv(request: Request, body: str = Body(..., media_type="text/csv")) -> JSONResponse:
     """Import ``email,name,sections,status`` rows; report added, updated, skipped and rejected rows."""
-    import io
 
     try:
-        report = roster.import_csv(newsletter_of(request).store, io.StringIO(body), origin="api-import")
+        report = csvfile.import_csv(newsletter_of(request).store, io.StringIO(body), origin="api-import")
     except SubscriberError as e:
         raise HTTPException(422, str(e)) from None
     return JSONResponse(report.to_json(), status_code=200)
@@ -230,7 +239,7 @@ def change_subscriber(request: Request, subscriber_id: int, body: SubscriberChan
     try:
         if body.status is not None:
             subscribers.edit_status(app.store, subscriber_id, body.status, origin="api")
-        sections = None if body.sections is None else membership.chosen_sections(app, body.sections)
+        sections = None if body.sections is None else optin.chosen_sections(app, body.sections)
         s = subscribers.update(app.store, subscriber_id, name=body.name, sections=sections, origin="api")
     except SubscriberError as e:
         raise HTTPException(422, str(e)) from None

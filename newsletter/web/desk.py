@@ -14,8 +14,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from newsletter import editorial, overview, subscribers
+from newsletter import status, subscribers
 from newsletter.app import Newsletter
+from newsletter.daemon import Daemon
+from newsletter.edit import editorial
 from newsletter.error import NewsletterError
 from newsletter.web import auth
 from newsletter.web.jobs import Jobs
@@ -75,8 +77,6 @@ def desk_root() -> Response:
 @router.get("/", response_class=HTMLResponse, dependencies=[Editor])
 def home(request: Request) -> HTMLResponse:
     """Show the next issue at a glance, subscriber counts, the schedule and source health."""
-    from newsletter import status
-    from newsletter.daemon import Daemon
 
     app = newsletter_of(request)
     draft = app.draft()
@@ -179,4 +179,4 @@ def gather(request: Request) -> Response:
 @router.get("/issues", response_class=HTMLResponse, dependencies=[Editor])
 def issues(request: Request) -> HTMLResponse:
     """Show past issues and their delivery figures."""
-    return desk(request, "desk/issues.html", issues=overview.issues(newsletter_of(request).store))
+    return desk(request, "desk/issues.html", issues=status.issues(newsletter_of(request).store))

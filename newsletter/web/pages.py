@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, unquote
 
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from newsletter import signup_limit
-
-if TYPE_CHECKING:
-    from newsletter.app import Newsletter
+from newsletter.app import Newsletter
+from newsletter.subscribers import signup_limit
 
 TEMPLATES = Path(__file__).parent / "templates"
 FLASH = "newsletter_flash"
@@ -42,7 +40,7 @@ def newsletter_of(request: Request) -> Newsletter:
 
 
 def admission(request: Request) -> signup_limit.Admission:
-    """Count a sign-up from the request's client against the hourly limit (see ``newsletter.signup_limit``)."""
+    """Count a sign-up from the request's client against the hourly limit (see ``newsletter.subscribers.signup_limit``)."""
     peer = request.client.host if request.client else None
     forwarded = ", ".join(request.headers.getlist("x-forwarded-for")) or None
     return signup_limit.admit(newsletter_of(request), peer, forwarded)

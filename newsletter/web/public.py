@@ -1,6 +1,6 @@
 """The public pages: sign up, confirm, preferences, unsubscribe (RFC 8058 one-click), the archive.
 
-Every page calls one function of ``newsletter.membership`` or ``newsletter.archive``.
+Every page calls one function of ``newsletter.subscribers.optin`` or ``newsletter.archive``.
 A GET never changes anything (mail scanners follow links); a tampered or stale
 link gets a 4xx page and changes nothing.
 """
@@ -12,9 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from newsletter import membership
 from newsletter.archive import Archive
 from newsletter.error import SubscriberError
+from newsletter.subscribers import optin
 from newsletter.tokens import LinkError
 from newsletter.web.pages import admission, message, newsletter_of, render
 
@@ -42,7 +42,7 @@ def too_many(request: Request, retry_after: int) -> HTMLResponse:
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def subscribe_form(request: Request) -> HTMLResponse:
     """Show the sign-up form."""
-    return render(request, "subscribe.html", sections=membership.sections_offered(newsletter_of(request)),
+    return render(request, "subscribe.html", sections=optin.sections_offered(newsletter_of(request)),
                   error="", email="", name="")
 
 
@@ -57,15 +57,15 @@ def subscribe(request: Request, background: BackgroundTasks, email: Annotated[st
         return message(request, "Check your inbox",
                        CHECK_INBOX.format(email=email, title=app.config.newsletter.title))
     try:
-        address = membership.check(app, email, sections or [])
+        address = optin.check(app, email, sections or [])
     except SubscriberError as e:
-        return render(request, "subscribe.html", status_code=400, sections=membership.sections_offered(app),
+        return render(request, "subscribe.html", status_code=400, sections=optin.sections_offered(app),
                       error=str(e), email=email, name=name)
     admitted = admission(request)
     if not admitted.allowed:
         return too_many(request, admitted.retry_after)
     # The work (and its timing) depends on whether the address is known: do it after answering.
-    background.add_task(membership.request_later, app, address, name=name, sections=sections or [])
+    background.add_task(optin.request_later, app, address, name=name, sections=sections or [])
     return message(request, "Check your inbox",
                    CHECK_INBOX.format(email=address, title=app.config.newsletter.title))
 
@@ -74,7 +74,7 @@ def subscribe(request: Request, background: BackgroundTasks, email: Annotated[st
 def confirm_page(request: Request, token: str) -> HTMLResponse:
     """Show whom the link confirms and one button; a GET changes nothing."""
     try:
-        subscriber = membership.pending_confirmation(newsletter_of(request), token)
+        subscriber = optin.pending_confirmation(newsletter_of(request), token)
     except LinkError as e:
         return bad_link(request, e)
     return render(request, "confirm.html", subscriber=subscriber, token=token)
@@ -84,7 +84,7 @@ def confirm_page(request: Request, token: str) -> HTMLResponse:
 def confirm(request: Request, token: str) -> HTMLResponse:
     """Confirm the subscription the link names."""
     try:
-        subscriber = membership.confirm(newsletter_of(request), token)
+        subscriber = optin.confirm(newsletter_of(request), token)
     except LinkError as e:
         return bad_link(request, e)
     return render(request, "confirmed.html", subscriber=subscriber,
@@ -99,7 +99,7 @@ def _preferences_url(request: Request, subscriber_id: int) -> str:
 def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
     """Show one button that unsubscribes; link scanners that only GET change nothing."""
     try:
-        subscriber = membership.reader(newsletter_of(request), token)
+        subscriber = optin.reader(newsletter_of(request), token)
     except LinkError as e:
         return bad_link(request, e)
     return render(request, "unsubscribe.html", subscriber=subscriber, token=token)
@@ -110,7 +110,7 @@ def unsubscribe(request: Request, token: str,
                 one_click: Annotated[str, Form(alias="List-Unsubscribe")] = "") -> HTMLResponse:
     """Unsubscribe at once: RFC 8058 one-click (``List-Unsubscribe=One-Click``) or the page's button."""
     try:
-        subscriber = membership.unsubscribe(newsletter_of(request), token,
+        subscriber = optin.unsubscribe(newsletter_of(request), token,
                                             origin="one-click" if one_click == "One-Click" else "web")
     except LinkError as e:
         return bad_link(request, e)
@@ -122,11 +122,11 @@ def preferences_page(request: Request, token: str) -> HTMLResponse:
     """Show the reader's name, chosen sections and an unsubscribe button."""
     app = newsletter_of(request)
     try:
-        subscriber = membership.reader(app, token)
+        subscriber = optin.reader(app, token)
     except LinkError as e:
         return bad_link(request, e)
     return render(request, "preferences.html", subscriber=subscriber, token=token,
-                  sections=membership.sections_offered(app), saved=False)
+                  sections=optin.sections_offered(app), saved=False)
 
 
 @router.post("/preferences/{token}", response_class=HTMLResponse, include_in_schema=False)
@@ -135,11 +135,11 @@ def preferences(request: Request, token: str, name: Annotated[str, Form()] = "",
     """Save the reader's name and sections (none ticked: every section)."""
     app = newsletter_of(request)
     try:
-        subscriber = membership.set_preferences(app, token, name=name, sections=sections or [])
+        subscriber = optin.set_preferences(app, token, name=name, sections=sections or [])
     except LinkError as e:
         return bad_link(request, e)
     return render(request, "preferences.html", subscriber=subscriber, token=token,
-                  sections=membership.sections_offered(app), saved=True)
+                  sections=optin.sections_offered(app), saved=True)
 
 
 @router.get("/archive", include_in_schema=False)

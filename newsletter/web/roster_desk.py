@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
-from newsletter import membership, roster, subscribers
+from newsletter import subscribers
 from newsletter.error import NewsletterError
+from newsletter.subscribers import csvfile, optin
 from newsletter.web import auth
 from newsletter.web.desk import desk
 from newsletter.web.pages import newsletter_of, redirect
@@ -28,7 +29,7 @@ def listing(request: Request, q: str = "", status: str = "", offset: int = 0) ->
     found, total = subscribers.page(app.store, search=q, status=status or None, offset=offset, limit=PAGE)
     return desk(request, "desk/subscribers.html", found=found, total=total, q=q, status=status, offset=offset,
                 page=PAGE, statuses=subscribers.STATUSES, counts=subscribers.counts(app.store),
-                sections=membership.sections_offered(app))
+                sections=optin.sections_offered(app))
 
 
 @router.post("", dependencies=EditorForm)
@@ -37,7 +38,7 @@ def add(request: Request, email: Annotated[str, Form()] = "", name: Annotated[st
     """Add a reader (active when the editor says they already agreed, else pending)."""
     app = newsletter_of(request)
     try:
-        s = subscribers.add(app.store, email, name=name, sections=membership.chosen_sections(app, sections or []),
+        s = subscribers.add(app.store, email, name=name, sections=optin.chosen_sections(app, sections or []),
                             status="active" if confirmed else "pending", origin="desk")
     except NewsletterError as e:
         return redirect("/desk/subscribers", str(e), error=True)
@@ -47,7 +48,7 @@ def add(request: Request, email: Annotated[str, Form()] = "", name: Annotated[st
 @router.get("/export.csv", dependencies=[Editor])
 def export(request: Request, q: str = "", status: str = "") -> Response:
     """Download the subscribers matching the filters as CSV (email,name,sections,status)."""
-    text = roster.export_text(newsletter_of(request).store, search=q or None,
+    text = csvfile.export_text(newsletter_of(request).store, search=q or None,
                               status=status if status in subscribers.STATUSES else None)
     return Response(text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="subscribers.csv"',
@@ -59,7 +60,7 @@ def import_file(request: Request, file: Annotated[UploadFile, File()]) -> Respon
     """Import an uploaded CSV and show what happened to every row."""
     try:
         text = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
-        report = roster.import_csv(newsletter_of(request).store, text, origin="desk-import")
+        report = csvfile.import_csv(newsletter_of(request).store, text, origin="desk-import")
     except (NewsletterError, UnicodeDecodeError) as e:
         return redirect("/desk/subscribers", f"{file.filename}: {e}", error=True)
     return desk(request, "desk/imported.html", report=report, filename=file.filename or "upload.csv")
@@ -94,7 +95,7 @@ def send_confirmation(request: Request, subscriber_id: int) -> Response:
     here = f"/desk/subscribers/{subscriber_id}"
     try:
         s = subscribers.get_by_id(app.store, subscriber_id)
-        signup = membership.request(app, s.email, origin="desk")
+        signup = optin.request(app, s.email, origin="desk")
     except NewsletterError as e:
         return redirect(here, str(e), error=True)
     notes = {"sent": f"Confirmation link sent to {s.email}.",

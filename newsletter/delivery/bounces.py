@@ -1,0 +1,335 @@
+"""Bounce and complaint reports applied to the subscriber list: whose they are, what they change.
+
+Most refusals arrive after the send, as mail: a relay accepted the message, the
+reader's server refused it, and the relay reports back. ``dsn.parse`` reads one such
+message into findings (one per recipient block); ``Reports`` works out whose they
+are and applies them:
+
+* which message: our Message-ID (``<issue{N}.r{id}.{digest}@{domain}>``, digest and
+  domain checked) in the returned original, else (complaints) the signed token of its
+  List-Unsubscribe link, else the recipient's address. A Message-ID that looks like
+  ours but fails the check makes the whole report ignored, never a guess by address.
+  The digest is a checksum, not a secret: the recipient named in a bounce must also
+  be the reader the Message-ID names (its Final- or Original-Recipient).
+* a hard bounce (see ``dsn``) counts once per issue and reader, as a refusal at send
+  time does: the delivery is flagged ``bounced`` (a ``sent`` one becomes ``failed`` with
+  the diagnostic) and the reader's ``bounces`` becomes at least the run of their
+  bounced deliveries up to that issue, so a later send that the relay accepted (which
+  resets the count) cannot hide refusals in a row. At ``bounce_limit`` an active
+  reader becomes ``bounced``.
+* a bounce naming no issue of ours still counts once: the report's own Message-ID
+  (else a digest of its bytes) is kept in the reader's history, and a report already
+  there is not counted again. Two processes reading the same report at the same
+  instant could both count it; no table guarantees it.
+* delays and 4.x.x failures are reported and change nothing; an ARF report of type
+  ``abuse`` makes the reader ``complained`` (other types are reported and ignored), but
+  only when the original's unsubscribe link is one we signed for that reader: a
+  Message-ID alone could be computed by anyone wanting a reader suppressed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from newsletter import subscribers
+from newsletter.delivery.dsn import (
+    BOUNCE,
+    COMPLAINT,
+    IGNORED,
+    OTHER,
+    SOFT,
+    Finding,
+    Parsed,
+    parse,
+)
+from newsletter.delivery.pool import FAILED, SENT
+from newsletter.error import BounceError, NewsletterError
+from newsletter.store import Store, now
+from newsletter.tokens import UNSUBSCRIBE, Signer
+
+EVENT = "bounce report"  # the history row each counted bounce leaves
+_OURS = re.compile(r"<issue(\d+)\.r(\d+)\.([0-9a-f]{12})@([^>\s]+)>", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What was done for one finding: whose it is (if known) and the action taken."""
+
+    kind: str
+    email: str
+    status: str
+    diagnostic: str
+    action: str  # counted | flagged | already counted | marked bounced | marked complained | nothing | ignored
+    issue: int | None = None
+    subscriber_id: int | None = None
+    reason: str = ""
+
+    def describe(self) -> str:
+        """Return this finding in a few words, for one line of output."""
+        about = ", ".join(x for x in (self.status, f"issue {self.issue}" if self.issue else "") if x)
+        text = f"{self.kind} {self.email or '(address unknown)'}" + (f" ({about})" if about else "")
+        return f"{text}: {self.action}" + (f" ({self.reason})" if self.reason else "")
+
+
+@dataclass(frozen=True)
+class Result:
+    """One message processed: the report's kind and each finding applied, or the error that stopped it."""
+
+    name: str
+    kind: str = ""
+    applied: list[Applied] = field(default_factory=list)
+    reason: str = ""
+    error: str = ""
+
+    def line(self) -> str:
+        """Return the one line printed for this message."""
+        if self.error:
+            return f"error: {self.name}: {self.error}"
+        if not self.applied:
+            return f"{self.name}: {self.kind}: skipped ({self.reason or 'nothing in it'})"
+        return f"{self.name}: {self.kind}: " + "; ".join(a.describe() for a in self.applied)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return plain data for ``--json``."""
+        return {"name": self.name, "kind": self.kind, "reason": self.reason, "error": self.error,
+                "findings": [asdict(a) for a in self.applied]}
+
+
+@dataclass(frozen=True)
+class BounceReport:
+    """What reading a batch of messages did, message by message."""
+
+    results: list[Result]
+
+    @property
+    def failed(self) -> list[Result]:
+        """Return the messages that could not be read."""
+        return [r for r in self.results if r.error]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return plain data for ``--json``."""
+        counted = [a for r in self.results for a in r.applied]
+        return {"messages": [r.to_json() for r in self.results], "failed": len(self.failed),
+                "bounces": sum(a.kind == BOUNCE and a.action in ("counted", "marked bounced") for a in counted),
+                "complaints": sum(a.action == "marked complained" for a in counted)}
+
+
+@dataclass(frozen=True)
+class _Whose:
+    """The reader a report is about, how we know, and the issue when the Message-ID says it."""
+
+    subscriber: subscribers.Subscriber | None
+    issue: int | None = None
+    reason: str = ""
+
+
+class Reports:
+    """Apply reports to the store of a newsletter whose messages come from ``domain``."""
+
+    def __init__(self, store: Store, *, domain: str, signer: Signer, bounce_limit: int) -> None:
+        self.store = store
+        self.domain = domain.casefold()
+        self.signer = signer
+        self.bounce_limit = bounce_limit
+
+    def process(self, messages: Iterable[tuple[str, bytes | Path]]) -> BounceReport:
+        """Read and apply each ``(name, bytes or file)``; a message that cannot be read is one error result."""
+        return BounceReport([self.one(name, data) for name, data in messages])
+
+    def one(self, name: str, data: bytes | Path) -> Result:
+        """Read and apply one message; return what was found and done (errors included, never raised)."""
+        try:
+            raw = data.read_bytes() if isinstance(data, Path) else data
+        except OSError as e:
+            return Result(name, error=f"cannot read: {e.strerror or e}")
+        try:
+            parsed = parse(raw)
+        except BounceError as e:
+            return Result(name, error=str(e))
+        if parsed.kind == OTHER:
+            return Result(name, OTHER, reason=parsed.reason)
+        try:
+            return Result(name, parsed.kind, [self.apply(parsed, f) for f in parsed.findings])
+        except NewsletterError as e:
+            return Result(name, parsed.kind, error=str(e))
+
+    def apply(self, parsed: Parsed, finding: Finding) -> Applied:
+        """Apply one finding of ``parsed`` and return what was done."""
+        whose = self._whose(parsed, finding)
+        reader = whose.subscriber
+        done = Applied(finding.kind, reader.email if reader else finding.email, finding.status,
+                       finding.diagnostic, "ignored", whose.issue, reader.id if reader else None,
+                       finding.reason or whose.reason)
+        if finding.kind == IGNORED or reader is None:
+            return done
+        if finding.kind == SOFT:
+            return replace(done, action="nothing", reason="a temporary failure changes nothing")
+        if finding.kind == COMPLAINT:
+            if not self._signed_for(parsed, reader.id):
+                return replace(done, reason="a complaint counts only with the original's signed unsubscribe link "
+                               "(anyone can compute a Message-ID)")
+            if reader.status == "complained":
+                return replace(done, action="already complained")
+            detail = f"{finding.status} report" + (f" from {finding.diagnostic}" if finding.diagnostic else "")
+            subscribers.change(self.store, reader.id, "complained", origin="feedback report",
+                               detail=detail + (f", issue {whose.issue}" if whose.issue else ""))
+            return replace(done, action="marked complained")
+        return self._bounce(done, reader, parsed.key)
+
+    def _whose(self, parsed: Parsed, finding: Finding) -> _Whose:
+        """Return the reader a finding is about, or why it cannot be told."""
+        by_id: _Whose | None = None
+        for message_id in parsed.message_ids:
+            ours = _OURS.fullmatch(message_id)
+            if ours is None:
+                continue
+            number, subscriber_id, digest, domain = int(ours[1]), int(ours[2]), ours[3].lower(), ours[4].casefold()
+            expected = hashlib.sha256(f"{number}:{subscriber_id}:{domain}".encode()).hexdigest()[:12]
+            if domain != self.domain or digest != expected:
+                return _Whose(None, reason=f"Message-ID {message_id} looks like ours but fails its check: forged "
+                              "or from another newsletter")
+            by_id = _Whose(self._reader(subscriber_id), number,
+                           "" if subscriber_id else "a test copy (`send --to`), not a reader's")
+            break
+        by_token: _Whose | None = None
+        for token in parsed.tokens[:1]:
+            try:
+                by_token = _Whose(self._reader(self.signer.check(UNSUBSCRIBE, token)))
+            except NewsletterError:  # forged, or signed with a key since replaced: the Message-ID may still say
+                if by_id is None:
+                    return _Whose(None, reason="the unsubscribe link in the original is not one we signed")
+        if by_id and by_token and by_id.subscriber and by_token.subscriber \
+                and by_id.subscriber.id != by_token.subscriber.id:
+            return _Whose(None, reason="the Message-ID and the unsubscribe link name different readers")
+        named = [a.casefold() for a in (finding.email, finding.original) if "@" in a]
+        if finding.kind != COMPLAINT and named:  # ARF reports often redact the address: not checked there
+            for claim in (by_id, by_token):
+                if claim and claim.subscriber and claim.subscriber.email.casefold() not in named:
+                    return _Whose(None, claim.issue, f"the report's recipient {finding.email or finding.original} "
+                                  f"is not the address of the reader its original was sent to")
+        for claim in (by_id, by_token):
+            if claim is not None:
+                if claim.subscriber is None and not claim.reason:
+                    return replace(claim, reason="that reader is no longer in the list")
+                return claim
+        for address in named:
+            found = subscribers.find(self.store, address)
+            if found is not None:
+                return _Whose(found)
+        if named:
+            return _Whose(None, reason=f"no subscriber {named[0]}")
+        return _Whose(None, reason="nothing in it says whose it is (no address, Message-ID or link of ours)")
+
+    def _signed_for(self, parsed: Parsed, subscriber_id: int) -> bool:
+        """Return whether the original carries an unsubscribe link we signed for this reader."""
+        for token in parsed.tokens:
+            try:
+                if self.signer.check(UNSUBSCRIBE, token) == subscriber_id:
+                    return True
+            except NewsletterError:
+                continue
+        return False
+
+    def _reader(self, subscriber_id: int) -> subscribers.Subscriber | None:
+        if subscriber_id == 0:
+            return None
+        try:
+            return subscribers.get_by_id(self.store, subscriber_id)
+        except NewsletterError:
+            return None
+
+    def _bounce(self, done: Applied, reader: subscribers.Subscriber, key: str) -> Applied:
+        """Count a hard bounce once, then mark the reader bounced if it makes the limit."""
+        t = self.store.t
+        d, s, e = t.deliveries, t.subscribers, t.subscriber_events
+        moment = now()
+        mark = f"{key}:" if done.issue is None else f"issue {done.issue}:"
+        with self.store.begin() as conn:
+            run, counts = 1, True
+            if done.issue is not None:
+                row = conn.execute(sa.select(d.c.id, d.c.status).select_from(d.join(t.issues)).where(
+                    t.issues.c.number == done.issue, d.c.subscriber_id == reader.id)).first()
+                if row is None:
+                    return replace(done, reason=f"issue {done.issue} was never sent to this reader")
+                values: dict[str, Any] = {"bounced": True, "updated_at": moment}
+                if row.status == SENT:
+                    values.update(status="failed", last_error=f"bounced later: {done.status} {done.diagnostic}"[:2000])
+                flagged = conn.execute(d.update().where(d.c.id == row.id, d.c.bounced == sa.false()).values(**values))
+                if not flagged.rowcount:
+                    return replace(done, action="already counted")
+                run, since = self._run(conn, reader.id)
+                counts = since is None or done.issue > since
+            elif conn.execute(sa.select(e.c.id).where(e.c.subscriber_id == reader.id, e.c.event == EVENT,
+                                                       e.c.detail.startswith(mark, autoescape=True))).first():
+                return replace(done, action="already counted")
+            if counts:
+                conn.execute(s.update().where(s.c.id == reader.id).values(
+                    bounces=sa.case((s.c.bounces + 1 < run, run), else_=s.c.bounces + 1)))
+            bounces = conn.execute(sa.select(s.c.bounces).where(s.c.id == reader.id)).scalar() or 0
+            conn.execute(e.insert().values(subscribers.event_row(
+                reader.id, EVENT, reader.status, "bounce report", moment,
+                f"{mark} {done.status} {done.diagnostic}".strip()[:2000])))
+        if not counts:
+            return replace(done, action="flagged", reason=f"a later issue reached the reader: not a refusal in a row; "
+                           f"{bounces} of {self.bounce_limit}")
+        counted = replace(done, action="counted", reason=f"{bounces} of {self.bounce_limit}")
+        if bounces >= self.bounce_limit and reader.status == "active":
+            subscribers.change(self.store, reader.id, "bounced", origin="bounce report",
+                               detail=f"{bounces} permanent refusal(s) in a row; last: {done.status} {done.diagnostic}")
+            return replace(counted, action="marked bounced")
+        return counted
+
+    def _run(self, conn: sa.Connection, subscriber_id: int) -> tuple[int, int | None]:
+        """Return the reader's latest deliveries that bounced in a row, and the issue that broke the run.
+
+        A delivery accepted and not reported since breaks it; one that failed for
+        another reason (given up after delays) neither breaks nor extends it.
+        """
+        t = self.store.t
+        d = t.deliveries
+        rows = conn.execute(sa.select(t.issues.c.number, d.c.status, d.c.bounced).select_from(d.join(t.issues))
+                            .where(d.c.subscriber_id == subscriber_id, d.c.status.in_([SENT, FAILED]))
+                            .order_by(t.issues.c.number.desc()).limit(100))
+        run = 0
+        for number, status, bounced in rows:
+            if bounced:
+                run += 1
+            elif status == SENT:
+                return run, number
+        return run, None
+
+
+def files(paths: Iterable[str]) -> Iterator[tuple[str, Path]]:
+    """Yield ``(name, path)`` of every message file: a file itself, every file under a folder.
+
+    In a maildir (a folder with ``cur`` and ``new``) only those two are read: ``tmp``
+    holds messages still being written.
+    """
+    for name in paths:
+        path = Path(name)
+        if not path.is_dir():
+            yield name, path
+            continue
+        maildir = (path / "cur").is_dir() and (path / "new").is_dir()
+        roots = [path / "cur", path / "new"] if maildir else [path]
+        for root in roots:
+            for found in sorted(root.rglob("*")):
+                if found.is_file() and not _in_maildir_tmp(found, path):
+                    yield str(found), found
+
+
+def _in_maildir_tmp(found: Path, top: Path) -> bool:
+    """Return whether ``found`` sits in the ``tmp`` of a maildir nested below ``top``."""
+    for parent in found.parents:
+        if parent == top:
+            return False
+        if parent.name == "tmp" and (parent.parent / "cur").is_dir() and (parent.parent / "new").is_dir():
+            return True
+    return False

@@ -1,0 +1,298 @@
+"""The outbox: one delivery row per (issue, subscriber), claimed by a worker and closed with its outcome.
+
+A row is ``pending`` until a worker claims it (``claimed_by``/``claimed_at``, a lease
+the worker renews), then ``sent``, ``deferred`` (retried from ``next_attempt_at``),
+``failed`` or ``skipped``. Claims are taken with ``SELECT … FOR UPDATE SKIP LOCKED``
+on PostgreSQL (SQLite serialises writers), so no two workers hold the same row.
+A claim outlives its worker only until the lease runs out, or, on the same host,
+until someone notices the worker's process is gone.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from newsletter.delivery.pool import DEFERRED, FAILED, PENDING, Job
+from newsletter.email.message import Composer, Recipient
+from newsletter.error import NewsletterError
+from newsletter.store import Store, now
+
+OPEN = (PENDING, DEFERRED)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Deliveries of one issue by outcome."""
+
+    pending: int = 0
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        """Return the number of rows in the outbox."""
+        return self.pending + self.sent + self.deferred + self.failed + self.skipped
+
+    @property
+    def finished(self) -> bool:
+        """Return whether nothing is left to try."""
+        return self.pending == 0 and self.deferred == 0
+
+    def to_json(self) -> dict[str, int]:
+        """Return plain data for ``--json``."""
+        return {**asdict(self), "total": self.total}
+
+
+def create_outbox(conn: sa.Connection, store: Store, *, issue_id: int, composer: Composer,
+                  batch: int = 2000) -> int:
+    """Queue one pending row per active subscriber, in the caller's transaction; return the count.
+
+    Subscribers are read a batch at a time, so memory stays flat however long the list.
+    """
+    s, d = store.t.subscribers, store.t.deliveries
+    moment = now()
+    last = total = 0
+    while True:
+        ids = conn.execute(sa.select(s.c.id).where(s.c.status == "active", s.c.id > last)
+                           .order_by(s.c.id).limit(batch)).scalars().all()
+        if not ids:
+            return total
+        conn.execute(d.insert(), [
+            dict(issue_id=issue_id, subscriber_id=i, status=PENDING, attempts=0, updated_at=moment,
+                 message_id=composer.message_id(Recipient(i, ""))) for i in ids])
+        total += len(ids)
+        last = ids[-1]
+
+
+def counts(store: Store, issue_id: int) -> Counts:
+    """Return the deliveries of an issue by status."""
+    t = store.t
+    with store.begin() as conn:
+        rows = conn.execute(
+            sa.select(t.deliveries.c.status, sa.func.count()).where(t.deliveries.c.issue_id == issue_id)
+            .group_by(t.deliveries.c.status)
+        ).all()
+    return Counts(**{status: n for status, n in rows})
+
+
+def failures(store: Store, issue_id: int, limit: int = 50) -> list[dict[str, Any]]:
+    """Return failed and deferred deliveries with their last error, failures first."""
+    d, s = store.t.deliveries, store.t.subscribers
+    with store.begin() as conn:
+        rows = conn.execute(
+            sa.select(s.c.email, d.c.status, d.c.attempts, d.c.last_error, d.c.next_attempt_at,
+                      s.c.status.label("subscriber_status"))
+            .join(s, s.c.id == d.c.subscriber_id)
+            .where(d.c.issue_id == issue_id, d.c.status.in_([FAILED, DEFERRED]))
+            .order_by(d.c.status.desc(), d.c.id).limit(limit)
+        ).mappings().all()
+    return [dict(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One issue's deliveries: figures by outcome and the readers still owed or given up on."""
+
+    number: int
+    subject: str
+    status: str
+    counts: Counts
+    failures: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return plain data for ``--json``."""
+        return {"number": self.number, "subject": self.subject, "status": self.status,
+                "deliveries": self.counts.to_json(),
+                "failures": [{k: v.isoformat() if isinstance(v, datetime) else v for k, v in f.items()}
+                             for f in self.failures]}
+
+
+def summary(store: Store, number: int, *, limit: int = 50) -> Summary:
+    """Return the deliveries of issue ``number``, or raise NewsletterError if there is no such issue."""
+    t = store.t
+    with store.begin() as conn:
+        row = conn.execute(sa.select(t.issues.c.id, t.issues.c.subject, t.issues.c.status)
+                           .where(t.issues.c.number == number)).first()
+    if row is None:
+        raise NewsletterError(f"no issue number {number}")
+    return Summary(number, row.subject, row.status, counts(store, row.id), failures(store, row.id, limit))
+
+
+def unfinished(store: Store) -> list[int]:
+    """Return the numbers of the issues still being delivered, oldest first."""
+    t = store.t
+    with store.begin() as conn:
+        return list(conn.execute(sa.select(t.issues.c.number).where(t.issues.c.status == "sending")
+                                 .order_by(t.issues.c.number)).scalars())
+
+
+def worker_name() -> str:
+    """Return a name for a new worker: host, process id, process start time and a random tag."""
+    return f"{_host()}:{os.getpid()}:{_started(os.getpid())}:{secrets.token_hex(3)}"
+
+
+def _host() -> str:
+    """Return this machine's name, boot and process namespace.
+
+    Two hosts that share a name are never taken for one, nor two containers on one
+    machine: a pid means something only inside its own pid namespace.
+    """
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
+    except OSError:
+        boot = ""
+    try:
+        space = os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        space = ""
+    return f"{socket.gethostname()}/{boot}/{space}"
+
+
+def _started(pid: int) -> str:
+    """Return the start time of a process in clock ticks since boot ("" where /proc is missing)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _alive(worker: str) -> bool:
+    """Return False only for a worker of this host whose process is gone; others rely on their lease."""
+    host, _, rest = worker.partition(":")
+    pid, _, rest = rest.partition(":")
+    started = rest.partition(":")[0]
+    if host != _host() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:
+        pass
+    return not started or _started(int(pid)) == started
+
+
+def claim(store: Store, issue_id: int, worker: str, *, limit: int, lease: float,
+          due_by: datetime | None = None) -> list[Job]:
+    """Claim up to ``limit`` rows held by no live worker: pending ones, then retries due (by ``due_by`` at most)."""
+    d, s = store.t.deliveries, store.t.subscribers
+    moment = now()
+    due = min(moment, due_by) if due_by is not None else moment
+    expired = moment - timedelta(seconds=lease)
+    jobs: list[Job] = []
+    with store.begin() as conn:
+        for status in OPEN:
+            if len(jobs) >= limit:
+                break
+            query = (
+                sa.select(d.c.id, d.c.attempts, s.c.id.label("sid"), s.c.email, s.c.name, s.c.status,
+                          s.c.sections, s.c.bounces, d.c.bounced)
+                .join(s, s.c.id == d.c.subscriber_id)
+                .where(d.c.issue_id == issue_id, d.c.status == status,
+                       sa.or_(d.c.claimed_by.is_(None), d.c.claimed_at < expired))
+                .order_by(d.c.id).limit(limit - len(jobs))
+                .with_for_update(skip_locked=True, of=d)
+            )
+            if status == DEFERRED:
+                query = query.where(sa.or_(d.c.next_attempt_at.is_(None), d.c.next_attempt_at <= due))
+            rows = conn.execute(query).all()
+            if rows:
+                conn.execute(d.update().where(d.c.id.in_([r.id for r in rows]))
+                             .values(claimed_by=worker, claimed_at=moment))
+                jobs += [Job(r.id, r.attempts, r.sid, r.email, r.name, r.status, r.sections, r.bounces,
+                             bool(r.bounced))
+                         for r in rows]
+    return jobs
+
+
+def renew(store: Store, worker: str) -> None:
+    """Extend the lease on every open row this worker holds."""
+    d = store.t.deliveries
+    with store.begin() as conn:
+        conn.execute(d.update().where(d.c.claimed_by == worker, d.c.status.in_(OPEN)).values(claimed_at=now()))
+
+
+def release(store: Store, worker: str) -> None:
+    """Give back every open row this worker holds."""
+    d = store.t.deliveries
+    with store.begin() as conn:
+        conn.execute(d.update().where(d.c.claimed_by == worker, d.c.status.in_(OPEN))
+                     .values(claimed_by=None, claimed_at=None))
+
+
+def reap(store: Store, issue_id: int) -> int:
+    """Free the rows held by workers of this host whose process has died; return how many."""
+    d = store.t.deliveries
+    with store.begin() as conn:
+        holders = conn.execute(sa.select(d.c.claimed_by).distinct().where(
+            d.c.issue_id == issue_id, d.c.status.in_(OPEN), d.c.claimed_by.is_not(None))).scalars().all()
+        dead = [h for h in holders if not _alive(h)]
+        if not dead:
+            return 0
+        result = conn.execute(d.update().where(d.c.issue_id == issue_id, d.c.claimed_by.in_(dead),
+                                               d.c.status.in_(OPEN)).values(claimed_by=None, claimed_at=None))
+        return result.rowcount or 0
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What is left of an issue that nobody can claim right now."""
+
+    open: int  # pending or deferred rows
+    held: int  # of those, claimed by other live workers
+    held_until: datetime | None  # when the first of those leases runs out
+    next_retry: datetime | None  # when the first deferred row not held falls due
+
+
+def backlog(store: Store, issue_id: int, *, lease: float) -> Backlog:
+    """Return the open rows of an issue: how many, how many held by others, when retries fall due."""
+    d = store.t.deliveries
+    expired = now() - timedelta(seconds=lease)
+    held = sa.and_(d.c.claimed_by.is_not(None), d.c.claimed_at >= expired)
+    with store.begin() as conn:
+        row = conn.execute(sa.select(
+            sa.func.count(),
+            sa.func.count(sa.case((held, 1))),
+            sa.func.min(sa.case((held, d.c.claimed_at))),
+            sa.func.min(sa.case((sa.and_(sa.not_(held), d.c.status == DEFERRED), d.c.next_attempt_at))),
+        ).where(d.c.issue_id == issue_id, d.c.status.in_(OPEN))).one()
+    until = row[2] + timedelta(seconds=lease) if row[2] is not None else None
+    return Backlog(row[0], row[1], until, row[3])
+
+
+def finish(store: Store, issue_id: int) -> None:
+    """Mark the issue sent once none of its rows is open."""
+    t = store.t
+    open_rows = sa.select(t.deliveries.c.id).where(t.deliveries.c.issue_id == issue_id,
+                                                   t.deliveries.c.status.in_(OPEN)).exists()
+    with store.begin() as conn:
+        conn.execute(t.issues.update().where(t.issues.c.id == issue_id, t.issues.c.status == "sending",
+                                             ~open_rows).values(status="sent", sent_at=now()))
+
+
+def retry_failed(store: Store, issue_id: int) -> tuple[int, int]:
+    """Reopen the failed rows of an issue whose subscriber is still active; return (reopened, left failed)."""
+    t = store.t
+    d, s = t.deliveries, t.subscribers
+    active = sa.select(s.c.id).where(s.c.status == "active")
+    with store.begin() as conn:
+        reopened = conn.execute(d.update().where(
+            d.c.issue_id == issue_id, d.c.status == FAILED, d.c.subscriber_id.in_(active),
+        ).values(status=PENDING, attempts=0, next_attempt_at=None, claimed_by=None, claimed_at=None,
+                 updated_at=now())).rowcount or 0
+        left = conn.execute(sa.select(sa.func.count()).where(d.c.issue_id == issue_id, d.c.status == FAILED)
+                            ).scalar() or 0
+        if reopened:
+            conn.execute(t.issues.update().where(t.issues.c.id == issue_id).values(status="sending", sent_at=None))
+    return reopened, left

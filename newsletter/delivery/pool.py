@@ -1,0 +1,220 @@
+"""The connection pool: a few persistent SMTP sessions, each in its own thread, sending claimed deliveries.
+
+Each thread takes a job, builds the reader's message, waits for a slot of the
+shared rate limit, hands the message over and submits the outcome for recording.
+Before it hands over its next message it waits until the previous outcome is
+committed: so at most one message per connection is ever accepted by the server
+and not yet recorded, while the recording overlaps with building the next one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+from newsletter.delivery.ratelimit import RateLimit
+from newsletter.delivery.smtp import Connection, Dropped, Refused
+from newsletter.error import NewsletterError, SmtpError
+
+log = logging.getLogger("newsletter.delivery")
+
+PENDING, SENT, DEFERRED, FAILED, SKIPPED = "pending", "sent", "deferred", "failed", "skipped"
+
+
+class Job(NamedTuple):
+    """One claimed delivery and what is needed to build and address its message."""
+
+    delivery_id: int
+    attempts: int
+    subscriber_id: int
+    email: str
+    name: str
+    status: str  # the subscriber's status now
+    sections: str
+    bounces: int
+    bounced: bool = False  # this delivery has already counted as one of the reader's bounces
+
+
+class Outcome(NamedTuple):
+    """What became of one job: ``sent``, ``deferred``, ``failed`` or ``skipped``."""
+
+    job: Job
+    status: str
+    error: str | None = None
+    bounce: bool = False  # the server refused the recipient permanently
+
+
+LAPSED = "not sent: this worker's claim lapsed before its turn (was the process paused?)"
+POLICY_REFUSALS = 5  # policy refusals in a row, with nothing accepted, that mean the relay refuses us
+
+
+class SenderRefused(SmtpError):
+    """The server refused the envelope sender: no recipient can be mailed until the settings change."""
+
+
+class Pool:
+    """Send jobs over ``size`` persistent connections until closed.
+
+    ``build`` turns a job into message bytes; ``record`` takes an outcome (from any
+    sending thread) and returns a function that blocks until it is stored. A job is only
+    sent while ``held(job)`` says this worker's claim on it stands. A connection that
+    drops is reopened; one that cannot be reopened after ``reconnect_delays`` ends
+    its thread and hands its job back. ``error`` holds the reason the last thread
+    ended, and ``alive`` how many threads still run.
+    """
+
+    def __init__(self, connect: Callable[[], Connection], *, size: int, sender: str,
+                 build: Callable[[Job], bytes], record: Callable[[Outcome], Callable[[], None]],
+                 limit: RateLimit,
+                 stop: threading.Event | None = None, reconnect_delays: Sequence[float] = (1.0, 4.0),
+                 held: Callable[[Job], bool] = lambda job: True,
+                 on_exit: Callable[[], None] | None = None) -> None:
+        self.connect = connect
+        self.size = size
+        self.sender = sender
+        self.build = build
+        self.record = record
+        self.limit = limit
+        self.stop = stop or threading.Event()
+        self.reconnect_delays = tuple(reconnect_delays)
+        self.held = held
+        self.on_exit = on_exit or (lambda: None)
+        self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self.error: BaseException | None = None
+        self.fatal = False
+        self.halted = threading.Event()  # set on a fatal error: the other threads stop too
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._alive = 0
+        self._accepted = False  # has the server taken any message in this run?
+        self._probe = threading.Lock()  # held by the one thread sending until then
+        self._policy_refusals = 0
+
+    @property
+    def alive(self) -> int:
+        """Return how many sending threads are still running."""
+        with self._lock:
+            return self._alive
+
+    def start(self) -> Pool:
+        """Start the sending threads."""
+        self._alive = self.size
+        for n in range(self.size):
+            thread = threading.Thread(target=self._work, name=f"smtp-{n}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+        return self
+
+    def put(self, job: Job) -> None:
+        """Queue a job for the next free connection."""
+        self.jobs.put(job)
+
+    def close(self) -> None:
+        """Drop queued jobs, let each thread finish its message, close the connections."""
+        while True:
+            try:
+                self.jobs.get_nowait()
+            except queue.Empty:
+                break
+        for _ in self._threads:
+            self.jobs.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    def _work(self) -> None:
+        connection = self.connect()
+        stored: Callable[[], None] = lambda: None  # noqa: E731 - waits for the previous outcome
+        try:
+            while True:
+                # Until the server has accepted a message, one is sent at a time in the order queued:
+                # whether a refusal is about us or the reader depends on what came before it.
+                probe = None if self._accepted else self._probe
+                with probe or contextlib.nullcontext():
+                    if (job := self.jobs.get()) is None:
+                        break
+                    if self.stop.is_set() or self.halted.is_set():
+                        continue
+                    if not connection.is_open and not self._open(connection):
+                        self.jobs.put(job)  # another connection may still take it
+                        return
+                    try:
+                        outcome = self._attempt(connection, job, stored)
+                    except SenderRefused as e:
+                        self._fail(e, fatal=True)
+                        self.jobs.put(job)
+                        return
+                    stored = self.record(outcome)
+            stored()
+        except Exception as e:  # the store failed: nothing more can be recorded, so stop sending
+            self._fail(e, fatal=True)
+        finally:
+            connection.close()
+            with self._lock:
+                self._alive -= 1
+            self.on_exit()
+
+    def _open(self, connection: Connection) -> bool:
+        for delay in (0.0, *self.reconnect_delays):
+            if delay and self.stop.wait(delay):
+                return False
+            try:
+                connection.open()
+                return True
+            except SmtpError as e:
+                log.warning("%s", e)
+                last = e
+        self._fail(last)
+        return False
+
+    def _fail(self, error: BaseException, *, fatal: bool = False) -> None:
+        with self._lock:
+            self.error = error
+            self.fatal = self.fatal or fatal
+        if fatal:
+            self.halted.set()
+
+    def _attempt(self, connection: Connection, job: Job, stored: Callable[[], None]) -> Outcome:
+        """Build and send one job once ``stored`` returns; every answer of the server becomes an outcome."""
+        if job.status != "active":
+            return Outcome(job, SKIPPED, f"subscriber is {job.status}")
+        try:
+            message = self.build(job)
+        except NewsletterError as e:
+            log.warning("%s: cannot build the message: %s", job.email, e)
+            return Outcome(job, FAILED, f"cannot build the message: {e}")
+        self.limit.acquire()
+        stored()
+        # Asked last thing before the send: a pause at any point before it (a stopped process, a
+        # suspended VM) may have let another worker take this row.
+        if not self.held(job):
+            return Outcome(job, PENDING, LAPSED)
+        try:
+            connection.send(self.sender, job.email, message)
+        except Refused as e:
+            if e.stage == "mail" and e.permanent:
+                raise SenderRefused(f"SMTP server {connection.url} refused the sender {self.sender}: {e}") from e
+            if e.permanent and not e.mailbox and not e.local and not self._accepted:
+                # A policy refusal before anything got through ("relay access denied", "login
+                # required") is probably about us, not this reader: retry it later, and after a
+                # few in a row stop the run with the rest still pending.
+                with self._lock:
+                    self._policy_refusals += 1
+                    refusals = self._policy_refusals
+                if refusals >= POLICY_REFUSALS:
+                    raise SenderRefused(
+                        f"SMTP server {connection.url} refused to relay for {self.sender}: {e}") from e
+                log.warning("%s: %s (deferred: nothing has been accepted yet)", job.email, e)
+                return Outcome(job, DEFERRED, str(e))
+            log.warning("%s: %s", job.email, e)
+            if e.permanent:
+                return Outcome(job, FAILED, str(e), bounce=e.mailbox)
+            return Outcome(job, DEFERRED, str(e))
+        except Dropped as e:
+            log.warning("%s: %s", job.email, e)
+            return Outcome(job, DEFERRED, str(e))
+        self._accepted = True
+        return Outcome(job, SENT)

@@ -1,0 +1,152 @@
+"""The recorder: outcomes of deliveries written to the outbox in group commits, from a thread of its own."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from newsletter import subscribers
+from newsletter.delivery.pool import DEFERRED, FAILED, PENDING, SENT, SKIPPED, Outcome
+from newsletter.error import StoreError
+from newsletter.store import Store, now
+
+
+class Recorder:
+    """Store outcomes from a thread of its own, all those waiting in one transaction (a group commit).
+
+    ``submit`` hands over an outcome and returns a function that blocks until it is
+    committed: a connection calls it before it sends its next message, which is
+    what bounds the messages a crash can repeat to one per connection.
+    """
+
+    def __init__(self, store: Store, *, max_attempts: int, retry_delay: float, bounce_limit: int, worker: str,
+                 on_recorded: Callable[[list[Outcome]], None] | None = None) -> None:
+        self.store = store
+        self.max_attempts = max_attempts
+        self.retry_delay = retry_delay
+        self.bounce_limit = bounce_limit
+        self.on_recorded = on_recorded or (lambda outcomes: None)
+        # Plain locks and a C queue: a message costs one put and one release, nothing heavier.
+        self._queue: queue.SimpleQueue[tuple[Outcome, Any] | None] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
+        d = store.t.deliveries
+        still_open = sa.or_(d.c.status == PENDING, d.c.status == DEFERRED)  # IN () cannot be executemany'd
+        still_ours = d.c.claimed_by == worker  # a row whose claim lapsed and another worker took is theirs
+        self._update = d.update().where(d.c.id == sa.bindparam("b_id"), still_open, still_ours).values(
+            status=sa.bindparam("b_status"), attempts=sa.bindparam("b_attempts"),
+            last_error=sa.bindparam("b_error"), sent_at=sa.bindparam("b_sent"),
+            next_attempt_at=sa.bindparam("b_next"), updated_at=sa.bindparam("b_updated"),
+            bounced=sa.bindparam("b_bounced"),
+            claimed_by=None, claimed_at=None)
+
+    def backoff(self, attempts: int) -> float:
+        """Return the seconds to wait before attempt ``attempts + 1``: doubling from ``retry_delay``."""
+        return float(min(self.retry_delay * 2 ** (attempts - 1), 86_400.0))
+
+    def start(self) -> Recorder:
+        """Start the writing thread."""
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Write what is waiting, then stop the thread."""
+        self._queue.put(None)
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def submit(self, outcome: Outcome) -> Callable[[], None]:
+        """Queue an outcome; return a function that waits until it is committed (or raises why not)."""
+        if self._error is not None:
+            raise self._error
+        done = threading.Lock()  # held until the writer has stored this outcome
+        done.acquire()
+        self._queue.put((outcome, done))
+        waited = False
+
+        def committed() -> None:
+            nonlocal waited
+            if not waited:
+                done.acquire()
+                waited = True
+            if self._error is not None:
+                raise self._error
+        return committed
+
+    def _run(self) -> None:
+        conn: sa.Connection | None = None
+        try:
+            conn = self.store.engine.connect()
+        except BaseException as e:
+            self._fail(e)
+        closing = False
+        while not closing:
+            batch = []
+            item = self._queue.get()
+            while item is not None:
+                batch.append(item)
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            closing = item is None
+            outcomes = [outcome for outcome, _ in batch]
+            if outcomes and conn is not None and self._error is None:
+                try:
+                    with conn.begin():
+                        over = self._store(conn, outcomes)
+                    self._bounce(over)
+                except BaseException as e:  # handed to every waiting sender, which stops the run
+                    self._fail(e)
+            for _, done in batch:
+                done.release()
+            if outcomes and self._error is None:
+                self.on_recorded(outcomes)
+        if conn is not None:
+            conn.close()
+
+    def _fail(self, error: BaseException) -> None:
+        if isinstance(error, sa.exc.OperationalError):
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            error = StoreError(f"database error: {reason}")
+        self._error = error
+
+    def _store(self, conn: sa.Connection, batch: list[Outcome]) -> dict[int, str]:
+        """Write a batch in the caller's transaction; return the subscribers now over the bounce limit."""
+        s = self.store.t.subscribers
+        moment = now()
+        rows, bounced, recovered = [], {}, []
+        for o in batch:
+            attempts = o.job.attempts + (0 if o.status in (SKIPPED, PENDING) else 1)
+            status, error, retry_at = o.status, o.error, None
+            if status == DEFERRED and attempts >= self.max_attempts:
+                status, error = FAILED, f"gave up after {attempts} attempts: {error}"
+            elif status == DEFERRED:
+                retry_at = moment + timedelta(seconds=self.backoff(attempts))
+            rows.append(dict(b_id=o.job.delivery_id, b_status=status, b_attempts=attempts, b_error=error,
+                             b_sent=moment if status == SENT else None, b_next=retry_at, b_updated=moment,
+                             b_bounced=o.job.bounced or o.bounce))
+            if o.bounce and not o.job.bounced:  # a retried issue counts a reader's bounce once
+                bounced[o.job.subscriber_id] = error or ""
+            elif status == SENT and o.job.bounces:
+                recovered.append(o.job.subscriber_id)
+        conn.execute(self._update, rows)
+        over: list[int] = []
+        if bounced:
+            conn.execute(s.update().where(s.c.id.in_(list(bounced))).values(bounces=s.c.bounces + 1))
+            over = list(conn.execute(sa.select(s.c.id).where(
+                s.c.id.in_(list(bounced)), s.c.bounces >= self.bounce_limit, s.c.status == "active")).scalars())
+        if recovered:
+            conn.execute(s.update().where(s.c.id.in_(recovered)).values(bounces=0))
+        return {subscriber_id: bounced[subscriber_id] for subscriber_id in over}
+
+    def _bounce(self, over: dict[int, str]) -> None:
+        """Mark bounced through the subscribers module, so the change is timed and kept in the history."""
+        for subscriber_id, error in over.items():
+            subscribers.change(self.store, subscriber_id, "bounced", origin="delivery",
+                               detail=f"{self.bounce_limit} permanent refusal(s) in a row; last: {error}")

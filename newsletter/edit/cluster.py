@@ -1,0 +1,254 @@
+"""Clusters: find the same story carried by several sources, so an issue shows it once.
+
+Two items are the same story when they link to the same page (whatever their language),
+when they carry the same headline, or when their text is nearly the same. Near-identical
+text is found with MinHash and locality-sensitive hashing (datasketch): each item is
+compared only with the few items that share hash bands with it, never with every other
+item, so clustering stays fast at tens of thousands of items. Candidates from LSH are
+confirmed with the exact Jaccard similarity of their word pairs. ``repeats`` applies the
+same rules to tell which waiting items repeat a story an issue already sent.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from datasketch import MinHash, MinHashLSH
+
+from newsletter.edit.keywords import words
+from newsletter.item import Item
+
+THRESHOLD = 0.5  # Jaccard similarity of word pairs above which two texts tell the same story
+NUM_PERM = 64
+LEAD_WORDS = 80  # compare the opening of the text: copies differ most in what they append
+MIN_PAIRS = 8  # texts shorter than this are compared by link and headline only
+MIN_TITLE_WORDS = 4
+_TRACKING = re.compile(r"^(?:utm_\w+|fbclid|gclid|yclid|mc_cid|mc_eid|ref|ref_src|cmpid|at_medium|at_campaign)$")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One story: the item to show first, then the same story from elsewhere, and why."""
+
+    items: tuple[Item, ...]
+    reason: str = ""  # "same link", "same headline", "nearly the same text (0.83)"; "" when alone
+
+    @property
+    def first(self) -> Item:
+        """Return the item that represents the story."""
+        return self.items[0]
+
+
+def canonical_link(url: str | None) -> str | None:
+    """Return ``url`` in a form that is equal for the same page: no scheme, ``www.``, tracking or fragment."""
+    if not url or not url.strip():
+        return None
+    parts = urlsplit(url.strip())
+    if not parts.netloc:
+        return url.strip()
+    host = parts.netloc.lower().removeprefix("www.")
+    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                             if not _TRACKING.match(k.lower())))
+    path = parts.path.rstrip("/") or "/"
+    return f"{host}{path}" + (f"?{query}" if query else "")
+
+
+def pairs(item: Item) -> set[str]:
+    """Return the word pairs of an item's headline and the opening of its text."""
+    tokens = words(item.title[:300])[:30] + words(item.body[:LEAD_WORDS * 25])[:LEAD_WORDS]
+    return {f"{a} {b}" for a, b in pairwise(tokens)}
+
+
+def find(items: Iterable[Item], *, threshold: float = THRESHOLD) -> list[Cluster]:
+    """Return the stories among ``items``, in the order of their first item.
+
+    A shared link merges any two items; a shared headline or nearly the same text merges
+    only items of different sources (a feed repeats its own headlines, and the paragraphs
+    of one briefing are different stories).
+    """
+    items = list(items)
+    by_id = {i.id: i for i in items}
+    sets = DisjointSet(by_id)
+    reasons: dict[int, str] = {}
+
+    def join(a: Item, b: Item, reason: str) -> None:
+        if not sets.connected(a.id, b.id):
+            sets.merge(a.id, b.id)
+            reasons.setdefault(a.id, reason)
+            reasons.setdefault(b.id, reason)
+
+    for group in _same(items, lambda i: canonical_link(i.link)):
+        for other in group[1:]:
+            join(group[0], other, "same link")
+    for group in _same((i for i in items if not i.label), _headline):
+        for other in group[1:]:
+            if _separate(group[0], other):
+                join(group[0], other, "same headline")
+    _join_similar(items, threshold, join)
+    clusters = []
+    for subset in sorted(sets.subsets(), key=min):
+        members = sorted((by_id[i] for i in subset), key=_preference)
+        kinds: dict[str, str] = {}  # one reason of each kind: "same link", "nearly the same text (0.8)"
+        for m in members:
+            if m.id in reasons:
+                kinds.setdefault(reasons[m.id].split(" (")[0], reasons[m.id])
+        reason = ", ".join(kinds.values())
+        clusters.append(Cluster(tuple(members), reason if len(members) > 1 else ""))
+    return clusters
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """A waiting item that tells a story already sent, the sent item it repeats, and why."""
+
+    item: Item
+    sent: Item
+    reason: str  # "same link", "same headline", "nearly the same text (0.83)"
+
+
+def repeats(items: Iterable[Item], sent: Iterable[Item], *, threshold: float = THRESHOLD) -> dict[int, Repeat]:
+    """Return, by item id, the items of ``items`` that tell a story one of ``sent`` told.
+
+    "The same story" means what it means in ``find``: a shared link from any source, a
+    shared headline or nearly the same text from another source. The sent items' MinHashes
+    are indexed once and each item queries the index once: no item meets every sent one.
+    """
+    items, sent = list(items), list(sent)
+    found: dict[int, Repeat] = {}
+    if not items or not sent:
+        return found
+    links: dict[str, Item] = {}
+    headlines: dict[str, list[Item]] = {}
+    for s in sent:
+        if (link := canonical_link(s.link)) is not None:
+            links.setdefault(link, s)
+        if not s.label and (headline := _headline(s)):
+            headlines.setdefault(headline, []).append(s)
+    for item in items:
+        if (link := canonical_link(item.link)) in links:
+            found[item.id] = Repeat(item, links[link], "same link")
+        elif not item.label and (same := [s for s in headlines.get(_headline(item) or "", []) if _separate(item, s)]):
+            found[item.id] = Repeat(item, same[0], "same headline")
+    known = _shingled(sent)
+    rest = _shingled(i for i in items if i.id not in found)
+    if not known or not rest:
+        return found
+    lsh = _index(_signatures(known), threshold)
+    for (item, mine), signature in zip(rest, _signatures(rest), strict=True):
+        scored = [(_jaccard(mine, theirs), s) for s, theirs in (known[k] for k in lsh.query(signature))
+                  if _separate(item, s)]
+        similarity, best = max(scored, key=lambda x: (x[0], -x[1].id), default=(0.0, None))
+        if best is not None and similarity >= threshold:
+            found[item.id] = Repeat(item, best, f"nearly the same text ({similarity:.2f})")
+    return found
+
+
+class DisjointSet:
+    """Union-find over item ids: which items have been merged into one story."""
+
+    def __init__(self, ids: Iterable[int]) -> None:
+        self._parent = {i: i for i in ids}
+
+    def _root(self, i: int) -> int:
+        parent = self._parent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]  # path halving keeps the trees flat
+            i = parent[i]
+        return i
+
+    def connected(self, a: int, b: int) -> bool:
+        """Return whether ``a`` and ``b`` are in the same set."""
+        return self._root(a) == self._root(b)
+
+    def merge(self, a: int, b: int) -> None:
+        """Join the sets of ``a`` and ``b``."""
+        ra, rb = self._root(a), self._root(b)
+        if ra != rb:
+            self._parent[max(ra, rb)] = min(ra, rb)
+
+    def subsets(self) -> list[set[int]]:
+        """Return every set."""
+        groups: dict[int, set[int]] = {}
+        for i in self._parent:
+            groups.setdefault(self._root(i), set()).add(i)
+        return list(groups.values())
+
+
+def _join_similar(items: list[Item], threshold: float, join: Callable[[Item, Item, str], None]) -> None:
+    """Merge items whose texts are nearly the same, using MinHash LSH to find candidates."""
+    shingled = _shingled(items)
+    if len(shingled) < 2:
+        return
+    signatures = _signatures(shingled)
+    lsh = _index(signatures, threshold)
+    for index, signature in enumerate(signatures):
+        item, mine = shingled[index]
+        for other in lsh.query(signature):
+            if other <= index:
+                continue
+            candidate, theirs = shingled[other]
+            similarity = _jaccard(mine, theirs)
+            if similarity >= threshold and _separate(item, candidate):
+                join(item, candidate, f"nearly the same text ({similarity:.2f})")
+
+
+def _shingled(items: Iterable[Item]) -> list[tuple[Item, set[str]]]:
+    """Return the items long enough to compare by text, each with its word pairs."""
+    return [(item, p) for item in items if len(p := pairs(item)) >= MIN_PAIRS]
+
+
+def _signatures(shingled: list[tuple[Item, set[str]]]) -> list[Any]:
+    """Return the MinHash of each item's word pairs."""
+    # Imported here: datasketch pulls in scipy, which would cost every command half a second.
+
+    return MinHash.bulk([list(p) for _, p in shingled], num_perm=NUM_PERM, hashfunc=_hash32)
+
+
+def _index(signatures: list[Any], threshold: float) -> Any:
+    """Return an LSH index of ``signatures``, keyed by their position."""
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    with lsh.insertion_session() as session:
+        for index, signature in enumerate(signatures):
+            session.insert(index, signature, check_duplication=False)
+    return lsh
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b)
+
+
+def _hash32(shingle: str) -> int:
+    """Return a 32-bit hash of a shingle: CRC-32, faster than SHA-1 and the same in every run."""
+    return zlib.crc32(shingle.encode("utf-8"))
+
+
+def _same(items: Iterable[Item], key: Callable[[Item], str | None]) -> list[list[Item]]:
+    """Return the groups of two or more items that share a non-empty ``key``."""
+    groups: dict[str, list[Item]] = {}
+    for item in items:
+        value = key(item)
+        if value:
+            groups.setdefault(value, []).append(item)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _headline(item: Item) -> str | None:
+    tokens = words(item.title)
+    return " ".join(tokens) if len(tokens) >= MIN_TITLE_WORDS else None
+
+
+def _separate(a: Item, b: Item) -> bool:
+    """Return whether two items may be one story by headline or text: they come from different sources."""
+    return a.source_id != b.source_id
+
+
+def _preference(item: Item) -> tuple[bool, int, int]:
+    """Return the sort key that puts the best item of a story first: a link, more text, earlier."""
+    return (not item.link, -len(item.body), item.id)

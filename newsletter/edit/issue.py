@@ -1,0 +1,333 @@
+"""Issues: choose the waiting items, group them, number and title the next issue.
+
+Drafting an issue: load the waiting items, merge the same story from several sources
+(``cluster``), apply the editors' choices (``editorial``), take the opening summary of
+the main briefing (the one with the most paragraphs waiting) as the issue's lead, place
+every other story in a section (``sections``), order and limit the sections, and note
+for every waiting item what the issue does with it. A story a recent issue already sent
+(``newsletter.repeat_days``) is left out, unless an editor pinned it, and the issue that
+goes out takes it along unseen so that it does not wait for ever.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from newsletter.config import Config
+from newsletter.edit import cluster, editorial
+from newsletter.edit.editorial import Choice
+from newsletter.edit.sections import Placed, Placement, Section, Sorter
+from newsletter.gather.readers.document import is_opening
+from newsletter.item import Item, html_to_text, summarise
+from newsletter.store import Store, from_db, now, to_db
+
+SENT_BEFORE = "sent before"  # the status of a repeat of a sent story
+STATUSES = ("lead", "in issue", "duplicate", "waiting", "dropped", SENT_BEFORE)
+SENT_STATUSES = ("sending", "sent")  # issues whose stories readers have (or are getting)
+LEAD_REASON = "opening summary of the main briefing: the issue's lead"
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One waiting item and what the next issue does with it."""
+
+    item: Item
+    section: str  # the section it is (or would be) in; "" for the lead, dropped and sent-before items
+    reason: str  # why that section
+    status: str  # one of STATUSES
+    note: str = ""  # why it waits, which story it repeats
+    choice: Choice | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return plain data for ``items list --json``."""
+        i = self.item
+        return {"id": i.id, "title": i.title, "label": i.label, "source": i.source_name, "link": i.link,
+                "section": self.section, "reason": self.reason, "status": self.status, "note": self.note,
+                "editor": self.choice.to_json() if self.choice else None}
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The next issue as it would go out: number, subject, preheader, lead and sections.
+
+    ``plan`` tells, for every waiting item, what this issue does with it.
+    """
+
+    number: int
+    subject: str
+    preheader: str
+    date: datetime
+    sections: tuple[Section, ...]
+    lead: Placed | None = None
+    plan: tuple[Planned, ...] = ()
+
+    @property
+    def items(self) -> list[Item]:
+        """Return every item the issue shows, in reading order (the lead first)."""
+        return [*([self.lead.item] if self.lead else []), *(p.item for s in self.sections for p in s.items)]
+
+    @property
+    def empty(self) -> bool:
+        """Return whether the issue has no items."""
+        return not self.items
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An issue already in the store (being sent, or sent)."""
+
+    id: int
+    number: int
+    status: str
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The items no issue has taken yet, and which of them are briefing paragraphs."""
+
+    items: list[Item]
+    paragraphs: set[int]  # ids of briefing paragraphs: shown whole, an editor wrote them
+    openings: set[int]  # ids of briefing openings: candidates for the lead
+
+
+def waiting(config: Config, store: Store, *, limit: int | None = None) -> list[Item]:
+    """Return items that no issue has taken yet, oldest first, at most ``limit`` (default: all)."""
+    return _waiting(config, store, limit).items
+
+
+def _waiting(config: Config, store: Store, limit: int | None = None) -> Waiting:
+    t = store.t
+    pinned = {s.key: s.section for s in config.sources if s.section}
+    query = (
+        sa.select(t.items, t.sources.c.name.label("source_name"), t.sources.c.key.label("source_key"),
+                  t.sources.c.kind.label("source_kind"))
+        .join(t.sources, t.sources.c.id == t.items.c.source_id)
+        .outerjoin(t.issue_items, t.issue_items.c.item_id == t.items.c.id)
+        .where(t.issue_items.c.item_id.is_(None))
+        .order_by(t.items.c.gathered_at, t.items.c.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    configured = {s.key for s in config.sources}
+    with store.begin() as conn:
+        rows = [r for r in conn.execute(query).mappings() if r["source_key"] in configured]
+    documents = [r for r in rows if r["source_kind"] == "documents" and "#" in r["uid"]]
+    return Waiting([_item(r, pinned.get(r["source_key"])) for r in rows],
+                   {r["id"] for r in documents},
+                   {r["id"] for r in documents if is_opening(r["uid"]) and not r["label"]})
+
+
+def _item(row: Any, section: str | None) -> Item:
+    return Item(
+        id=row["id"], source_id=row["source_id"], source_name=row["source_name"], uid=row["uid"],
+        title=row["title"], body=row["body"], summary=row["summary"], link=row["link"],
+        label=row["label"], published_at=from_db(row["published_at"]),
+        gathered_at=from_db(row["gathered_at"]) or now(), forced_section=section,
+    )
+
+
+def brief(item: Item, limit: int, *, whole: bool = False) -> Item:
+    """Return ``item`` with a clean summary: markup gone, first sentences up to ``limit`` characters.
+
+    ``whole`` keeps all of the text (a briefing paragraph an editor wrote has nowhere else
+    to be read).
+    """
+    text = html_to_text(item.summary or item.body)
+    return dataclasses.replace(item, summary=text if whole else summarise(text, limit))
+
+
+def plan(config: Config, store: Store, *, moment: datetime | None = None,
+         ) -> tuple[Placed | None, list[Section], list[Planned]]:
+    """Return the next issue's lead, its sections, and what it does with every waiting item.
+
+    ``moment`` (default: now) is when the issue goes: stories sent within
+    ``newsletter.repeat_days`` before it are not sent again.
+    """
+    found = _waiting(config, store)
+    chosen = editorial.choices(store)
+    sent, numbers = _recently_sent(config, store, moment)
+    repeated = cluster.repeats(found.items, sent)
+    sorter = Sorter(config)
+    limit = config.newsletter.summary_length
+    stories: list[Placed] = []
+    openings: list[Placed] = []
+    dropped: list[Planned] = []
+    repeats: dict[int, str] = {}  # item id of a story's first item -> why the others repeat it
+    for story in cluster.find(found.items):
+        choice = editorial.merge([chosen[i.id] for i in story.items if i.id in chosen])
+        first = brief(story.first, limit, whole=story.first.id in found.paragraphs)
+        if choice is not None and choice.dropped:
+            dropped += [Planned(i, "", "dropped by an editor", "dropped", choice=choice) for i in story.items]
+            continue
+        repeat = next((repeated[i.id] for i in story.items if i.id in repeated), None)
+        if repeat is not None and not (choice is not None and choice.pinned):
+            why = (f"{SENT_BEFORE} in issue {numbers[repeat.sent.id]}: “{repeat.sent.title}” "
+                   f"({repeat.sent.source_name}), {repeat.reason}")
+            dropped += [Planned(i, "", why, SENT_BEFORE, choice=chosen.get(i.id)) for i in story.items]
+            continue
+        moved_to = choice.section if choice is not None else None
+        if moved_to not in (*sorter.settings, sorter.catch_all):
+            moved_to = None  # a move to a section the config no longer has is void
+        moved = moved_to is not None
+        placement = Placement(moved_to, "moved here by an editor") if moved_to else sorter.place(first)
+        placed = Placed(first, placement, story.items[1:], pinned=bool(choice and choice.pinned))
+        repeats[first.id] = story.reason
+        (openings if first.id in found.openings and not moved else stories).append(placed)
+    # The lead is the opening of the main briefing: the one with the most waiting paragraphs, else the newest.
+    size = Counter(i.uid.partition("#")[0] for i in found.items if i.id in found.paragraphs)
+    lead = max(openings, key=lambda p: (size[p.item.uid.partition("#")[0]],
+                                        p.item.published_at or p.item.gathered_at, p.item.id), default=None)
+    stories += [p for p in openings if p is not lead]
+    arrangement = sorter.arrange(stories)
+    planned: list[Planned] = []
+    if lead is not None:
+        lead = dataclasses.replace(lead, placement=Placement("", LEAD_REASON))
+        planned += _planned(lead, "lead", "", repeats, chosen)
+    for section in arrangement.sections:
+        for p in section.items:
+            planned += _planned(p, "in issue", "", repeats, chosen)
+    for p in stories:
+        if p.item.id in arrangement.waiting:
+            planned += _planned(p, "waiting", arrangement.waiting[p.item.id], repeats, chosen)
+    return lead, arrangement.sections, planned + dropped
+
+
+def _planned(p: Placed, status: str, note: str, repeats: dict[int, str],
+             chosen: dict[int, Choice]) -> list[Planned]:
+    first = Planned(p.item, p.placement.section, p.placement.reason, status, note, chosen.get(p.item.id))
+    same = f"same story as item {p.item.id} ({repeats.get(p.item.id, '')})"
+    return [first, *(Planned(d, p.placement.section, p.placement.reason,
+                             "duplicate" if status != "waiting" else status, same, chosen.get(d.id))
+                      for d in p.duplicates)]
+
+
+def _recently_sent(config: Config, store: Store, moment: datetime | None) -> tuple[list[Item], dict[int, int]]:
+    """Return the items issues sent within ``repeat_days`` before ``moment``, and each one's issue number.
+
+    Items an issue took along unseen (repeats of an earlier story) are not among them.
+    """
+    days = config.newsletter.repeat_days
+    if days <= 0:
+        return [], {}
+    t = store.t
+    since = (moment or now()) - timedelta(days=days)
+    query = (
+        sa.select(t.items, t.sources.c.name.label("source_name"), t.issues.c.number)
+        .join(t.issue_items, t.issue_items.c.item_id == t.items.c.id)
+        .join(t.issues, t.issues.c.id == t.issue_items.c.issue_id)
+        .join(t.sources, t.sources.c.id == t.items.c.source_id)
+        .where(t.issues.c.status.in_(SENT_STATUSES), t.issues.c.created_at >= to_db(since),
+               t.issue_items.c.shown)
+        .order_by(t.issues.c.number, t.issue_items.c.position)
+    )
+    with store.begin() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [_item(r, None) for r in rows], {r["id"]: r["number"] for r in rows}
+
+
+def next_number(store: Store) -> int:
+    """Return the number the next issue will carry."""
+    with store.begin() as conn:
+        return (conn.execute(sa.select(sa.func.max(store.t.issues.c.number))).scalar() or 0) + 1
+
+
+def draft(config: Config, store: Store, *, moment: datetime | None = None) -> Draft:
+    """Build the next issue from waiting items; nothing is stored."""
+    moment = (moment or datetime.now(config.zone)).astimezone(config.zone)
+    lead, sections, planned = plan(config, store, moment=moment)
+    number = next_number(store)
+    items = [p.item for s in sections for p in s.items] or ([lead.item] if lead else [])
+    # The subject leads with a real headline (a feed entry or an article), else the first item.
+    titled = [i for i in items if not i.label and not i.body.startswith(i.title.rstrip("…").rstrip())]
+    headline = (titled or items)[0].title if items else ""
+    subject = config.newsletter.subject.format_map(_Fields(
+        title=config.newsletter.title, number=number, date=format_date(moment), headline=headline,
+    ))
+    preheader = " · ".join(i.title for i in items[:4])
+    if len(preheader) > 140:
+        preheader = preheader[:139].rsplit(" ", 1)[0] + "…"
+    return Draft(number, " ".join(subject.split()).strip(" :—-"), preheader, moment, tuple(sections), lead,
+                 tuple(planned))
+
+
+class _Fields(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def format_date(moment: datetime) -> str:
+    """Return a date as editors write it: 25 November 2026."""
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def unfinished(store: Store) -> Stored | None:
+    """Return the oldest issue whose delivery has not finished."""
+    t = store.t
+    with store.begin() as conn:
+        row = conn.execute(
+            sa.select(t.issues).where(t.issues.c.status == "sending").order_by(t.issues.c.number).limit(1)
+        ).mappings().first()
+    return _stored(row) if row else None
+
+
+def get(store: Store, number: int) -> Stored | None:
+    """Return the stored issue with this number."""
+    with store.begin() as conn:
+        row = conn.execute(sa.select(store.t.issues).where(store.t.issues.c.number == number)).mappings().first()
+    return _stored(row) if row else None
+
+
+def latest(store: Store) -> Stored | None:
+    """Return the most recent issue."""
+    with store.begin() as conn:
+        row = conn.execute(
+            sa.select(store.t.issues).order_by(store.t.issues.c.number.desc()).limit(1)
+        ).mappings().first()
+    return _stored(row) if row else None
+
+
+def _stored(row: Any) -> Stored:
+    return Stored(
+        id=row["id"], number=row["number"], status=row["status"], subject=row["subject"],
+        preheader=row["preheader"], html=row["html"], text=row["text"],
+        created_at=from_db(row["created_at"]) or now(), sent_at=from_db(row["sent_at"]),
+    )
+
+
+def record(conn: sa.Connection, store: Store, issue: Draft, *, html: str, text: str) -> int:
+    """Store an issue and every item it takes (duplicates too), inside the caller's transaction.
+
+    Return the issue's id. The lead is recorded with an empty section name. Repeats of a
+    story sent before are taken too, unseen (``shown`` false, no section), after the items shown.
+    """
+    t = store.t
+    issue_id = conn.execute(t.issues.insert().values(
+        number=issue.number, status="sending", subject=issue.subject, preheader=issue.preheader,
+        html=html, text=text, created_at=to_db(issue.date),  # the app's clock: what the schedule compares
+    )).inserted_primary_key[0]
+    shown = [*([("", issue.lead)] if issue.lead else []), *((s.name, p) for s in issue.sections for p in s.items)]
+    rows: list[dict[str, Any]] = []
+    for section, placed in shown:
+        for member in placed.members:
+            reason = placed.placement.reason if member is placed.item else f"same story as item {placed.item.id}"
+            rows.append({"issue_id": issue_id, "item_id": member.id, "section": section, "position": len(rows),
+                         "reason": reason, "shown": True})
+    for p in issue.plan:
+        if p.status == SENT_BEFORE:
+            rows.append({"issue_id": issue_id, "item_id": p.item.id, "section": "", "position": len(rows),
+                         "reason": p.reason, "shown": False})
+    if rows:
+        conn.execute(t.issue_items.insert(), rows)
+    return issue_id

@@ -1,0 +1,188 @@
+"""Gather: fetch every configured source concurrently and store the new items once.
+
+The entry point is ``gather()``. Fetching is ``fetch``; reading a document is
+``readers`` (in the worker ``processes`` when that is safe); what a source gave is an
+``outcome.Outcome``; ``sources`` records it (validators, health) and ``intake`` its
+new items.
+
+Each source is fetched, read and recorded on its own: a failure becomes that source's
+status (with its consecutive failures and since when it has been failing) and never
+stops the others. State advances only with success: validators, content hash and
+items are written in one transaction after the source was read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Executor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
+
+from newsletter.config import Config, SourceSettings, kind_of
+from newsletter.error import FeedError, SourceError
+from newsletter.gather import processes
+from newsletter.gather.fetch import Fetched, Fetcher, HttpError, Limits
+from newsletter.gather.outcome import GatherReport, Outcome, SourceReport, State
+from newsletter.gather.readers import document
+from newsletter.gather.sources import record_all, states
+from newsletter.item import Parsed
+from newsletter.progress import Progress, Silent
+from newsletter.store import Store, to_db
+
+log = logging.getLogger("newsletter.gather")
+T = TypeVar("T")
+
+
+def limits(config: Config) -> Limits:
+    """Return the fetching limits the ``[gather]`` settings describe."""
+    g = config.gather
+    return Limits(concurrency=g.concurrency, per_host=g.per_host, timeout=g.timeout, max_bytes=g.max_bytes,
+                  user_agent=g.user_agent)
+
+
+def gather(
+    config: Config,
+    store: Store,
+    *,
+    progress: Progress | None = None,
+    clock: Callable[[], datetime] | None = None,
+    readers: Executor | None = None,
+) -> GatherReport:
+    """Fetch every source, store new items, record each source's health, and report.
+
+    Feeds are read in ``readers`` if given (see ``processes.pool``), else in a pool of
+    this call's own when that is safe, else in threads.
+    """
+    progress = progress or Silent()
+    moment = to_db(clock() if clock is not None else datetime.now(UTC))
+    assert moment is not None
+    sources = config.sources
+    progress.start("gather", len(sources))
+    remembered = states(store)
+    reports: list[SourceReport | None] = [None] * len(sources)
+    ready: asyncio.Queue[tuple[int, Outcome]] = asyncio.Queue()
+
+    async def one(i: int, source: SourceSettings, fetcher: Fetcher) -> None:
+        ready.put_nowait((i, await _collect(config, fetcher, source, remembered.get(source.key, State()), executor)))
+
+    async def write() -> None:
+        # One writer (SQLite would make others sleep and retry), storing every outcome that
+        # is waiting in one transaction: a commit per batch, not one per source.
+        left = len(sources)
+        while left:
+            batch = [await ready.get()]
+            while not ready.empty():
+                batch.append(ready.get_nowait())
+            left -= len(batch)
+            recorded = await asyncio.to_thread(record_all, store, [o for _, o in batch], moment,
+                                               config.gather.warn_after_hours)
+            for (i, _), report in zip(batch, recorded, strict=True):
+                reports[i] = report
+                progress.advance(f"{report.name}: {report.status}")
+                if report.error:
+                    log.warning("source %s failed: %s", report.name, report.error)
+                elif report.warning:
+                    log.info("source %s: %s", report.name, report.warning)
+
+    async def run_all() -> list[SourceReport]:
+        async with Fetcher(limits(config)) as fetcher:
+            await asyncio.gather(write(), *(one(i, s, fetcher) for i, s in enumerate(sources)))
+        return [r for r in reports if r is not None]
+
+    executor = readers or processes.pool(processes.feeds(config))
+    try:
+        return GatherReport(_run(run_all))
+    finally:
+        if executor is not None and executor is not readers:
+            executor.shutdown()
+
+
+def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion, in a thread of its own when this one already has a loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work())
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(work()))
+        except BaseException as e:  # noqa: BLE001 - re-raised in the calling thread
+            failure.append(e)
+
+    thread = threading.Thread(target=target, name="newsletter-gather")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
+async def _collect(config: Config, fetcher: Fetcher, source: SourceSettings, state: State,
+                   executor: Executor | None = None) -> Outcome:
+    """Fetch and read one source; never raise (the failure is part of the outcome)."""
+    where = kind_of(config, source)
+    kind = source.kind or ("documents" if where == "documents" else "feed")
+    name = source.name or (source.url or source.path or "")
+    address = state.permanent_url or source.url or ""
+    try:
+        if where == "documents":
+            parsed = await asyncio.to_thread(_read_documents, config, source)
+            return Outcome(source, "documents", parsed.title, parsed)
+        if where == "file":
+            fetched = await asyncio.to_thread(_read_file, _file_path(config, source), config.gather.max_bytes)
+        else:
+            fetched = await fetcher.fetch(address, etag=state.etag, last_modified=state.last_modified)
+        if fetched.content is None:
+            return Outcome(source, kind, name, None, fetched, state.content_hash, http_status=fetched.status)
+        digest = hashlib.sha256(fetched.content).hexdigest()
+        if digest == state.content_hash:  # unchanged although the server sent it again
+            return Outcome(source, kind, name, None, fetched, digest, http_status=fetched.status)
+        parsed = await processes.read(executor, fetched.content, base_url=fetched.url or source.url or "",
+                                    content_type=fetched.content_type, hint=source.kind)
+        return Outcome(source, parsed.kind, source.name or parsed.title or name, parsed, fetched, digest,
+                        http_status=fetched.status)
+    except HttpError as e:
+        forget = bool(state.permanent_url) and 400 <= e.status < 500
+        return Outcome(source, kind, name, error=str(e), http_status=e.status, forget_permanent=forget)
+    except SourceError as e:
+        return Outcome(source, kind, name, error=str(e))
+    except Exception as e:  # noqa: BLE001 - a source must never stop the others
+        log.debug("source %s crashed", name, exc_info=True)
+        return Outcome(source, kind, name, error=f"unexpected error: {type(e).__name__}: {e}")
+
+
+def _read_documents(config: Config, source: SourceSettings) -> Parsed:
+    folder = config.resolve(source.path or "")
+    entries = []
+    for path in document.scan(folder):
+        entries.extend(document.entries(path, relative_to=folder))
+    return Parsed(source.name or folder.name, entries, kind="documents")
+
+
+def _read_file(path: Path, max_bytes: int) -> Fetched:
+    """Read a source saved on disk, within the same size cap as a download."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise FeedError(f"file too large ({size:,} bytes; limit {max_bytes:,})")
+        return Fetched(path.read_bytes(), url=path.as_uri())
+    except OSError as e:
+        raise FeedError(f"cannot read {path}: {e.strerror or e}") from e
+
+
+def _file_path(config: Config, source: SourceSettings) -> Path:
+    if source.url:
+        return Path(unquote(urlsplit(source.url).path))
+    return config.resolve(source.path or "")
+
+
+__all__ = ["GatherReport", "SourceReport", "gather", "limits"]
