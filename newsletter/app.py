@@ -251,7 +251,7 @@ class Newsletter:
                  stop: threading.Event | None = None) -> delivery.Counts:
         try:
             return delivery.deliver(self.store, composer, self.connection, issue_id=issue_id,
-                                    policy=delivery.Policy.of(self.config.smtp), stamp=self.stamp(composer),
+                                    smtp=self.config.smtp, stamp=self.stamp(composer),
                                     progress=progress, stop=stop)
         except SmtpError as e:
             left = delivery.counts(self.store, issue_id)

@@ -107,13 +107,8 @@ class Daemon:
         """Return when scheduling began for this database; fire times before it never run."""
         key = "schedule.anchor"
         value = self.app.store.get_meta(key)
-        if value is None:
-            value = self.clock().astimezone(UTC).isoformat()
-            try:
-                with self.app.store.begin() as conn:
-                    conn.execute(self.app.store.t.meta.insert().values(key=key, value=value))
-            except sa.exc.IntegrityError:  # another daemon started at the same moment: use its anchor
-                value = self.app.store.get_meta(key) or value
+        if value is None:  # another daemon starting at the same moment may store its anchor first: then it is used
+            value = self.app.store.add_meta(key, self.clock().astimezone(UTC).isoformat())
         return datetime.fromisoformat(value)
 
     def last_due(self, job: str) -> datetime:

@@ -1,7 +1,10 @@
 """Named schema migrations; each runs once, in a transaction, with its own record.
 
-The schema lives here and only here: the store reflects the tables these build.
-Never edit a migration that has shipped; add a new one.
+Schema changes happen here and only here. ``schema.py`` declares the tables as the latest
+migration leaves them, and the store uses that declaration. Never edit a migration that has
+shipped; add a new one, and bring ``schema.py`` along (``tests/test_schema.py`` compares them).
+Each migration is frozen SQL, one text for SQLite and PostgreSQL: it never changes with the
+declaration or with SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+
+from newsletter import schema
 
 Migration = tuple[str, Callable[[sa.Connection], None]]
 
@@ -19,228 +25,267 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+# The frozen SQL below is written once for both dialects; these few words are all they spell apart,
+# as SQLAlchemy's create_all spelled them when the first migrations built tables with it: an
+# Integer primary key, a DateTime, a false default. On SQLite an INTEGER column that is the whole
+# primary key is the rowid, numbered as SQLAlchemy's autoincrement expects (no AUTOINCREMENT).
+_SPELLINGS: dict[str, dict[str, str]] = {
+    "sqlite": {"serial": "INTEGER", "timestamp": "DATETIME", "false": "0"},
+    "postgresql": {"serial": "SERIAL", "timestamp": "TIMESTAMP WITHOUT TIME ZONE", "false": "false"},
+}
+
+
+def _run(conn: sa.Connection, ddl: str) -> None:
+    """Run frozen SQL, statements ended by ``;``, with the dialect's ``{serial}``, ``{timestamp}``, ``{false}``."""
+    spelled = ddl.format_map(_SPELLINGS[conn.dialect.name])
+    for statement in spelled.split(";"):
+        if statement.strip():
+            conn.exec_driver_sql(statement.strip())
+
+
 def initial(conn: sa.Connection) -> None:
     """Create sources, items, issues, subscribers, deliveries and meta."""
-    md = sa.MetaData()
-    sa.Table(
-        "meta", md,
-        sa.Column("key", sa.String(100), primary_key=True),
-        sa.Column("value", sa.Text, nullable=False),
-    )
-    sa.Table(
-        "sources", md,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("key", sa.String(2000), nullable=False, unique=True),
-        sa.Column("kind", sa.String(20), nullable=False),
-        sa.Column("name", sa.Text, nullable=False, server_default=""),
-        sa.Column("etag", sa.Text),
-        sa.Column("last_modified", sa.Text),
-        sa.Column("last_status", sa.String(20)),
-        sa.Column("last_error", sa.Text),
-        sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("last_attempt_at", sa.DateTime),
-        sa.Column("last_success_at", sa.DateTime),
-        sa.Column("created_at", sa.DateTime, nullable=False),
-    )
-    sa.Table(
-        "items", md,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("source_id", sa.Integer, sa.ForeignKey("sources.id"), nullable=False),
-        sa.Column("uid", sa.String(1000), nullable=False),
-        sa.Column("title", sa.Text, nullable=False, server_default=""),
-        sa.Column("label", sa.Text),
-        sa.Column("link", sa.Text),
-        sa.Column("author", sa.Text),
-        sa.Column("summary", sa.Text, nullable=False, server_default=""),
-        sa.Column("body", sa.Text, nullable=False, server_default=""),
-        sa.Column("published_at", sa.DateTime),
-        sa.Column("gathered_at", sa.DateTime, nullable=False),
-        sa.UniqueConstraint("source_id", "uid", name="uq_items_source_uid"),
-    )
-    sa.Table(
-        "issues", md,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("number", sa.Integer, nullable=False, unique=True),
-        sa.Column("status", sa.String(20), nullable=False),
-        sa.Column("subject", sa.Text, nullable=False),
-        sa.Column("preheader", sa.Text, nullable=False, server_default=""),
-        sa.Column("html", sa.Text, nullable=False),
-        sa.Column("text", sa.Text, nullable=False),
-        sa.Column("created_at", sa.DateTime, nullable=False),
-        sa.Column("sent_at", sa.DateTime),
-    )
-    sa.Table(
-        "issue_items", md,
-        sa.Column("issue_id", sa.Integer, sa.ForeignKey("issues.id"), primary_key=True),
-        sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),
-        sa.Column("section", sa.Text, nullable=False),
-        sa.Column("position", sa.Integer, nullable=False),
-        sa.Column("reason", sa.Text, nullable=False, server_default=""),
-        sa.UniqueConstraint("item_id", name="uq_issue_items_item"),
-    )
-    sa.Table(
-        "subscribers", md,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("email", sa.String(320), nullable=False),
-        sa.Column("email_key", sa.String(320), nullable=False, unique=True),
-        sa.Column("name", sa.Text, nullable=False, server_default=""),
-        sa.Column("status", sa.String(20), nullable=False),
-        sa.Column("sections", sa.Text, nullable=False, server_default=""),
-        sa.Column("origin", sa.Text, nullable=False, server_default=""),
-        sa.Column("created_at", sa.DateTime, nullable=False),
-        sa.Column("updated_at", sa.DateTime, nullable=False),
-    )
-    sa.Table(
-        "deliveries", md,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("issue_id", sa.Integer, sa.ForeignKey("issues.id"), nullable=False),
-        sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id"), nullable=False),
-        sa.Column("status", sa.String(20), nullable=False),
-        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("last_error", sa.Text),
-        sa.Column("message_id", sa.Text, nullable=False),
-        sa.Column("updated_at", sa.DateTime, nullable=False),
-        sa.Column("sent_at", sa.DateTime),
-        sa.UniqueConstraint("issue_id", "subscriber_id", name="uq_deliveries_issue_subscriber"),
-        sa.Index("ix_deliveries_issue_status", "issue_id", "status"),
-    )
-    md.create_all(conn)
+    _run(conn, """
+        CREATE TABLE meta (
+            "key" VARCHAR(100) NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY ("key")
+        );
+        CREATE TABLE sources (
+            id {serial} NOT NULL,
+            "key" VARCHAR(2000) NOT NULL,
+            kind VARCHAR(20) NOT NULL,
+            name TEXT DEFAULT '' NOT NULL,
+            etag TEXT,
+            last_modified TEXT,
+            last_status VARCHAR(20),
+            last_error TEXT,
+            failures INTEGER DEFAULT '0' NOT NULL,
+            last_attempt_at {timestamp},
+            last_success_at {timestamp},
+            created_at {timestamp} NOT NULL,
+            PRIMARY KEY (id),
+            UNIQUE ("key")
+        );
+        CREATE TABLE items (
+            id {serial} NOT NULL,
+            source_id INTEGER NOT NULL,
+            uid VARCHAR(1000) NOT NULL,
+            title TEXT DEFAULT '' NOT NULL,
+            label TEXT,
+            link TEXT,
+            author TEXT,
+            summary TEXT DEFAULT '' NOT NULL,
+            body TEXT DEFAULT '' NOT NULL,
+            published_at {timestamp},
+            gathered_at {timestamp} NOT NULL,
+            PRIMARY KEY (id),
+            CONSTRAINT uq_items_source_uid UNIQUE (source_id, uid),
+            FOREIGN KEY (source_id) REFERENCES sources (id)
+        );
+        CREATE TABLE issues (
+            id {serial} NOT NULL,
+            number INTEGER NOT NULL,
+            status VARCHAR(20) NOT NULL,
+            subject TEXT NOT NULL,
+            preheader TEXT DEFAULT '' NOT NULL,
+            html TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at {timestamp} NOT NULL,
+            sent_at {timestamp},
+            PRIMARY KEY (id),
+            UNIQUE (number)
+        );
+        CREATE TABLE issue_items (
+            issue_id INTEGER NOT NULL,
+            item_id INTEGER NOT NULL,
+            section TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            reason TEXT DEFAULT '' NOT NULL,
+            PRIMARY KEY (issue_id, item_id),
+            CONSTRAINT uq_issue_items_item UNIQUE (item_id),
+            FOREIGN KEY (issue_id) REFERENCES issues (id),
+            FOREIGN KEY (item_id) REFERENCES items (id)
+        );
+        CREATE TABLE subscribers (
+            id {serial} NOT NULL,
+            email VARCHAR(320) NOT NULL,
+            email_key VARCHAR(320) NOT NULL,
+            name TEXT DEFAULT '' NOT NULL,
+            status VARCHAR(20) NOT NULL,
+            sections TEXT DEFAULT '' NOT NULL,
+            origin TEXT DEFAULT '' NOT NULL,
+            created_at {timestamp} NOT NULL,
+            updated_at {timestamp} NOT NULL,
+            PRIMARY KEY (id),
+            UNIQUE (email_key)
+        );
+        CREATE TABLE deliveries (
+            id {serial} NOT NULL,
+            issue_id INTEGER NOT NULL,
+            subscriber_id INTEGER NOT NULL,
+            status VARCHAR(20) NOT NULL,
+            attempts INTEGER DEFAULT '0' NOT NULL,
+            last_error TEXT,
+            message_id TEXT NOT NULL,
+            updated_at {timestamp} NOT NULL,
+            sent_at {timestamp},
+            PRIMARY KEY (id),
+            CONSTRAINT uq_deliveries_issue_subscriber UNIQUE (issue_id, subscriber_id),
+            FOREIGN KEY (issue_id) REFERENCES issues (id),
+            FOREIGN KEY (subscriber_id) REFERENCES subscribers (id)
+        );
+        CREATE INDEX ix_deliveries_issue_status ON deliveries (issue_id, status);
+    """)
 
 
 def scheduler(conn: sa.Connection) -> None:
     """Record scheduled runs (one row per job and fire time) and leases between daemons."""
-    md = sa.MetaData()
-    sa.Table(
-        "schedule_runs", md,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("job", sa.String(20), nullable=False),
-        sa.Column("due_at", sa.DateTime, nullable=False),
-        sa.Column("status", sa.String(20), nullable=False),
-        sa.Column("holder", sa.Text, nullable=False),
-        sa.Column("note", sa.Text, nullable=False, server_default=""),
-        sa.Column("started_at", sa.DateTime, nullable=False),
-        sa.Column("finished_at", sa.DateTime),
-        sa.UniqueConstraint("job", "due_at", name="uq_schedule_runs_job_due"),
-    )
-    sa.Table(
-        "leases", md,
-        sa.Column("name", sa.String(50), primary_key=True),
-        sa.Column("holder", sa.Text, nullable=False),
-        sa.Column("expires_at", sa.DateTime, nullable=False),
-    )
-    md.create_all(conn)
+    _run(conn, """
+        CREATE TABLE leases (
+            name VARCHAR(50) NOT NULL,
+            holder TEXT NOT NULL,
+            expires_at {timestamp} NOT NULL,
+            PRIMARY KEY (name)
+        );
+        CREATE TABLE schedule_runs (
+            id {serial} NOT NULL,
+            job VARCHAR(20) NOT NULL,
+            due_at {timestamp} NOT NULL,
+            status VARCHAR(20) NOT NULL,
+            holder TEXT NOT NULL,
+            note TEXT DEFAULT '' NOT NULL,
+            started_at {timestamp} NOT NULL,
+            finished_at {timestamp},
+            PRIMARY KEY (id),
+            CONSTRAINT uq_schedule_runs_job_due UNIQUE (job, due_at)
+        );
+    """)
 
 
 def editorial(conn: sa.Connection) -> None:
     """Keep editors' choices for waiting items: pinned, dropped, moved to a section."""
-    md = sa.MetaData()
-    _existing(md, "items", "id")  # for the foreign key
-    sa.Table(
-        "editorial", md,
-        sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),
-        sa.Column("pinned", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.Column("dropped", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.Column("section", sa.Text),
-        sa.Column("updated_at", sa.DateTime, nullable=False),
-    ).create(conn)
+    _run(conn, """
+        CREATE TABLE editorial (
+            item_id INTEGER NOT NULL,
+            pinned BOOLEAN DEFAULT {false} NOT NULL,
+            dropped BOOLEAN DEFAULT {false} NOT NULL,
+            section TEXT,
+            updated_at {timestamp} NOT NULL,
+            PRIMARY KEY (item_id),
+            FOREIGN KEY (item_id) REFERENCES items (id)
+        );
+    """)
 
 
 def delivery_engine(conn: sa.Connection) -> None:
     """Let workers claim deliveries and retry them later; count each subscriber's bounces."""
-    columns = [
-        ("deliveries", sa.Column("next_attempt_at", sa.DateTime)),
-        ("deliveries", sa.Column("claimed_by", sa.String(200))),
-        ("deliveries", sa.Column("claimed_at", sa.DateTime)),
-        ("subscribers", sa.Column("bounces", sa.Integer, nullable=False, server_default="0")),
-    ]
-    _add_columns(conn, columns)
-    deliveries = _existing(sa.MetaData(), "deliveries", "id", "issue_id", "status")
+    _run(conn, """
+        ALTER TABLE deliveries ADD COLUMN next_attempt_at {timestamp};
+        ALTER TABLE deliveries ADD COLUMN claimed_by VARCHAR(200);
+        ALTER TABLE deliveries ADD COLUMN claimed_at {timestamp};
+        ALTER TABLE subscribers ADD COLUMN bounces INTEGER DEFAULT '0' NOT NULL;
+    """)
     # Claims walk one issue's pending rows in id order: this index serves them without a sort.
-    sa.Index("ix_deliveries_claim", deliveries.c.issue_id, deliveries.c.status, deliveries.c.id).create(conn)
+    _run(conn, "CREATE INDEX ix_deliveries_claim ON deliveries (issue_id, status, id);")
 
 
 def source_health(conn: sa.Connection) -> None:
     """Remember where sources moved, since when they fail, what they last answered; keep safe HTML."""
-    columns = [
-        ("sources", sa.Column("permanent_url", sa.Text)),
-        ("sources", sa.Column("failing_since", sa.DateTime)),
-        ("sources", sa.Column("last_http_status", sa.Integer)),
-        ("sources", sa.Column("last_warning", sa.Text)),
-        ("sources", sa.Column("content_hash", sa.String(64))),
-        ("items", sa.Column("content_html", sa.Text)),
-    ]
-    _add_columns(conn, columns)
+    _run(conn, """
+        ALTER TABLE sources ADD COLUMN permanent_url TEXT;
+        ALTER TABLE sources ADD COLUMN failing_since {timestamp};
+        ALTER TABLE sources ADD COLUMN last_http_status INTEGER;
+        ALTER TABLE sources ADD COLUMN last_warning TEXT;
+        ALTER TABLE sources ADD COLUMN content_hash VARCHAR(64);
+        ALTER TABLE items ADD COLUMN content_html TEXT;
+    """)
 
 
 def subscriber_lifecycle(conn: sa.Connection) -> None:
     """Time every change of a subscriber's status, pace confirmation mail, keep a history of events."""
-    names = ("status_changed_at", "confirmed_at", "unsubscribed_at", "bounced_at", "complained_at", "confirm_sent_at")
-    _add_columns(conn, [("subscribers", sa.Column(name, sa.DateTime)) for name in names])
+    _run(conn, """
+        ALTER TABLE subscribers ADD COLUMN status_changed_at {timestamp};
+        ALTER TABLE subscribers ADD COLUMN confirmed_at {timestamp};
+        ALTER TABLE subscribers ADD COLUMN unsubscribed_at {timestamp};
+        ALTER TABLE subscribers ADD COLUMN bounced_at {timestamp};
+        ALTER TABLE subscribers ADD COLUMN complained_at {timestamp};
+        ALTER TABLE subscribers ADD COLUMN confirm_sent_at {timestamp};
+    """)
     # What is known of existing rows: their last change is their last update.
-    conn.execute(sa.text("UPDATE subscribers SET status_changed_at = updated_at"))
-    conn.execute(sa.text("UPDATE subscribers SET confirmed_at = created_at WHERE status = 'active'"))
-    md = sa.MetaData()
-    subscribers = _existing(md, "subscribers", "id", "status")
-    sa.Index("ix_subscribers_status", subscribers.c.status, subscribers.c.id).create(conn)
-    sa.Table(
-        "subscriber_events", md,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id"), nullable=False),
-        sa.Column("event", sa.String(30), nullable=False),
-        sa.Column("status", sa.String(20), nullable=False),
-        sa.Column("origin", sa.Text, nullable=False, server_default=""),
-        sa.Column("detail", sa.Text, nullable=False, server_default=""),
-        sa.Column("at", sa.DateTime, nullable=False),
-        sa.Index("ix_subscriber_events_subscriber", "subscriber_id", "id"),
-    ).create(conn)
+    _run(conn, """
+        UPDATE subscribers SET status_changed_at = updated_at;
+        UPDATE subscribers SET confirmed_at = created_at WHERE status = 'active';
+    """)
+    _run(conn, """
+        CREATE INDEX ix_subscribers_status ON subscribers (status, id);
+        CREATE TABLE subscriber_events (
+            id {serial} NOT NULL,
+            subscriber_id INTEGER NOT NULL,
+            event VARCHAR(30) NOT NULL,
+            status VARCHAR(20) NOT NULL,
+            origin TEXT DEFAULT '' NOT NULL,
+            detail TEXT DEFAULT '' NOT NULL,
+            at {timestamp} NOT NULL,
+            PRIMARY KEY (id),
+            FOREIGN KEY (subscriber_id) REFERENCES subscribers (id)
+        );
+        CREATE INDEX ix_subscriber_events_subscriber ON subscriber_events (subscriber_id, id);
+    """)
 
 
 def delivery_bounced(conn: sa.Connection) -> None:
     """Remember which deliveries bounced, so retrying an issue never counts a reader's bounce twice."""
-    _add_columns(conn, [("deliveries", sa.Column("bounced", sa.Boolean, nullable=False,
-                                                 server_default=sa.text("false")))])
+    _run(conn, "ALTER TABLE deliveries ADD COLUMN bounced BOOLEAN DEFAULT false NOT NULL;")
 
 
 def send_rate(conn: sa.Connection) -> None:
     """Keep the series of send slots every worker takes from, so the rate limit holds across workers."""
-    table = sa.Table(
-        "send_rate", sa.MetaData(),
-        sa.Column("series", sa.String(20), primary_key=True),
-        sa.Column("next_at", sa.Float, nullable=False),  # seconds since the epoch: the first slot not taken
-    )
-    table.create(conn)
-    conn.execute(table.insert().values(series="smtp", next_at=0.0))
+    # next_at: seconds since the epoch, the first slot not taken.
+    _run(conn, """
+        CREATE TABLE send_rate (
+            series VARCHAR(20) NOT NULL,
+            next_at FLOAT NOT NULL,
+            PRIMARY KEY (series)
+        );
+        INSERT INTO send_rate (series, next_at) VALUES ('smtp', 0.0);
+    """)
 
 
 def signup_attempts(conn: sa.Connection) -> None:
     """Keep each client's recent sign-ups (a keyed hash of its address, never the address) for the hourly limit."""
-    sa.Table(
-        "signup_attempts", sa.MetaData(),
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("client", sa.String(64), nullable=False),
-        sa.Column("at", sa.DateTime, nullable=False),
-        sa.Index("ix_signup_attempts_client_at", "client", "at"),
-        sa.Index("ix_signup_attempts_at", "at"),  # for the clean-up of day-old rows
-    ).create(conn)
+    # ix_signup_attempts_at serves the clean-up of day-old rows.
+    _run(conn, """
+        CREATE TABLE signup_attempts (
+            id {serial} NOT NULL,
+            client VARCHAR(64) NOT NULL,
+            at {timestamp} NOT NULL,
+            PRIMARY KEY (id)
+        );
+        CREATE INDEX ix_signup_attempts_client_at ON signup_attempts (client, at);
+        CREATE INDEX ix_signup_attempts_at ON signup_attempts (at);
+    """)
 
 
 def issue_items_shown(conn: sa.Connection) -> None:
     """Mark the items an issue took along unseen (repeats of a story already sent); all earlier ones were shown."""
-    _add_columns(conn, [("issue_items", sa.Column("shown", sa.Boolean, nullable=False,
-                                                  server_default=sa.text("true")))])
+    _run(conn, "ALTER TABLE issue_items ADD COLUMN shown BOOLEAN DEFAULT true NOT NULL;")
 
 
-def _existing(md: sa.MetaData, table: str, *columns: str) -> sa.Table:
-    """Return an existing table with the columns a migration refers to: enough for indexes and keys."""
-    return sa.Table(table, md, *(sa.Column(name, sa.Integer, primary_key=name == "id") for name in columns))
+class AddColumn(sa.schema.ExecutableDDLElement):
+    """Add a column to its table: ``ALTER TABLE ... ADD COLUMN ...``, which SQLAlchemy's DDL constructs lack."""
+
+    inherit_cache = False  # DDL is compiled afresh on each run, never from the statement cache
+
+    def __init__(self, column: sa.Column[Any]) -> None:
+        self.column = column
 
 
-def _add_columns(conn: sa.Connection, columns: list[tuple[str, sa.Column[Any]]]) -> None:
-    """Add each (table, column); a column with a server default is NOT NULL with that default."""
-    for table, column in columns:
-        kind = column.type.compile(dialect=conn.dialect)
-        default = f" NOT NULL DEFAULT {column.server_default.arg}" if column.server_default is not None else ""  # type: ignore[attr-defined]
-        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}{default}"))
+@compiles(AddColumn)
+def _add_column(element: AddColumn, compiler: Any, **kw: Any) -> str:
+    # The dialect quotes the names and writes the column as CREATE TABLE would: type, default, NOT NULL.
+    table = compiler.preparer.format_table(element.column.table)
+    return "ALTER TABLE " + table + " ADD COLUMN " + compiler.process(sa.schema.CreateColumn(element.column), **kw)
 
 
 MIGRATIONS: list[Migration] = [
@@ -260,14 +305,9 @@ MIGRATIONS: list[Migration] = [
 def apply(engine: sa.Engine, migrations: list[Migration] | None = None) -> list[str]:
     """Run every migration not yet recorded and return the names that ran."""
     migrations = MIGRATIONS if migrations is None else migrations
-    md = sa.MetaData()
-    record = sa.Table(
-        "migrations", md,
-        sa.Column("name", sa.String(200), primary_key=True),
-        sa.Column("applied_at", sa.DateTime, nullable=False),
-    )
+    record = schema.metadata.tables["migrations"]
     with engine.begin() as conn:
-        md.create_all(conn)
+        record.create(conn, checkfirst=True)
         applied = set(conn.execute(sa.select(record.c.name)).scalars())
     ran = []
     for name, migrate in migrations:

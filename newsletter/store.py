@@ -1,9 +1,12 @@
-"""The state store: one database for sources, items, issues, subscribers, deliveries."""
+"""The state store: one database for sources, items, issues, subscribers, deliveries.
+
+Each table has one module that writes it (named in ``schema.py``); this one writes ``meta``
+(the generated signing key, the schedule's anchor).
+"""
 
 from __future__ import annotations
 
 import secrets
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -13,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from newsletter import migrations
+from newsletter import migrations, schema
 from newsletter.error import StoreError
 
 
@@ -33,10 +36,7 @@ class Store:
                 migrations.apply(self.engine)
         except sa.exc.SQLAlchemyError as e:
             raise StoreError(f"cannot open database {self.engine.url!r}: {_first_line(e)}") from e
-        self.t = Tables(self.engine)
-        if isinstance(self.engine.pool, sa.pool.StaticPool):  # one shared connection: read it all now
-            for name in sa.inspect(self.engine).get_table_names():
-                getattr(self.t, name)
+        self.t = Tables(schema.metadata)
 
     @classmethod
     def memory(cls) -> Store:
@@ -62,6 +62,15 @@ class Store:
         with self.begin() as conn:
             return conn.execute(sa.select(self.t.meta.c.value).where(self.t.meta.c.key == key)).scalar()
 
+    def add_meta(self, key: str, value: str) -> str:
+        """Store ``value`` under ``key`` unless a value is there already; return the stored one."""
+        try:
+            with self.begin() as conn:
+                conn.execute(self.t.meta.insert().values(key=key, value=value))
+        except sa.exc.IntegrityError:  # another process stored one at the same moment: keep theirs
+            return self.get_meta(key) or value
+        return value
+
     def secret(self, configured: str) -> str:
         """Return the signing key: the configured one, else one generated once and kept."""
         if configured:
@@ -80,31 +89,15 @@ class Store:
 
 
 class Tables:
-    """The tables as the migrations left them, each read from the database on first use.
+    """The declared tables by name: ``store.t.items`` is the ``items`` table of ``schema.py``."""
 
-    ``store.t.items`` is the ``items`` table; a command pays only for the tables it touches.
-    """
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self._engine = engine
-        self._metadata = sa.MetaData()
-        self._lock = threading.Lock()
+    def __init__(self, metadata: sa.MetaData) -> None:
+        self._tables = metadata.tables
 
     def __getattr__(self, name: str) -> sa.Table:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        with self._lock:
-            table = self._metadata.tables.get(name)
-            if table is None:
-                try:
-                    # A read-only transaction: the caller may be inside a write transaction of its own.
-                    with self._engine.connect().execution_options(newsletter_read_only=True) as conn:
-                        table = sa.Table(name, self._metadata, autoload_with=conn)
-                except sa.exc.NoSuchTableError:
-                    raise AttributeError(f"no table {name!r} in the store") from None
-                except sa.exc.SQLAlchemyError as e:
-                    raise StoreError(f"cannot read table {name} of {self._engine.url!r}: {_first_line(e)}") from e
-            setattr(self, name, table)  # found as an attribute from now on, without this method
+        table = None if name.startswith("_") else self._tables.get(name)
+        if table is None:
+            raise AttributeError(f"no table {name!r} in the store")
         return table
 
 
@@ -163,8 +156,8 @@ def _sqlite_transactions(engine: sa.Engine, *, wal: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: sa.Connection) -> None:
-        # Writers take the lock up front (no deadlock upgrading a read lock); readers need none.
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("newsletter_read_only") else "BEGIN IMMEDIATE")
+        # Take the write lock up front: no deadlock upgrading a read lock.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _first_line(e: Exception) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import FeedServer, tamper
+from helpers.newsletters import tamper
 
 from newsletter import subscribers
 from newsletter.app import Newsletter
@@ -279,14 +279,12 @@ STORIES = {"second": ("Astana hosts energy week", "Ministers met in Astana."),
            "after-complaint": ("Almaty metro extends its green line", "Two stations open in spring.")}
 
 
-def _next_issue(app: Newsletter, feed_server: FeedServer, uid: str) -> None:
+def _next_issue(app: Newsletter, feeds: Path, uid: str) -> None:
     title, description = STORIES[uid]
-    rss = feed_server.root / "rss2.xml"
-    later = rss.stat().st_mtime + 60  # Last-Modified has one-second resolution: make each change visible
+    rss = feeds / "rss2.xml"
     rss.write_text(rss.read_text(encoding="utf-8").replace(
         "<item>", f"<item><title>{title}</title><guid isPermaLink=\"false\">{uid}</guid>"
         f"<description>{description}</description></item><item>", 1), encoding="utf-8")
-    os.utime(rss, (later, later))
     assert app.send().status == "sent"
 
 
@@ -328,10 +326,10 @@ def test_exim_and_google_reports_are_read(sent: Newsletter, sink: Sink) -> None:
 
 
 def test_bounces_of_two_issues_in_a_row_mark_the_reader_bounced(sent: Newsletter, sink: Sink,
-                                                                 feed_server: FeedServer) -> None:
+                                                                 feeds: Path) -> None:
     assert sent.config.smtp.bounce_limit == 2
     sent.process_reports([("1.eml", postfix("bek@example.org", _headers(_original(sink, "bek@example.org"))))])
-    _next_issue(sent, feed_server, "second")  # the relay accepts issue 2 for bek, as relays do
+    _next_issue(sent, feeds, "second")  # the relay accepts issue 2 for bek, as relays do
     assert subscribers.get(sent.store, "bek@example.org").status == "active"
     second = postfix("bek@example.org", _headers(_original(sink, "bek@example.org", 2)), report_id="second@relay")
     [applied] = sent.process_reports([("2.eml", second)]).results[0].applied
@@ -344,9 +342,9 @@ def test_bounces_of_two_issues_in_a_row_mark_the_reader_bounced(sent: Newsletter
 
 
 def test_a_reader_whose_mail_got_through_in_between_is_not_bounced(sent: Newsletter, sink: Sink,
-                                                                   feed_server: FeedServer) -> None:
-    _next_issue(sent, feed_server, "second")
-    _next_issue(sent, feed_server, "third")
+                                                                   feeds: Path) -> None:
+    _next_issue(sent, feeds, "second")
+    _next_issue(sent, feeds, "third")
     actions = []
     for number in (1, 3):  # issue 2 reached bek: two bounces, but not in a row
         report = postfix("bek@example.org", _headers(_original(sink, "bek@example.org", number)),
@@ -377,7 +375,7 @@ def test_a_policy_refusal_counts_nothing(sent: Newsletter, sink: Sink) -> None:
 
 
 def test_a_complaint_by_unsubscribe_link_suppresses_the_reader(sent: Newsletter, sink: Sink,
-                                                               feed_server: FeedServer) -> None:
+                                                               feeds: Path) -> None:
     headers = redacted(_headers(_original(sink, "ann@example.org")), "ann@example.org")
     assert "ann@example.org" not in headers and "/unsubscribe/" in headers and "issue1." not in headers
     [applied] = sent.process_reports([("fbl.eml", arf(headers))]).results[0].applied
@@ -386,7 +384,7 @@ def test_a_complaint_by_unsubscribe_link_suppresses_the_reader(sent: Newsletter,
     assert ann.status == "complained" and ann.complained_at is not None
     assert subscribers.events(sent.store, ann.id)[-1].origin == "feedback report"
     before = len(sink.messages)
-    _next_issue(sent, feed_server, "after-complaint")
+    _next_issue(sent, feeds, "after-complaint")
     assert sorted(r for m in sink.messages[before:] for r in m.recipients) == ["bek@example.org", "cy@example.org"]
 
 

@@ -10,7 +10,8 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from conftest import ADMIN_TOKEN
+from helpers.newsletters import ADMIN_TOKEN
+from helpers.smtp import wait_for_messages
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from newsletter import subscribers
@@ -64,7 +65,7 @@ def test_sign_up_confirm_from_the_mail_then_choose_sections(site: Site, p: Page,
     p.check("input[name=sections][value=Russia]")
     p.click("button[type=submit]")
     assert p.locator("h1").inner_text() == "Check your inbox"
-    assert sink.wait_for(1, timeout=30)
+    assert wait_for_messages(sink, 1, timeout=30)
     assert subscribers.get(site.newsletter.store, "reader@example.org").status == "pending"
 
     p.goto(site.url + "/mail/")
@@ -131,7 +132,7 @@ def test_the_editor_previews_edits_and_sends_a_test(site: Site, p: Page, sink: S
     p.fill("#to", "desk-test@example.org")
     p.click("button:has-text('Send test copy')")
     assert p.locator("p.flash").inner_text() == f"Test copy of issue {draft.number} sent to desk-test@example.org."
-    assert sink.wait_for(1, timeout=30)
+    assert wait_for_messages(sink, 1, timeout=30)
     test = sink.messages[-1].parse()
     assert test["Subject"].startswith("[TEST] ") and shown[0].title[:40] not in str(test)
     assert shown[1].title[:30] in test.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -14,25 +13,11 @@ from urllib.parse import unquote, urlparse
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import FeedServer, write_config
+from helpers.cli import one_line_error, run
+from helpers.http import FeedServer
+from helpers.newsletters import write_config
 
 from newsletter.sink import Sink, free_port
-
-
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None, input: str | None = None
-        ) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    environ.update(env or {})
-    return subprocess.run([sys.executable, "-m", "newsletter", *args], cwd=cwd, env=environ, text=True,
-                          capture_output=True, input=input, timeout=120)
-
-
-def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr
-    return errors[0]
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import random
 from datetime import UTC, datetime
 from itertools import count
 
+from newsletter.edit import minhash
 from newsletter.edit.cluster import canonical_link, find, repeats
 from newsletter.item import Item
 
@@ -99,3 +100,31 @@ def test_thousands_of_items_find_exactly_the_copies() -> None:
     stories = find(items + copies)
     assert len(stories) == 3000
     assert sum(1 for s in stories if len(s.items) == 2) == 50
+
+
+def test_minhash_slots_agree_about_as_often_as_the_sets_overlap() -> None:
+    """The share of equal signature slots estimates Jaccard similarity; empty slots do not make strangers agree."""
+    rng = random.Random(3)
+    for similarity in (0.2, 0.5, 0.8):
+        estimates = []
+        for _ in range(40):
+            shared = {f"s{rng.random()}" for _ in range(round(100 * similarity))}
+            a = shared | {f"a{rng.random()}" for _ in range(100 - len(shared))}
+            b = shared | {f"b{rng.random()}" for _ in range(100 - len(shared))}
+            exact = len(a & b) / len(a | b)
+            sa, sb = minhash.signature(a), minhash.signature(b)
+            estimates.append(sum(x == y for x, y in zip(sa, sb, strict=True)) / minhash.SLOTS - exact)
+        assert abs(sum(estimates) / len(estimates)) < 0.05, (similarity, estimates)
+    short_a, short_b = {"one two", "two three"}, {"four five", "five six"}  # most slots empty
+    agree = sum(x == y for x, y in zip(minhash.signature(short_a), minhash.signature(short_b), strict=True))
+    assert agree == 0
+    assert minhash.signature(short_a) == minhash.signature(set(short_a))
+
+
+def test_lsh_finds_near_copies_and_few_strangers() -> None:
+    rng = random.Random(5)
+    base = [{f"w{rng.randrange(10**9)}" for _ in range(80)} for _ in range(200)]
+    copies = [set(list(s)[:72]) | {f"x{rng.random()}" for _ in range(8)} for s in base[:50]]  # about 0.8 alike
+    found = minhash.candidates([minhash.signature(s) for s in base + copies])
+    assert {(i, 200 + i) for i in range(50)} <= found
+    assert len(found - {(i, 200 + i) for i in range(50)}) < 5

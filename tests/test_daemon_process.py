@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-from conftest import write_config
+from helpers.newsletters import write_config
 
 from newsletter import subscribers
 from newsletter.app import Newsletter

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-from conftest import Script, ScriptedServer, _ScriptedHandler, queue_issue, write_config
+from helpers.newsletters import queue_issue, write_config
+from helpers.smtp import Script, ScriptedHandler, ScriptedServer
 
 from newsletter import delivery, subscribers
 from newsletter.app import Newsletter
@@ -238,7 +239,7 @@ def test_a_stalled_server_times_out_and_the_message_is_deferred(make: Make, scri
 def test_a_server_that_goes_away_mid_send_leaves_the_rest_for_the_next_run(make: Make) -> None:
     script = Script(stall={"r3@example.org"})
     port = free_port()
-    server = Controller(_ScriptedHandler(script), hostname="127.0.0.1", port=port)
+    server = Controller(ScriptedHandler(script), hostname="127.0.0.1", port=port)
     server.start()
     emails = [f"r{i}@example.org" for i in range(8)]
     app = make(f"smtp://127.0.0.1:{port}", emails, connections=1)
@@ -260,7 +261,7 @@ def test_a_server_that_goes_away_mid_send_leaves_the_rest_for_the_next_run(make:
     state = {e: r["status"] for e, r in rows(app).items()}
     assert [state[e] for e in emails] == ["sent"] * 3 + ["deferred"] + ["pending"] * 4
     script.stall.clear()
-    server = Controller(_ScriptedHandler(script), hostname="127.0.0.1", port=port)
+    server = Controller(ScriptedHandler(script), hostname="127.0.0.1", port=port)
     server.start()
     try:
         assert app.send().issues[0].counts.sent == 8

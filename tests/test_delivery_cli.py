@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import sqlalchemy as sa
-from conftest import ScriptedServer, add_readers, queue_issue, write_config
-from test_cli import one_line_error, run
+from helpers.cli import one_line_error, run
+from helpers.newsletters import add_readers, queue_issue, write_config
+from helpers.smtp import ScriptedServer
 
 from newsletter.app import Newsletter
 from newsletter.config import load

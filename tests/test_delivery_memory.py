@@ -5,11 +5,11 @@ from __future__ import annotations
 import tracemalloc
 from pathlib import Path
 
-from conftest import add_readers, write_config
+from helpers.fastsink import FastSink
+from helpers.newsletters import add_readers, write_config
 
 from newsletter.app import Newsletter
 from newsletter.config import load
-from newsletter.sink import FastSink
 
 
 def peak_of_send(folder: Path, documents: Path, readers: int) -> int:

@@ -6,12 +6,14 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import ScriptedServer, queue_issue, write_config
+from helpers.newsletters import queue_issue, write_config
+from helpers.smtp import ScriptedServer
 
 from newsletter import delivery, subscribers
 from newsletter.app import Newsletter
 from newsletter.config import load
 from newsletter.delivery.ratelimit import RateLimit, SharedRateLimit
+from newsletter.settings import SmtpSettings
 from newsletter.store import Store
 
 
@@ -106,7 +108,7 @@ def test_the_pool_sends_no_faster_than_the_limit(tmp_path: Path, documents: Path
     clock = FakeClock()
     limit = Counting(8, clock)
     counts = delivery.deliver(app.store, composer, app.connection, issue_id=issue_id, limit=limit,
-                              policy=delivery.Policy(connections=4))
+                              smtp=SmtpSettings(connections=4))
     assert counts.sent == 24 and sorted(m.recipients[0] for m in scripted_smtp.script.accepted) == sorted(emails)
     assert sorted(limit.granted) == [k / 8 for k in range(24)]  # four connections, one shared schedule
     assert most_in_one_second(limit.granted) == 8

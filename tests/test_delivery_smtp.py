@@ -12,16 +12,18 @@ import dkim
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from conftest import Script, _ScriptedHandler, write_config
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from helpers.fastsink import FastSink
+from helpers.newsletters import write_config
+from helpers.smtp import Script, ScriptedHandler
 
 from newsletter import subscribers
 from newsletter.app import Newsletter
 from newsletter.config import load, parse_url
 from newsletter.delivery.smtp import Connection
 from newsletter.error import ConfigError, SmtpError
-from newsletter.sink import FastSink, free_port
+from newsletter.sink import free_port
 
 USER, PASSWORD = "mailer", "s3cret pass"
 
@@ -46,7 +48,7 @@ class Server:
         self.script = Script()
         self.auth = Authenticator()
         self.port = free_port()
-        self.controller = Controller(_ScriptedHandler(self.script), hostname="127.0.0.1", port=self.port,
+        self.controller = Controller(ScriptedHandler(self.script), hostname="127.0.0.1", port=self.port,
                                      authenticator=self.auth, **kwargs)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from conftest import FIXTURES, write_config
+from helpers.newsletters import FIXTURES, write_config
 
 from newsletter.app import Newsletter
 from newsletter.cli import cli

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.sample_issue import big_draft, draft
 from playwright.sync_api import Browser, Page, sync_playwright
-from sample_issue import big_draft, draft
 
 from newsletter.config import Config, parse
 from newsletter.email.message import Composer, Recipient

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import FIXTURES, FeedServer, write_config
-from test_gather_hostile import HOSTILE, by_url
-from test_gather_hostile import newsletter as hostile_newsletter
-from web import serve
+from helpers.gathering import HOSTILE, by_url
+from helpers.gathering import newsletter as hostile_newsletter
+from helpers.http import FeedServer, serve
+from helpers.newsletters import FIXTURES, write_config
 
 from newsletter import item
 from newsletter.config import Config, load, parse

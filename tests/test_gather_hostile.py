@@ -8,36 +8,18 @@ import random
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from web import Handler, Web, serve
+from helpers.gathering import HOSTILE, by_url, newsletter, stored
+from helpers.http import Handler, Web, serve
 
-from newsletter.config import Config, parse
-from newsletter.gather import GatherReport, SourceReport, gather
+from newsletter.gather import gather
 from newsletter.store import Store
 
-HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 EXECUTABLE = re.compile(r"<script|<iframe|<object|<embed|<svg|<style|javascript:|vbscript:|data:text|\son\w+\s*=",
                         re.IGNORECASE)
-
-
-def newsletter(root: Path, urls: list[str], **gather_settings: Any) -> tuple[Config, Store]:
-    data = {"storage": {"url": "sqlite:///state.db"}, "gather": {"timeout": 5, **gather_settings},
-            "sources": [{"url": u} for u in urls]}
-    config = parse(data, root=root, environ={})
-    return config, Store(config.database_url)
-
-
-def by_url(report: GatherReport) -> dict[str, SourceReport]:
-    return {s.key: s for s in report.sources}
-
-
-def stored(store: Store) -> list[dict[str, Any]]:
-    with store.begin() as conn:
-        return [dict(r) for r in conn.execute(sa.select(store.t.items).order_by(store.t.items.c.id)).mappings()]
 
 
 def _stall(h: Handler) -> None:

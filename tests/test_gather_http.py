@@ -12,15 +12,16 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from test_gather_hostile import by_url, newsletter, stored
-from web import Handler, Web, serve
+from helpers.gathering import by_url, newsletter, stored
+from helpers.http import Handler, Web, serve
 
 from newsletter.app import Newsletter
 from newsletter.config import parse
 from newsletter.error import FeedError, StoreError
 from newsletter.gather import gather, sources
-from newsletter.gather.fetch import Fetched, Fetcher, Limits
+from newsletter.gather.fetch import Fetched, Fetcher
 from newsletter.gather.sources import health
+from newsletter.settings import GatherSettings
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 RSS2 = (FEEDS / "rss2.xml").read_bytes()
@@ -156,7 +157,7 @@ def test_https_feeds_are_verified_against_the_trusted_authorities(
     context.load_cert_chain(certificates[1], certificates[2])
 
     async def fetch(url: str) -> Fetched:
-        async with Fetcher(Limits(timeout=10)) as fetcher:
+        async with Fetcher(GatherSettings(timeout=10)) as fetcher:
             return await fetcher.fetch(url)
 
     with serve(tls=context) as web:

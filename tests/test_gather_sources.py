@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner, Result
-from conftest import FeedServer
+from helpers.http import FeedServer
 
 from newsletter.config import load
 from newsletter.gather import gather, opml

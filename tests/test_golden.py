@@ -2,7 +2,8 @@
 and the confirmation email.
 
 Run ``pytest tests/test_golden.py --update-golden`` after an intended change, then
-review the diff of tests/golden/ like any other code change.
+review the diff of tests/golden/ like any other code change. A missing golden file
+fails: only ``--update-golden`` writes one.
 """
 
 from __future__ import annotations
@@ -14,27 +15,21 @@ from email import message_from_bytes, policy
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from conftest import FIXTURES, write_config
+import pytest
+from helpers.golden import GOLDEN, check_golden
+from helpers.newsletters import FIXTURES, write_config
 
 from newsletter.app import Newsletter
 from newsletter.config import load
 from newsletter.email.message import Recipient, confirmation
 from newsletter.email.render import Renderer
 
-GOLDEN = Path(__file__).parent / "golden"
 MOMENT = datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("Asia/Almaty"))
 
 
 def _normalise(raw: bytes) -> bytes:
     """Blank the headers that legitimately change from run to run."""
     return re.sub(rb"(?m)^Date: .*$", b"Date: <normalised>", raw)
-
-
-def _check(name: str, actual: bytes, update: bool) -> None:
-    path = GOLDEN / name
-    if update or not path.exists():
-        path.write_bytes(actual)
-    assert actual == path.read_bytes(), f"{name} differs from the golden file (--update-golden to accept)"
 
 
 def test_golden_message(tmp_path: Path, update_golden: bool) -> None:
@@ -57,10 +52,23 @@ def test_golden_message(tmp_path: Path, update_golden: bool) -> None:
     raw = _normalise(composer.build(Recipient(7, "reader@example.org", "Zhanna Ömirzaq")))
     message = message_from_bytes(raw, policy=policy.default)
     text, html = (p.get_content().replace("\r\n", "\n") for p in message.iter_parts())
-    _check("issue.eml", raw, update_golden)
-    _check("issue.txt", text.encode("utf-8"), update_golden)
-    _check("issue.html", html.encode("utf-8"), update_golden)
-    _check("archive-1.html", renderer.page().encode("utf-8"), update_golden)
+    check_golden(GOLDEN / "issue.eml", raw, update=update_golden)
+    check_golden(GOLDEN / "issue.txt", text.encode("utf-8"), update=update_golden)
+    check_golden(GOLDEN / "issue.html", html.encode("utf-8"), update=update_golden)
+    check_golden(GOLDEN / "archive-1.html", renderer.page().encode("utf-8"), update=update_golden)
     confirm = confirmation(config, email="new@example.org", name="Дана", confirm_url="https://news.example.org/confirm/t0k3n",
                            date=MOMENT, sections=("Russia", "Energy"))
-    _check("confirm.eml", re.sub(rb"(?m)^Message-ID: .*$", b"Message-ID: <normalised>", confirm), update_golden)
+    confirm = re.sub(rb"(?m)^Message-ID: .*$", b"Message-ID: <normalised>", confirm)
+    check_golden(GOLDEN / "confirm.eml", confirm, update=update_golden)
+
+
+def test_a_missing_golden_file_fails_and_only_update_golden_writes_it(tmp_path: Path) -> None:
+    missing = tmp_path / "golden" / "new.eml"
+    with pytest.raises(pytest.fail.Exception, match="no golden file"):
+        check_golden(missing, b"Subject: new\r\n", update=False)
+    assert not missing.exists()
+    check_golden(missing, b"Subject: new\r\n", update=True)
+    assert missing.read_bytes() == b"Subject: new\r\n"
+    check_golden(missing, b"Subject: new\r\n", update=False)
+    with pytest.raises(AssertionError, match="differs from the golden file"):
+        check_golden(missing, b"Subject: changed\r\n", update=False)

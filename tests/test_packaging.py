@@ -24,6 +24,8 @@ def test_wheel_ships_templates_and_runs_init_and_preview(tmp_path: Path) -> None
     assert "newsletter/py.typed" in names
     assert {"newsletter/web/templates/base.html", "newsletter/web/templates/desk/preview.html",
             "newsletter/web/templates/mail/message.html"} <= set(names)  # the web app's pages
+    code = "".join(zipfile.ZipFile(wheel).read(n).decode("utf-8") for n in names if n.endswith(".py"))
+    assert "FastSink" not in code and "build_reference" not in code  # test and bench scaffolding stays in tests/
     target = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(target)
     env = {**os.environ, "PYTHONPATH": str(target)}

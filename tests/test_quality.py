@@ -14,7 +14,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
-from conftest import FIXTURES
+from helpers.newsletters import FIXTURES
 
 from newsletter.app import Newsletter
 from newsletter.config import parse

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.sample_issue import big_draft, draft, item
 from mjml import mjml2html
-from sample_issue import big_draft, draft, item
 
 from newsletter.config import Config, parse
 from newsletter.edit.sections import Placed, Placement, Sorter

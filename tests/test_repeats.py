@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from conftest import ADMIN_TOKEN, FeedServer, InProcess, write_config
+from helpers.asgi import InProcess
+from helpers.http import FeedServer
+from helpers.newsletters import ADMIN_TOKEN, write_config
 
 from newsletter import archive, subscribers
 from newsletter.app import Newsletter

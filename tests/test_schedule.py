@@ -183,8 +183,8 @@ def test_gather_can_run_more_often_than_send(app: Newsletter, newsletter_dir: Pa
 
 def test_approve_holds_the_issue_until_an_editor_sends_it(app: Newsletter, newsletter_dir: Path, clock: Clock,
                                                          sink: Sink) -> None:
-    from conftest import ADMIN_TOKEN, InProcess
-    from test_web_desk import log_in
+    from helpers.asgi import InProcess, log_in
+    from helpers.newsletters import ADMIN_TOKEN
 
     from newsletter import status
     from newsletter.web import create_app

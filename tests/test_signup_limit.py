@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import InProcess, write_config
+from helpers.asgi import InProcess
+from helpers.newsletters import write_config
 
 from newsletter import subscribers
 from newsletter.app import Newsletter

@@ -222,7 +222,7 @@ def test_the_list_command_filters(tmp_path: Path) -> None:
     import json
 
     from click.testing import CliRunner
-    from conftest import write_config
+    from helpers.newsletters import write_config
 
     from newsletter.cli import cli
 

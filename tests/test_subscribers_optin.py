@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import ScriptedServer, tamper, write_config
+from helpers.newsletters import tamper, write_config
+from helpers.smtp import ScriptedServer
 
 from newsletter import subscribers
 from newsletter.app import Newsletter

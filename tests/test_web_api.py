@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from conftest import ADMIN_TOKEN, InProcess
+from helpers.asgi import InProcess
+from helpers.newsletters import ADMIN_TOKEN
 
 from newsletter import subscribers
 from newsletter.app import Newsletter
@@ -108,7 +109,7 @@ def test_preview_items_test_send_and_send(client: InProcess, web_app: Newsletter
     assert client.post("/api/send", json={"number": draft.number + 5}, headers=BEARER).status_code == 409
     started = client.post("/api/send", json={"number": draft.number}, headers=BEARER)
     assert started.status_code == 202
-    client.asgi.state.jobs.wait(60)
+    client.asgi.state.tasks.wait(60)
     job = client.get("/api/job", headers=BEARER).json()
     assert (job["kind"], job["running"], job["failed"]) == ("send", False, False)
     issues = client.get("/api/issues", headers=BEARER).json()

@@ -6,26 +6,14 @@ import html
 import re
 from datetime import UTC, datetime, timedelta
 
-from conftest import ADMIN_TOKEN, InProcess
+from helpers.asgi import InProcess, log_in
+from helpers.newsletters import ADMIN_TOKEN
 
 from newsletter import subscribers
 from newsletter.app import Newsletter
 from newsletter.edit import editorial
 from newsletter.sink import Sink
 from newsletter.web import create_app
-
-
-def log_in(client: InProcess) -> str:
-    """Log in and return the session's CSRF token."""
-    response = client.post("/desk/login", data={"token": ADMIN_TOKEN}, follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"] == "/desk/"
-    assert "httponly" in response.headers["set-cookie"].lower()
-    assert "samesite=strict" in response.headers["set-cookie"].lower()
-    page = client.get("/desk/")
-    assert page.status_code == 200
-    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
-    assert found
-    return found.group(1)
 
 
 def flash(client: InProcess, response: object) -> str:
@@ -128,7 +116,7 @@ def test_send_a_test_then_the_issue(client: InProcess, web_app: Newsletter, sink
     assert "error: the next issue is now number" in flash(client, stale)
     sent = client.post("/desk/send", data={"csrf": csrf, "number": str(number)})
     assert sent.headers["location"] == "/desk/issues"
-    job = client.asgi.state.jobs.wait(60)
+    job = client.asgi.state.tasks.wait(60)
     assert job is not None and not job.failed and job.message == f"issue {number} sent to 3 of 3 subscribers"
     issues = client.get("/desk/issues")
     row = re.search(rf'<tr><td><a href="/archive/{number}.html">{number}</a></td>(.*?)</tr>', issues.text, re.S)

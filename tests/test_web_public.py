@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from conftest import InProcess, tamper
+from helpers.asgi import InProcess
+from helpers.newsletters import tamper
 
 from newsletter import subscribers
 from newsletter.app import Newsletter
@@ -137,7 +138,7 @@ def test_preferences_page(client: InProcess, web_app: Newsletter) -> None:
     assert page.headers["Referrer-Policy"] == "no-referrer"
 
 
-def test_the_archive_is_served_from_the_archive_module(client: InProcess, web_app: Newsletter) -> None:
+def test_the_archive_is_served_from_the_archive_module(client: InProcess, web_app: Newsletter, sink: Sink) -> None:
     assert client.get("/archive/").status_code == 200
     assert client.get("/archive/1.html").status_code == 404
     report = web_app.send(fetch=True)

@@ -55,6 +55,10 @@ def _json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+"""The ``--json`` flag every listing and report command takes; its output goes through ``_json``."""
+
+
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
               help="Config file (default: $NEWSLETTER_CONFIG, else ./newsletter.toml).")

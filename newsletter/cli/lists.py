@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
 from newsletter import subscribers
-from newsletter.cli.base import Group, _app, _json, _Null, _print_plan, cli
+from newsletter.cli.base import Group, _app, _json, _Null, _print_plan, cli, json_option
 from newsletter.edit import editorial
 from newsletter.gather import opml, sources
 from newsletter.progress import for_terminal
 from newsletter.subscribers import STATUSES, csvfile
 
 
-@cli.group(cls=Group)
+@cli.group("subscribers", cls=Group)
 def subscribers_group() -> None:
     """Manage the subscriber list."""
-
-
-cli.add_command(subscribers_group, name="subscribers")
 
 
 @subscribers_group.command("add")
@@ -50,7 +48,7 @@ def subscribers_remove(ctx: click.Context, email: str) -> None:
 @click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
 @click.option("--search", metavar="TEXT", help="Only addresses or names containing TEXT (any case).")
 @click.option("--section", metavar="NAME", help="Only readers who receive section NAME.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
 def subscribers_list(ctx: click.Context, status: str | None, search: str | None, section: str | None,
                      as_json: bool) -> None:
@@ -65,7 +63,7 @@ def subscribers_list(ctx: click.Context, status: str | None, search: str | None,
 
 @subscribers_group.command("import")
 @click.argument("file", type=click.File("r", encoding="utf-8-sig"))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
 def subscribers_import(ctx: click.Context, file: Any, as_json: bool) -> None:
     """Import a CSV with the header email,name,sections,status; exits 1 if a row was rejected."""
@@ -83,30 +81,35 @@ def subscribers_import(ctx: click.Context, file: Any, as_json: bool) -> None:
         sys.exit(1)
 
 
+export_file = click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+
+
+def _export(file: Path | None, write: Callable[[TextIO], int], what: str) -> None:
+    """Write to FILE, or standard output without one; after a file, say on stderr how many WHAT it holds."""
+    if file is None:
+        write(sys.stdout)
+        return
+    with file.open("w", encoding="utf-8", newline="") as stream:
+        written = write(stream)
+    click.echo(f"exported {written} {what} to {file}", err=True)
+
+
 @subscribers_group.command("export")
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@export_file
 @click.pass_context
 def subscribers_export(ctx: click.Context, file: Path | None) -> None:
     """Write every subscriber as CSV to FILE (default: standard output)."""
     store = _app(ctx).store
-    if file is None:
-        csvfile.export_csv(store, sys.stdout)
-        return
-    with file.open("w", encoding="utf-8", newline="") as stream:
-        written = csvfile.export_csv(store, stream)
-    click.echo(f"exported {written} subscribers to {file}", err=True)
+    _export(file, lambda stream: csvfile.export_csv(store, stream), "subscribers")
 
 
-@cli.group(cls=Group)
+@cli.group("sources", cls=Group)
 def sources_group() -> None:
     """List sources with their health; import and export OPML."""
 
 
-cli.add_command(sources_group, name="sources")
-
-
 @sources_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
 def sources_list(ctx: click.Context, as_json: bool) -> None:
     """Show each source's last status, error, consecutive failures and last success."""
@@ -127,7 +130,7 @@ def sources_list(ctx: click.Context, as_json: bool) -> None:
 
 @sources_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
 def sources_import(ctx: click.Context, file: Path, as_json: bool) -> None:
     """Add the feeds of an OPML file to the config as [[sources]]; URLs already there are skipped."""
@@ -143,30 +146,37 @@ def sources_import(ctx: click.Context, file: Path, as_json: bool) -> None:
 
 
 @sources_group.command("export")
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@export_file
 @click.pass_context
 def sources_export(ctx: click.Context, file: Path | None) -> None:
     """Write the feed sources as OPML to FILE (default: standard output)."""
     app = _app(ctx)
     names = {h.key: h.name for h in sources.health(app.config, app.store)}
     document = opml.export(app.config, names)
-    if file is None:
-        click.echo(document, nl=False)
-        return
-    file.write_text(document, encoding="utf-8")
-    click.echo(f"exported {document.count('xmlUrl=')} sources to {file}", err=True)
+
+    def write(stream: TextIO) -> int:
+        stream.write(document)
+        return document.count("xmlUrl=")
+
+    _export(file, write, "sources")
 
 
-@cli.group(cls=Group)
+@cli.group("items", cls=Group)
 def items_group() -> None:
     """List the waiting items; pin, drop or move one for the next issue."""
 
 
-cli.add_command(items_group, name="items")
+def item_command(name: str) -> Callable[[Callable[..., None]], click.Command]:
+    """Declare ``newsletter items NAME ID``: a command about one waiting item, given the context and its id."""
+    def declare(function: Callable[..., None]) -> click.Command:
+        command: click.Command = items_group.command(name)(
+            click.argument("item_id", metavar="ID", type=int)(click.pass_context(function)))
+        return command
+    return declare
 
 
 @items_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
 def items_list(ctx: click.Context, as_json: bool) -> None:
     """List every waiting item with its section, the reason, and what the next issue does with it."""
@@ -177,28 +187,22 @@ def items_list(ctx: click.Context, as_json: bool) -> None:
         _print_plan(list(plan), status=True)
 
 
-@items_group.command("pin")
-@click.argument("item_id", metavar="ID", type=int)
-@click.pass_context
+@item_command("pin")
 def items_pin(ctx: click.Context, item_id: int) -> None:
     """Put item ID first in its section in the next issue."""
     editorial.pin(_app(ctx).store, item_id)
     click.echo(f"item {item_id} pinned: it comes first in its section")
 
 
-@items_group.command("drop")
-@click.argument("item_id", metavar="ID", type=int)
-@click.pass_context
+@item_command("drop")
 def items_drop(ctx: click.Context, item_id: int) -> None:
     """Leave item ID (and the same story from other sources) out of every issue."""
     editorial.drop(_app(ctx).store, item_id)
     click.echo(f"item {item_id} dropped: no issue will carry it (undo with `newsletter items reset {item_id}`)")
 
 
-@items_group.command("move")
-@click.argument("item_id", metavar="ID", type=int)
+@item_command("move")
 @click.argument("section")
-@click.pass_context
 def items_move(ctx: click.Context, item_id: int, section: str) -> None:
     """Put item ID in SECTION, whatever the section rules say."""
     app = _app(ctx)
@@ -206,9 +210,7 @@ def items_move(ctx: click.Context, item_id: int, section: str) -> None:
     click.echo(f"item {item_id} moved to {choice.section}")
 
 
-@items_group.command("reset")
-@click.argument("item_id", metavar="ID", type=int)
-@click.pass_context
+@item_command("reset")
 def items_reset(ctx: click.Context, item_id: int) -> None:
     """Forget the editor's choice for item ID: the section rules place it again."""
     had = editorial.reset(_app(ctx).store, item_id)

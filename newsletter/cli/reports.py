@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from newsletter.cli.base import _app, _json, cli
+from newsletter.cli.base import _app, _json, cli, json_option
 from newsletter.delivery import bounces
 
 
 @cli.command("bounces")
 @click.argument("paths", nargs=-1, metavar="[PATH ...]")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
 def bounces_command(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
     """Apply bounce (DSN) and complaint (ARF) reports: files, folders (maildirs too), or one on stdin.

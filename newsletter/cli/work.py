@@ -20,6 +20,7 @@ from newsletter.cli.base import (
     _print_send,
     _print_source_notes,
     cli,
+    json_option,
 )
 from newsletter.daemon import Daemon
 from newsletter.edit.issue import SENT_BEFORE, Draft
@@ -38,13 +39,13 @@ def init(folder: Path) -> None:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
 def gather(ctx: click.Context, as_json: bool) -> None:
     """Fetch every source and store new items; exits 1 if any source failed."""
 
-    # Fork the feed readers first: they load their parsers on the other cores while this
-    # process loads the database and HTTP layers.
+    # Fork the reader processes first: they import feedparser and the readers on the other cores
+    # while this process loads the database and HTTP layers.
     readers = processes.pool(processes.feeds(_config(ctx)))
     try:
         report = _app(ctx).gather(progress=for_terminal(quiet=as_json or ctx.obj["quiet"]), readers=readers)
@@ -93,7 +94,7 @@ def preview(ctx: click.Context, out: Path | None, text: bool, reasons: bool) -> 
 @cli.command()
 @click.option("--out", "folder", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write (served as {base_url}/archive/).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
 def archive(ctx: click.Context, folder: Path, as_json: bool) -> None:
     """Write the web archive: a page per sent issue, index.html and feed.atom."""
@@ -112,7 +113,7 @@ def archive(ctx: click.Context, folder: Path, as_json: bool) -> None:
 @click.option("--to", "to", metavar="EMAIL", help="Send a test copy to EMAIL only; the outbox is untouched.")
 @click.option("--no-gather", is_flag=True, help="Send what is already stored without fetching.")
 @click.option("--retry-failed", is_flag=True, help="Only re-send the latest issue's failed deliveries.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
 def send(ctx: click.Context, yes: bool, dry_run: bool, to: str | None, no_gather: bool, retry_failed: bool,
          as_json: bool) -> None:
@@ -136,7 +137,7 @@ def send(ctx: click.Context, yes: bool, dry_run: bool, to: str | None, no_gather
 
 @cli.command()
 @click.argument("number", metavar="ISSUE", type=int)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
 def deliveries(ctx: click.Context, number: int, as_json: bool) -> None:
     """Show how the deliveries of issue ISSUE went: counts, then each failed or deferred reader."""
@@ -155,7 +156,7 @@ def deliveries(ctx: click.Context, number: int, as_json: bool) -> None:
 @cli.command()
 @click.option("--follow", is_flag=True, help="Keep running and deliver new issues as they are queued.")
 @click.option("--poll", type=float, default=5.0, show_default=True, help="Seconds between looks for new issues.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
 def worker(ctx: click.Context, follow: bool, poll: float, as_json: bool) -> None:
     """Deliver unfinished issues, sharing them with other workers (PostgreSQL: on any number of hosts)."""
@@ -179,7 +180,7 @@ def run_command(ctx: click.Context) -> None:
 
 
 @cli.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
 def status_command(ctx: click.Context, as_json: bool) -> None:
     """Show the next scheduled runs, the last issue and its deliveries, and source health."""

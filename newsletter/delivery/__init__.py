@@ -12,47 +12,35 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from newsletter.delivery import outbox
-from newsletter.delivery.outbox import Counts, counts, create_outbox, failures
-from newsletter.delivery.pool import PENDING, Job, Outcome, Pool
+from newsletter.delivery.outbox import (
+    PENDING,
+    Counts,
+    Job,
+    counts,
+    create_outbox,
+    failures,
+)
+from newsletter.delivery.pool import Outcome, Pool
 from newsletter.delivery.ratelimit import RateLimit, SharedRateLimit
 from newsletter.delivery.recorder import Recorder
 from newsletter.delivery.smtp import Connection
 from newsletter.email.dkim import Dkim
 from newsletter.email.message import Composer, Recipient, header
 from newsletter.progress import Progress, Silent
+from newsletter.settings import SmtpSettings
 from newsletter.store import Store, now
 
-__all__ = ["Counts", "Policy", "counts", "create_outbox", "deliver", "failures", "stamper"]
+__all__ = ["Counts", "counts", "create_outbox", "deliver", "failures", "stamper"]
 
 log = logging.getLogger("newsletter.delivery")
 
 
-@dataclass(frozen=True)
-class Policy:
-    """How hard and how fast to deliver (from the ``[smtp]`` settings)."""
-
-    connections: int = 4
-    max_rate: float = 50.0
-    max_attempts: int = 5
-    retry_delay: float = 30.0
-    retry_window: float = 300.0
-    bounce_limit: int = 2
-    lease: float = 120.0
-    batch: int = 0  # rows claimed at a time; 0: 50 per connection, so several workers all get a share
-
-    @property
-    def claim_size(self) -> int:
-        """Return how many rows a worker holds at most."""
-        return self.batch or min(500, 50 * self.connections)
-
-    @classmethod
-    def of(cls, settings: object) -> Policy:
-        """Return the policy named by the same fields of a settings object."""
-        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls) if hasattr(settings, f.name)})
+def claim_size(smtp: SmtpSettings) -> int:
+    """Return how many rows a worker holds at most: 50 per connection, so several workers all get a share."""
+    return min(500, 50 * smtp.connections)
 
 
 def feedback_id(composer: Composer) -> str:
@@ -80,7 +68,7 @@ def deliver(
     connect: Callable[[], Connection],
     *,
     issue_id: int,
-    policy: Policy | None = None,
+    smtp: SmtpSettings | None = None,
     stamp: Callable[[bytes], bytes] | None = None,
     limit: RateLimit | None = None,
     progress: Progress | None = None,
@@ -91,30 +79,30 @@ def deliver(
     """Send every open row of an issue that this worker can claim, recording each outcome as it happens.
 
     Deferred rows are retried here while their next attempt falls within
-    ``policy.retry_window`` of the start; later ones are left for the next run.
+    ``smtp.retry_window`` of the start; later ones are left for the next run.
     Rows other live workers hold are waited for. Raises SmtpError when no
     connection can be (re)opened or the server refuses the sender; what was not
     sent stays open for the next run.
     """
-    policy = policy or Policy()
+    smtp = smtp or SmtpSettings()
     progress = progress or Silent()
     stop = stop or threading.Event()
     worker = worker or outbox.worker_name()
     stamp = stamp or stamper(composer, None)
     todo = counts(store, issue_id)
     progress.start(f"issue {composer.number}", todo.pending + todo.deferred)
-    run = _Run(progress, low=policy.claim_size // 2, lease=policy.lease)
-    recorder = Recorder(store, max_attempts=policy.max_attempts, retry_delay=policy.retry_delay,
-                        bounce_limit=policy.bounce_limit, worker=worker, on_recorded=run.recorded)
-    pool = Pool(connect, size=policy.connections, sender=composer.address,
+    run = _Run(progress, low=claim_size(smtp) // 2, lease=smtp.lease)
+    recorder = Recorder(store, max_attempts=smtp.max_attempts, retry_delay=smtp.retry_delay,
+                        bounce_limit=smtp.bounce_limit, worker=worker, on_recorded=run.recorded)
+    pool = Pool(connect, size=smtp.connections, sender=composer.address,
                 build=lambda job: stamp(composer.build(recipient(job))), record=recorder.submit,
-                limit=limit or SharedRateLimit(store, policy.max_rate), stop=stop, reconnect_delays=reconnect_delays,
+                limit=limit or SharedRateLimit(store, smtp.max_rate), stop=stop, reconnect_delays=reconnect_delays,
                 held=run.held, on_exit=run.wake)
     outbox.reap(store, issue_id)
     recorder.start()
     pool.start()
     try:
-        _dispatch(store, issue_id, worker, policy, pool, run, stop)
+        _dispatch(store, issue_id, worker, smtp, pool, run, stop)
         if pool.fatal:
             assert pool.error is not None
             raise pool.error
@@ -186,11 +174,11 @@ class _Run:
             self.cond.notify_all()
 
 
-def _dispatch(store: Store, issue_id: int, worker: str, policy: Policy, pool: Pool, run: _Run,
+def _dispatch(store: Store, issue_id: int, worker: str, smtp: SmtpSettings, pool: Pool, run: _Run,
               stop: threading.Event) -> None:
     """Claim rows for the pool until the issue is done, only far retries remain, or ``stop`` is set."""
     started = time.monotonic()
-    due_by = now() + timedelta(seconds=policy.retry_window)  # retries due later wait for a later run
+    due_by = now() + timedelta(seconds=smtp.retry_window)  # retries due later wait for a later run
     dry_until = 0.0  # after a short claim, claim again only when the pool is idle or a second passed
     while not stop.is_set() and not pool.halted.is_set():
         if pool.alive == 0 or pool.fatal:
@@ -199,9 +187,9 @@ def _dispatch(store: Store, issue_id: int, worker: str, policy: Policy, pool: Po
         if run.renew_in() == 0:
             run.renew(store, worker)
         with run.cond:
-            room, busy = policy.claim_size - run.outstanding, run.outstanding > 0
-        if room >= policy.claim_size // 2 and (not busy or time.monotonic() >= dry_until):
-            jobs = outbox.claim(store, issue_id, worker, limit=room, lease=policy.lease, due_by=due_by)
+            room, busy = claim_size(smtp) - run.outstanding, run.outstanding > 0
+        if room >= claim_size(smtp) // 2 and (not busy or time.monotonic() >= dry_until):
+            jobs = outbox.claim(store, issue_id, worker, limit=room, lease=smtp.lease, due_by=due_by)
             if len(jobs) < room:
                 dry_until = time.monotonic() + 1.0
             if jobs:
@@ -215,13 +203,13 @@ def _dispatch(store: Store, issue_id: int, worker: str, policy: Policy, pool: Po
                 continue
         if outbox.reap(store, issue_id):
             continue
-        wait = _idle_wait(outbox.backlog(store, issue_id, lease=policy.lease), started, policy)
+        wait = _idle_wait(outbox.backlog(store, issue_id, lease=smtp.lease), started, smtp)
         if wait is None:
             return
         stop.wait(wait)
 
 
-def _idle_wait(left: outbox.Backlog, started: float, policy: Policy) -> float | None:
+def _idle_wait(left: outbox.Backlog, started: float, smtp: SmtpSettings) -> float | None:
     """Return how long to wait before claiming again, or None when this run is done."""
     if left.open == 0:
         return None
@@ -231,7 +219,7 @@ def _idle_wait(left: outbox.Backlog, started: float, policy: Policy) -> float | 
         waits.append(min(1.0, _seconds(left.held_until, moment)))
     if left.next_retry is not None:
         due = _seconds(left.next_retry, moment)
-        if time.monotonic() + due - started <= policy.retry_window:
+        if time.monotonic() + due - started <= smtp.retry_window:
             waits.append(due)
         else:
             log.info("%d deliveries wait for a retry after %s UTC; run `newsletter send` again then",

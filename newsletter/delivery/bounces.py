@@ -49,7 +49,7 @@ from newsletter.delivery.dsn import (
     Parsed,
     parse,
 )
-from newsletter.delivery.pool import FAILED, SENT
+from newsletter.delivery.outbox import FAILED, SENT, flag_bounced
 from newsletter.error import BounceError, NewsletterError
 from newsletter.store import Store, now
 from newsletter.tokens import UNSUBSCRIBE, Signer
@@ -248,7 +248,7 @@ class Reports:
     def _bounce(self, done: Applied, reader: subscribers.Subscriber, key: str) -> Applied:
         """Count a hard bounce once, then mark the reader bounced if it makes the limit."""
         t = self.store.t
-        d, s, e = t.deliveries, t.subscribers, t.subscriber_events
+        d, e = t.deliveries, t.subscriber_events
         moment = now()
         mark = f"{key}:" if done.issue is None else f"issue {done.issue}:"
         with self.store.begin() as conn:
@@ -258,24 +258,17 @@ class Reports:
                     t.issues.c.number == done.issue, d.c.subscriber_id == reader.id)).first()
                 if row is None:
                     return replace(done, reason=f"issue {done.issue} was never sent to this reader")
-                values: dict[str, Any] = {"bounced": True, "updated_at": moment}
-                if row.status == SENT:
-                    values.update(status="failed", last_error=f"bounced later: {done.status} {done.diagnostic}"[:2000])
-                flagged = conn.execute(d.update().where(d.c.id == row.id, d.c.bounced == sa.false()).values(**values))
-                if not flagged.rowcount:
+                if not flag_bounced(conn, self.store, row.id, row.status, moment=moment,
+                                    error=f"bounced later: {done.status} {done.diagnostic}"):
                     return replace(done, action="already counted")
                 run, since = self._run(conn, reader.id)
                 counts = since is None or done.issue > since
             elif conn.execute(sa.select(e.c.id).where(e.c.subscriber_id == reader.id, e.c.event == EVENT,
                                                        e.c.detail.startswith(mark, autoescape=True))).first():
                 return replace(done, action="already counted")
-            if counts:
-                conn.execute(s.update().where(s.c.id == reader.id).values(
-                    bounces=sa.case((s.c.bounces + 1 < run, run), else_=s.c.bounces + 1)))
-            bounces = conn.execute(sa.select(s.c.bounces).where(s.c.id == reader.id)).scalar() or 0
-            conn.execute(e.insert().values(subscribers.event_row(
-                reader.id, EVENT, reader.status, "bounce report", moment,
-                f"{mark} {done.status} {done.diagnostic}".strip()[:2000])))
+            bounces = subscribers.record_bounce(conn, self.store, reader, counted=counts, run=run, event=EVENT,
+                                                origin="bounce report", moment=moment,
+                                                detail=f"{mark} {done.status} {done.diagnostic}".strip()[:2000])
         if not counts:
             return replace(done, action="flagged", reason=f"a later issue reached the reader: not a refusal in a row; "
                            f"{bounces} of {self.bounce_limit}")

@@ -5,7 +5,11 @@ the worker renews), then ``sent``, ``deferred`` (retried from ``next_attempt_at`
 ``failed`` or ``skipped``. Claims are taken with ``SELECT … FOR UPDATE SKIP LOCKED``
 on PostgreSQL (SQLite serialises writers), so no two workers hold the same row.
 A claim outlives its worker only until the lease runs out, or, on the same host,
-until someone notices the worker's process is gone.
+until someone notices the worker's process is gone. The statuses (``PENDING`` …
+``SKIPPED``) and the claimed row (``Job``) are declared here; the pool, the recorder
+and the bounces import them. This module is the one that writes ``deliveries``: the
+recorder closes rows through a ``Closer``, the bounces flag them with ``flag_bounced``.
+An issue's own status changes go through ``edit.issue``.
 """
 
 from __future__ import annotations
@@ -16,16 +20,31 @@ import socket
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from newsletter.delivery.pool import DEFERRED, FAILED, PENDING, Job
+from newsletter.edit import issue
 from newsletter.email.message import Composer, Recipient
 from newsletter.error import NewsletterError
 from newsletter.store import Store, now
 
+PENDING, SENT, DEFERRED, FAILED, SKIPPED = "pending", "sent", "deferred", "failed", "skipped"  # a row's status
 OPEN = (PENDING, DEFERRED)
+
+
+class Job(NamedTuple):
+    """One claimed delivery and what is needed to build and address its message."""
+
+    delivery_id: int
+    attempts: int
+    subscriber_id: int
+    email: str
+    name: str
+    status: str  # the subscriber's status now
+    sections: str
+    bounces: int
+    bounced: bool = False  # this delivery has already counted as one of the reader's bounces
 
 
 @dataclass(frozen=True)
@@ -245,6 +264,49 @@ def reap(store: Store, issue_id: int) -> int:
         return result.rowcount or 0
 
 
+class Closer:
+    """Close claimed rows with their outcomes, a group commit's rows in one executemany.
+
+    The statement is built once per worker: it changes only a row still open and still
+    claimed by that worker (a row whose claim lapsed and another worker took is theirs).
+    """
+
+    def __init__(self, store: Store, worker: str) -> None:
+        d = store.t.deliveries
+        still_open = sa.or_(d.c.status == PENDING, d.c.status == DEFERRED)  # IN () cannot be executemany'd
+        self._update = d.update().where(d.c.id == sa.bindparam("b_id"), still_open, d.c.claimed_by == worker).values(
+            status=sa.bindparam("b_status"), attempts=sa.bindparam("b_attempts"),
+            last_error=sa.bindparam("b_error"), sent_at=sa.bindparam("b_sent"),
+            next_attempt_at=sa.bindparam("b_next"), updated_at=sa.bindparam("b_updated"),
+            bounced=sa.bindparam("b_bounced"),
+            claimed_by=None, claimed_at=None)
+
+    @staticmethod
+    def row(delivery_id: int, status: str, attempts: int, error: str | None, sent_at: datetime | None,
+            next_attempt_at: datetime | None, updated_at: datetime, bounced: bool) -> dict[str, Any]:
+        """Return the parameters that close one row, for ``close``."""
+        return dict(b_id=delivery_id, b_status=status, b_attempts=attempts, b_error=error, b_sent=sent_at,
+                    b_next=next_attempt_at, b_updated=updated_at, b_bounced=bounced)
+
+    def close(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+        """Write the outcomes ``rows`` (made by ``row``) in the caller's transaction."""
+        conn.execute(self._update, rows)
+
+
+def flag_bounced(conn: sa.Connection, store: Store, delivery_id: int, status: str, *, error: str,
+                 moment: datetime) -> bool:
+    """Flag a delivery a later report says bounced, in the caller's transaction; return False if it already was.
+
+    ``status`` is the row's status as the caller read it: a ``sent`` row becomes ``failed`` with ``error``.
+    """
+    d = store.t.deliveries
+    values: dict[str, Any] = {"bounced": True, "updated_at": moment}
+    if status == SENT:
+        values.update(status=FAILED, last_error=error[:2000])
+    return bool(conn.execute(d.update().where(d.c.id == delivery_id, d.c.bounced == sa.false()).values(**values))
+                .rowcount)
+
+
 @dataclass(frozen=True)
 class Backlog:
     """What is left of an issue that nobody can claim right now."""
@@ -273,18 +335,15 @@ def backlog(store: Store, issue_id: int, *, lease: float) -> Backlog:
 
 def finish(store: Store, issue_id: int) -> None:
     """Mark the issue sent once none of its rows is open."""
-    t = store.t
-    open_rows = sa.select(t.deliveries.c.id).where(t.deliveries.c.issue_id == issue_id,
-                                                   t.deliveries.c.status.in_(OPEN)).exists()
+    d = store.t.deliveries
+    open_rows = sa.select(d.c.id).where(d.c.issue_id == issue_id, d.c.status.in_(OPEN)).exists()
     with store.begin() as conn:
-        conn.execute(t.issues.update().where(t.issues.c.id == issue_id, t.issues.c.status == "sending",
-                                             ~open_rows).values(status="sent", sent_at=now()))
+        issue.mark_sent(conn, store, issue_id, when=~open_rows)
 
 
 def retry_failed(store: Store, issue_id: int) -> tuple[int, int]:
     """Reopen the failed rows of an issue whose subscriber is still active; return (reopened, left failed)."""
-    t = store.t
-    d, s = t.deliveries, t.subscribers
+    d, s = store.t.deliveries, store.t.subscribers
     active = sa.select(s.c.id).where(s.c.status == "active")
     with store.begin() as conn:
         reopened = conn.execute(d.update().where(
@@ -294,5 +353,5 @@ def retry_failed(store: Store, issue_id: int) -> tuple[int, int]:
         left = conn.execute(sa.select(sa.func.count()).where(d.c.issue_id == issue_id, d.c.status == FAILED)
                             ).scalar() or 0
         if reopened:
-            conn.execute(t.issues.update().where(t.issues.c.id == issue_id).values(status="sending", sent_at=None))
+            issue.reopen(conn, store, issue_id)
     return reopened, left

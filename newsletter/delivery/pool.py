@@ -16,28 +16,12 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from newsletter.delivery.outbox import DEFERRED, FAILED, PENDING, SENT, SKIPPED, Job
 from newsletter.delivery.ratelimit import RateLimit
 from newsletter.delivery.smtp import Connection, Dropped, Refused
 from newsletter.error import NewsletterError, SmtpError
 
 log = logging.getLogger("newsletter.delivery")
-
-PENDING, SENT, DEFERRED, FAILED, SKIPPED = "pending", "sent", "deferred", "failed", "skipped"
-
-
-class Job(NamedTuple):
-    """One claimed delivery and what is needed to build and address its message."""
-
-    delivery_id: int
-    attempts: int
-    subscriber_id: int
-    email: str
-    name: str
-    status: str  # the subscriber's status now
-    sections: str
-    bounces: int
-    bounced: bool = False  # this delivery has already counted as one of the reader's bounces
-
 
 class Outcome(NamedTuple):
     """What became of one job: ``sent``, ``deferred``, ``failed`` or ``skipped``."""

@@ -11,7 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from newsletter import subscribers
-from newsletter.delivery.pool import DEFERRED, FAILED, PENDING, SENT, SKIPPED, Outcome
+from newsletter.delivery.outbox import DEFERRED, FAILED, PENDING, SENT, SKIPPED, Closer
+from newsletter.delivery.pool import Outcome
 from newsletter.error import StoreError
 from newsletter.store import Store, now
 
@@ -35,15 +36,7 @@ class Recorder:
         self._queue: queue.SimpleQueue[tuple[Outcome, Any] | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
-        d = store.t.deliveries
-        still_open = sa.or_(d.c.status == PENDING, d.c.status == DEFERRED)  # IN () cannot be executemany'd
-        still_ours = d.c.claimed_by == worker  # a row whose claim lapsed and another worker took is theirs
-        self._update = d.update().where(d.c.id == sa.bindparam("b_id"), still_open, still_ours).values(
-            status=sa.bindparam("b_status"), attempts=sa.bindparam("b_attempts"),
-            last_error=sa.bindparam("b_error"), sent_at=sa.bindparam("b_sent"),
-            next_attempt_at=sa.bindparam("b_next"), updated_at=sa.bindparam("b_updated"),
-            bounced=sa.bindparam("b_bounced"),
-            claimed_by=None, claimed_at=None)
+        self._closer = Closer(store, worker)
 
     def backoff(self, attempts: int) -> float:
         """Return the seconds to wait before attempt ``attempts + 1``: doubling from ``retry_delay``."""
@@ -118,7 +111,6 @@ class Recorder:
 
     def _store(self, conn: sa.Connection, batch: list[Outcome]) -> dict[int, str]:
         """Write a batch in the caller's transaction; return the subscribers now over the bounce limit."""
-        s = self.store.t.subscribers
         moment = now()
         rows, bounced, recovered = [], {}, []
         for o in batch:
@@ -128,21 +120,18 @@ class Recorder:
                 status, error = FAILED, f"gave up after {attempts} attempts: {error}"
             elif status == DEFERRED:
                 retry_at = moment + timedelta(seconds=self.backoff(attempts))
-            rows.append(dict(b_id=o.job.delivery_id, b_status=status, b_attempts=attempts, b_error=error,
-                             b_sent=moment if status == SENT else None, b_next=retry_at, b_updated=moment,
-                             b_bounced=o.job.bounced or o.bounce))
+            rows.append(Closer.row(o.job.delivery_id, status, attempts, error, moment if status == SENT else None,
+                                   retry_at, moment, o.job.bounced or o.bounce))
             if o.bounce and not o.job.bounced:  # a retried issue counts a reader's bounce once
                 bounced[o.job.subscriber_id] = error or ""
             elif status == SENT and o.job.bounces:
                 recovered.append(o.job.subscriber_id)
-        conn.execute(self._update, rows)
+        self._closer.close(conn, rows)
         over: list[int] = []
         if bounced:
-            conn.execute(s.update().where(s.c.id.in_(list(bounced))).values(bounces=s.c.bounces + 1))
-            over = list(conn.execute(sa.select(s.c.id).where(
-                s.c.id.in_(list(bounced)), s.c.bounces >= self.bounce_limit, s.c.status == "active")).scalars())
+            over = subscribers.count_bounces(conn, self.store, list(bounced), limit=self.bounce_limit)
         if recovered:
-            conn.execute(s.update().where(s.c.id.in_(recovered)).values(bounces=0))
+            subscribers.reset_bounces(conn, self.store, recovered)
         return {subscriber_id: bounced[subscriber_id] for subscriber_id in over}
 
     def _bounce(self, over: dict[int, str]) -> None:

@@ -2,7 +2,7 @@
 
 Two items are the same story when they link to the same page (whatever their language),
 when they carry the same headline, or when their text is nearly the same. Near-identical
-text is found with MinHash and locality-sensitive hashing (datasketch): each item is
+text is found with MinHash and locality-sensitive hashing (``minhash``): each item is
 compared only with the few items that share hash bands with it, never with every other
 item, so clustering stays fast at tens of thousands of items. Candidates from LSH are
 confirmed with the exact Jaccard similarity of their word pairs. ``repeats`` applies the
@@ -12,20 +12,16 @@ same rules to tell which waiting items repeat a story an issue already sent.
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from datasketch import MinHash, MinHashLSH
-
+from newsletter.edit import minhash
 from newsletter.edit.keywords import words
 from newsletter.item import Item
 
 THRESHOLD = 0.5  # Jaccard similarity of word pairs above which two texts tell the same story
-NUM_PERM = 64
 LEAD_WORDS = 80  # compare the opening of the text: copies differ most in what they append
 MIN_PAIRS = 8  # texts shorter than this are compared by link and headline only
 MIN_TITLE_WORDS = 4
@@ -139,9 +135,12 @@ def repeats(items: Iterable[Item], sent: Iterable[Item], *, threshold: float = T
     rest = _shingled(i for i in items if i.id not in found)
     if not known or not rest:
         return found
-    lsh = _index(_signatures(known), threshold)
-    for (item, mine), signature in zip(rest, _signatures(rest), strict=True):
-        scored = [(_jaccard(mine, theirs), s) for s, theirs in (known[k] for k in lsh.query(signature))
+    matches: dict[int, list[int]] = {}
+    for a, b in minhash.candidates([minhash.signature(p) for _, p in (*known, *rest)]):
+        if a < len(known) <= b:  # a sent story and a waiting item
+            matches.setdefault(b - len(known), []).append(a)
+    for n, (item, mine) in enumerate(rest):
+        scored = [(_jaccard(mine, theirs), s) for s, theirs in (known[k] for k in matches.get(n, []))
                   if _separate(item, s)]
         similarity, best = max(scored, key=lambda x: (x[0], -x[1].id), default=(0.0, None))
         if best is not None and similarity >= threshold:
@@ -185,17 +184,12 @@ def _join_similar(items: list[Item], threshold: float, join: Callable[[Item, Ite
     shingled = _shingled(items)
     if len(shingled) < 2:
         return
-    signatures = _signatures(shingled)
-    lsh = _index(signatures, threshold)
-    for index, signature in enumerate(signatures):
-        item, mine = shingled[index]
-        for other in lsh.query(signature):
-            if other <= index:
-                continue
-            candidate, theirs = shingled[other]
-            similarity = _jaccard(mine, theirs)
-            if similarity >= threshold and _separate(item, candidate):
-                join(item, candidate, f"nearly the same text ({similarity:.2f})")
+    signatures = [minhash.signature(p) for _, p in shingled]
+    for index, other in sorted(minhash.candidates(signatures)):
+        (item, mine), (candidate, theirs) = shingled[index], shingled[other]
+        similarity = _jaccard(mine, theirs)
+        if similarity >= threshold and _separate(item, candidate):
+            join(item, candidate, f"nearly the same text ({similarity:.2f})")
 
 
 def _shingled(items: Iterable[Item]) -> list[tuple[Item, set[str]]]:
@@ -203,30 +197,8 @@ def _shingled(items: Iterable[Item]) -> list[tuple[Item, set[str]]]:
     return [(item, p) for item in items if len(p := pairs(item)) >= MIN_PAIRS]
 
 
-def _signatures(shingled: list[tuple[Item, set[str]]]) -> list[Any]:
-    """Return the MinHash of each item's word pairs."""
-    # Imported here: datasketch pulls in scipy, which would cost every command half a second.
-
-    return MinHash.bulk([list(p) for _, p in shingled], num_perm=NUM_PERM, hashfunc=_hash32)
-
-
-def _index(signatures: list[Any], threshold: float) -> Any:
-    """Return an LSH index of ``signatures``, keyed by their position."""
-
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-    with lsh.insertion_session() as session:
-        for index, signature in enumerate(signatures):
-            session.insert(index, signature, check_duplication=False)
-    return lsh
-
-
 def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b)
-
-
-def _hash32(shingle: str) -> int:
-    """Return a 32-bit hash of a shingle: CRC-32, faster than SHA-1 and the same in every run."""
-    return zlib.crc32(shingle.encode("utf-8"))
 
 
 def _same(items: Iterable[Item], key: Callable[[Item], str | None]) -> list[list[Item]]:

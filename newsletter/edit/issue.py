@@ -7,6 +7,10 @@ every other story in a section (``sections``), order and limit the sections, and
 for every waiting item what the issue does with it. A story a recent issue already sent
 (``newsletter.repeat_days``) is left out, unless an editor pinned it, and the issue that
 goes out takes it along unseen so that it does not wait for ever.
+
+This module is the one that writes ``issues`` and ``issue_items``: ``record`` stores an
+issue as ``sending``; the outbox moves it to ``sent`` and back through ``mark_sent`` and
+``reopen``.
 """
 
 from __future__ import annotations
@@ -331,3 +335,19 @@ def record(conn: sa.Connection, store: Store, issue: Draft, *, html: str, text: 
     if rows:
         conn.execute(t.issue_items.insert(), rows)
     return issue_id
+
+
+def mark_sent(conn: sa.Connection, store: Store, issue_id: int, *, when: sa.ColumnElement[bool]) -> None:
+    """Mark a sending issue sent if ``when`` holds, in the caller's transaction.
+
+    ``when`` is tested by the same statement, so nothing can change between the test and the write.
+    """
+    issues = store.t.issues
+    conn.execute(issues.update().where(issues.c.id == issue_id, issues.c.status == "sending", when)
+                 .values(status="sent", sent_at=now()))
+
+
+def reopen(conn: sa.Connection, store: Store, issue_id: int) -> None:
+    """Mark an issue sending again (some of its deliveries are to be retried), in the caller's transaction."""
+    issues = store.t.issues
+    conn.execute(issues.update().where(issues.c.id == issue_id).values(status="sending", sent_at=None))

@@ -1,1 +1,5 @@
-"""email"""
+"""Email: an issue rendered and built into one message per reader.
+
+``render`` (with ``htmlmail``) renders the issue, ``message`` (with ``mime``) builds
+each reader's copy with its list headers, and ``dkim`` signs it.
+"""

@@ -27,23 +27,16 @@ from urllib.parse import unquote, urlsplit
 from newsletter.config import Config, SourceSettings, kind_of
 from newsletter.error import FeedError, SourceError
 from newsletter.gather import processes
-from newsletter.gather.fetch import Fetched, Fetcher, HttpError, Limits
-from newsletter.gather.outcome import GatherReport, Outcome, SourceReport, State
+from newsletter.gather.fetch import Fetched, Fetcher, HttpError
+from newsletter.gather.outcome import GatherReport, Outcome, SourceReport
 from newsletter.gather.readers import document
-from newsletter.gather.sources import record_all, states
+from newsletter.gather.sources import State, record_all, states
 from newsletter.item import Parsed
 from newsletter.progress import Progress, Silent
 from newsletter.store import Store, to_db
 
 log = logging.getLogger("newsletter.gather")
 T = TypeVar("T")
-
-
-def limits(config: Config) -> Limits:
-    """Return the fetching limits the ``[gather]`` settings describe."""
-    g = config.gather
-    return Limits(concurrency=g.concurrency, per_host=g.per_host, timeout=g.timeout, max_bytes=g.max_bytes,
-                  user_agent=g.user_agent)
 
 
 def gather(
@@ -91,7 +84,7 @@ def gather(
                     log.info("source %s: %s", report.name, report.warning)
 
     async def run_all() -> list[SourceReport]:
-        async with Fetcher(limits(config)) as fetcher:
+        async with Fetcher(config.gather) as fetcher:
             await asyncio.gather(write(), *(one(i, s, fetcher) for i, s in enumerate(sources)))
         return [r for r in reports if r is not None]
 
@@ -131,33 +124,31 @@ async def _collect(config: Config, fetcher: Fetcher, source: SourceSettings, sta
     """Fetch and read one source; never raise (the failure is part of the outcome)."""
     where = kind_of(config, source)
     kind = source.kind or ("documents" if where == "documents" else "feed")
-    name = source.name or (source.url or source.path or "")
     address = state.permanent_url or source.url or ""
     try:
         if where == "documents":
             parsed = await asyncio.to_thread(_read_documents, config, source)
-            return Outcome(source, "documents", parsed.title, parsed)
+            return Outcome(source, "documents", parsed)
         if where == "file":
             fetched = await asyncio.to_thread(_read_file, _file_path(config, source), config.gather.max_bytes)
         else:
             fetched = await fetcher.fetch(address, etag=state.etag, last_modified=state.last_modified)
         if fetched.content is None:
-            return Outcome(source, kind, name, None, fetched, state.content_hash, http_status=fetched.status)
+            return Outcome(source, kind, None, fetched, state.content_hash, http_status=fetched.status)
         digest = hashlib.sha256(fetched.content).hexdigest()
         if digest == state.content_hash:  # unchanged although the server sent it again
-            return Outcome(source, kind, name, None, fetched, digest, http_status=fetched.status)
+            return Outcome(source, kind, None, fetched, digest, http_status=fetched.status)
         parsed = await processes.read(executor, fetched.content, base_url=fetched.url or source.url or "",
                                     content_type=fetched.content_type, hint=source.kind)
-        return Outcome(source, parsed.kind, source.name or parsed.title or name, parsed, fetched, digest,
-                        http_status=fetched.status)
+        return Outcome(source, parsed.kind, parsed, fetched, digest, http_status=fetched.status)
     except HttpError as e:
         forget = bool(state.permanent_url) and 400 <= e.status < 500
-        return Outcome(source, kind, name, error=str(e), http_status=e.status, forget_permanent=forget)
+        return Outcome(source, kind, error=str(e), http_status=e.status, forget_permanent=forget)
     except SourceError as e:
-        return Outcome(source, kind, name, error=str(e))
+        return Outcome(source, kind, error=str(e))
     except Exception as e:  # noqa: BLE001 - a source must never stop the others
-        log.debug("source %s crashed", name, exc_info=True)
-        return Outcome(source, kind, name, error=f"unexpected error: {type(e).__name__}: {e}")
+        log.debug("source %s crashed", source.key, exc_info=True)
+        return Outcome(source, kind, error=f"unexpected error: {type(e).__name__}: {e}")
 
 
 def _read_documents(config: Config, source: SourceSettings) -> Parsed:
@@ -185,4 +176,4 @@ def _file_path(config: Config, source: SourceSettings) -> Path:
     return config.resolve(source.path or "")
 
 
-__all__ = ["GatherReport", "SourceReport", "gather", "limits"]
+__all__ = ["GatherReport", "SourceReport", "gather"]

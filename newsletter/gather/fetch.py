@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from newsletter.error import FeedError
+from newsletter.settings import GatherSettings
 
 ACCEPT = ("application/atom+xml, application/rss+xml, application/feed+json, application/json;q=0.9, "
           "application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5")
@@ -38,17 +39,6 @@ class Fetched:
     url: str = ""  # the address the content came from, after redirects
 
 
-@dataclass(frozen=True)
-class Limits:
-    """How hard gathering may press: slots overall and per host, seconds and bytes per request."""
-
-    concurrency: int = 32
-    per_host: int = 2
-    timeout: float = 20.0
-    max_bytes: int = 10_000_000
-    user_agent: str = "newsletter"
-
-
 class HttpError(FeedError):
     """The server answered with an error status."""
 
@@ -58,9 +48,9 @@ class HttpError(FeedError):
 
 
 class Fetcher:
-    """Fetch many URLs at once within ``limits``; use as ``async with Fetcher(limits) as f``."""
+    """Fetch many URLs at once within the ``[gather]`` limits; use as ``async with Fetcher(settings) as f``."""
 
-    def __init__(self, limits: Limits, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, limits: GatherSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.limits = limits
         self._transport = transport
         self._open = False

@@ -76,25 +76,20 @@ class GatherReport:
 
 
 @dataclass(frozen=True)
-class State:
-    """What the store remembers about a source between runs."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-    permanent_url: str | None = None
-    content_hash: str | None = None
-
-
-@dataclass(frozen=True)
 class Outcome:
     """What fetching and reading one source gave, before it is recorded."""
 
     settings: SourceSettings
-    kind: str
-    name: str
+    kind: str  # what reading found; unread, what the source is configured or expected to be
     parsed: Parsed | None = None  # None: not modified, or failed
     fetched: Fetched | None = None
     content_hash: str | None = None
     error: str | None = None
     http_status: int | None = None
     forget_permanent: bool = False
+
+    @property
+    def name(self) -> str:
+        """Return the source's name: the configured one, else the title its reading found, else its address."""
+        s = self.settings
+        return s.name or (self.parsed.title if self.parsed is not None else "") or s.url or s.path or ""

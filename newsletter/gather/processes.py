@@ -1,4 +1,4 @@
-"""Parsers: read fetched feeds on every core, when that is safe.
+"""Reader processes: read fetched feeds on every core, when that is safe.
 
 feedparser is pure Python, so reading a hundred feeds keeps one core busy for about
 a second while the others idle. When the process has a single thread, a pool of

@@ -21,13 +21,22 @@ from newsletter.gather.intake import store_entries
 from newsletter.gather.outcome import (
     Outcome,
     SourceReport,
-    State,
     alarm_message,
     failing_too_long,
 )
 from newsletter.store import Store, now, to_db
 
 log = logging.getLogger("newsletter.gather")
+
+
+@dataclass(frozen=True)
+class State:
+    """What the store remembers about a source between runs: the validators a gather sends."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    permanent_url: str | None = None
+    content_hash: str | None = None
 
 
 def states(store: Store) -> dict[str, State]:

@@ -2,11 +2,15 @@
 
 A status is one of ``STATUSES``; only ``active`` readers are mailed. ``SUPPRESSED``
 statuses stick: an import never lifts them, only the reader's own confirmation
-(``signup.confirm``) or an editor's explicit status change does. Each change sets
+(``optin.confirm``) or an editor's explicit status change does. Each change sets
 ``status_changed_at`` and the timestamp column of the new status, and adds a row to
 ``subscriber_events`` (the history shown on the editor's desk). CSV import and
 export live in ``csvfile``, double opt-in in ``optin``, the sign-up limit in
 ``signup_limit``.
+
+This module is the one that writes ``subscribers`` and ``subscriber_events``: ``csvfile``,
+``optin`` and the delivery modules (bounce counts) call its functions, the batched ones
+inside the caller's transaction.
 """
 
 from __future__ import annotations
@@ -144,7 +148,7 @@ def add(store: Store, email: str, *, name: str = "", sections: Iterable[str] = (
             sections=",".join(parse_sections(sections)), origin=origin, created_at=moment,
             **status_values(status, moment),
         )).inserted_primary_key[0]  # type: ignore[index]
-        conn.execute(t.subscriber_events.insert().values(event_row(subscriber_id, "added", status, origin, moment)))
+        record_events(conn, store, [event_row(subscriber_id, "added", status, origin, moment)])
     return get_by_id(store, subscriber_id)
 
 
@@ -204,8 +208,7 @@ def change(store: Store, subscriber_id: int, status: str, *, event: str | None =
         if current != status:
             conn.execute(t.subscribers.update().where(t.subscribers.c.id == subscriber_id)
                          .values(**status_values(status, moment)))
-            conn.execute(t.subscriber_events.insert().values(
-                event_row(subscriber_id, event or status, status, origin, moment, detail)))
+            record_events(conn, store, [event_row(subscriber_id, event or status, status, origin, moment, detail)])
     return get_by_id(store, subscriber_id)
 
 
@@ -236,9 +239,84 @@ def update(store: Store, subscriber_id: int, *, name: str | None = None, section
         conn.execute(t.subscribers.update().where(t.subscribers.c.id == subscriber_id)
                      .values(updated_at=moment, **values))
         detail = "; ".join(f"{k}: {v or '(all)' if k == 'sections' else v}" for k, v in values.items())
-        conn.execute(t.subscriber_events.insert().values(
-            event_row(subscriber_id, "preferences", before.status, origin, moment, detail)))
+        record_events(conn, store, [event_row(subscriber_id, "preferences", before.status, origin, moment, detail)])
     return get_by_id(store, subscriber_id)
+
+
+def insert_many(conn: sa.Connection, store: Store, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert new subscribers in one statement, in the caller's transaction; return their ids by ``email_key``."""
+    s = store.t.subscribers
+    conn.execute(s.insert(), rows)
+    return {key: id_ for key, id_ in conn.execute(sa.select(s.c.email_key, s.c.id).where(
+        s.c.email_key.in_([r["email_key"] for r in rows])))}
+
+
+def update_many(conn: sa.Connection, store: Store, columns: Iterable[str], rows: list[dict[str, Any]]) -> None:
+    """Set ``columns`` of the subscribers ``rows`` name (by ``id``) in one executemany, in the caller's transaction."""
+    s = store.t.subscribers
+    columns = tuple(columns)
+    statement = s.update().where(s.c.id == sa.bindparam("b_id")).values({c: sa.bindparam(f"b_{c}") for c in columns})
+    conn.execute(statement, [{"b_id": r["id"], **{f"b_{c}": r[c] for c in columns}} for r in rows])
+
+
+def record_events(conn: sa.Connection, store: Store, rows: list[dict[str, Any]]) -> None:
+    """Add ``event_row`` rows to the history in one statement, in the caller's transaction."""
+    conn.execute(store.t.subscriber_events.insert(), rows)
+
+
+def count_bounces(conn: sa.Connection, store: Store, subscriber_ids: list[int], *, limit: int) -> list[int]:
+    """Count one more refusal for each subscriber, in the caller's transaction; return the active ones at ``limit``."""
+    s = store.t.subscribers
+    conn.execute(s.update().where(s.c.id.in_(subscriber_ids)).values(bounces=s.c.bounces + 1))
+    return list(conn.execute(sa.select(s.c.id).where(
+        s.c.id.in_(subscriber_ids), s.c.bounces >= limit, s.c.status == "active")).scalars())
+
+
+def reset_bounces(conn: sa.Connection, store: Store, subscriber_ids: list[int]) -> None:
+    """Start the refusal count of these subscribers over (a message got through, or they confirmed again)."""
+    s = store.t.subscribers
+    conn.execute(s.update().where(s.c.id.in_(subscriber_ids)).values(bounces=0))
+
+
+def record_bounce(conn: sa.Connection, store: Store, subscriber: Subscriber, *, counted: bool, run: int,
+                  event: str, origin: str, detail: str, moment: datetime) -> int:
+    """Keep a bounce report in a subscriber's history, in the caller's transaction; return their refusal count.
+
+    A ``counted`` report adds one refusal and makes the count at least ``run`` (the
+    refusals in a row the deliveries show); one that is not counted is only kept.
+    """
+    s = store.t.subscribers
+    if counted:
+        conn.execute(s.update().where(s.c.id == subscriber.id).values(
+            bounces=sa.case((s.c.bounces + 1 < run, run), else_=s.c.bounces + 1)))
+    bounces = conn.execute(sa.select(s.c.bounces).where(s.c.id == subscriber.id)).scalar() or 0
+    record_events(conn, store, [event_row(subscriber.id, event, subscriber.status, origin, moment, detail)])
+    return int(bounces)
+
+
+def claim_confirmation(store: Store, subscriber_id: int, moment: datetime,
+                       since: datetime) -> tuple[bool, datetime | None]:
+    """Record a confirmation send at ``moment`` unless one went out after ``since``.
+
+    Return whether this caller may send, and the previous ``confirm_sent_at`` (to put
+    back if sending fails). One conditional UPDATE, so concurrent sign-ups cannot both win.
+    """
+    s = store.t.subscribers
+    with store.begin() as conn:
+        previous = conn.execute(sa.select(s.c.confirm_sent_at).where(s.c.id == subscriber_id)).scalar()
+        won = conn.execute(s.update().where(
+            s.c.id == subscriber_id,
+            sa.or_(s.c.confirm_sent_at.is_(None), s.c.confirm_sent_at <= since),
+        ).values(confirm_sent_at=moment)).rowcount
+    return bool(won), previous
+
+
+def release_confirmation(store: Store, subscriber_id: int, moment: datetime, previous: datetime | None) -> None:
+    """Put back the ``confirm_sent_at`` a failed send claimed at ``moment`` (unless claimed again since)."""
+    s = store.t.subscribers
+    with store.begin() as conn:
+        conn.execute(s.update().where(s.c.id == subscriber_id, s.c.confirm_sent_at == moment)
+                     .values(confirm_sent_at=previous))
 
 
 def _filters(store: Store, status: str | None, search: str | None, section: str | None) -> list[Any]:

@@ -27,10 +27,13 @@ from newsletter.subscribers import (
     check_status,
     clean_name,
     event_row,
+    insert_many,
     iterate,
     normalise_email,
     parse_sections,
+    record_events,
     status_values,
+    update_many,
 )
 
 CHUNK = 2000
@@ -133,7 +136,7 @@ def _chunks(reader: csv.DictReader[str], report: ImportReport, seen: dict[str, i
 
 def _write(conn: sa.Connection, store: Store, chunk: list[_Row], report: ImportReport, origin: str,
            moment: datetime) -> None:
-    s, e = store.t.subscribers, store.t.subscriber_events
+    s = store.t.subscribers
     keys = [r.email.casefold() for r in chunk]
     existing = {row["email_key"]: row for row in conn.execute(
         sa.select(s.c.id, s.c.email_key, s.c.name, s.c.sections, s.c.status).where(s.c.email_key.in_(keys))
@@ -160,20 +163,16 @@ def _write(conn: sa.Connection, store: Store, chunk: list[_Row], report: ImportR
             report.skipped += 1
             continue
         values["updated_at"] = moment
-        changes.setdefault(tuple(sorted(values)), []).append({"b_id": old["id"], **values})
+        changes.setdefault(tuple(sorted(values)), []).append({"id": old["id"], **values})
         report.updated += 1
     if new:
-        conn.execute(s.insert(), new)
+        ids = insert_many(conn, store, new)
         report.added += len(new)
-        ids = {key: id_ for key, id_ in conn.execute(sa.select(s.c.email_key, s.c.id).where(
-            s.c.email_key.in_([n["email_key"] for n in new])))}
         history += [event_row(ids[n["email_key"]], "imported", n["status"], origin, moment) for n in new]
     for columns, rows in changes.items():
-        statement = s.update().where(s.c.id == sa.bindparam("b_id")).values(
-            {c: sa.bindparam(f"b_{c}") for c in columns})
-        conn.execute(statement, [{"b_id": r["b_id"], **{f"b_{c}": r[c] for c in columns}} for r in rows])
+        update_many(conn, store, columns, rows)
     if history:
-        conn.execute(e.insert(), history)
+        record_events(conn, store, history)
 
 
 def export_csv(store: Store, stream: TextIO, *, status: str | None = None, search: str | None = None) -> int:

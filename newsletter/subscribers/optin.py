@@ -1,4 +1,4 @@
-"""Membership: what a reader does through the web — sign up, confirm, change preferences, unsubscribe.
+"""Opt-in: what a reader does through the web — sign up, confirm, change preferences, unsubscribe.
 
 Sign-up is double opt-in. ``request`` records a pending reader and mails a signed
 link that expires (``web.confirm_hours``); ``confirm`` makes them active. What a
@@ -18,8 +18,6 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-import sqlalchemy as sa
 
 from newsletter import subscribers
 from newsletter.app import Newsletter
@@ -115,36 +113,22 @@ def request(app: Newsletter, email: str, *, name: str = "", sections: Iterable[s
         with app.connection() as connection:
             connection.send(sender_address(app.config)[1], found.email, message)
     except (NewsletterError, OSError):
-        _unclaim(app, found.id, moment, previous)
+        subscribers.release_confirmation(store, found.id, moment, previous)
         raise
     with store.begin() as conn:
-        conn.execute(store.t.subscriber_events.insert().values(subscribers.event_row(
-            found.id, "confirmation-sent", found.status, origin, moment)))
+        subscribers.record_events(conn, store, [subscribers.event_row(
+            found.id, "confirmation-sent", found.status, origin, moment)])
     return Signup(address, True, "sent")
 
 
 def _claim(app: Newsletter, subscriber_id: int, moment: datetime) -> tuple[bool, datetime | None]:
-    """Record a confirmation send at ``moment`` unless one went out too recently.
+    """Record a confirmation send at ``moment`` unless one went out within ``web.resend_minutes``.
 
     Return whether this caller may send, and the previous ``confirm_sent_at`` (to put
-    back if sending fails). One conditional UPDATE, so concurrent sign-ups cannot both win.
+    back if sending fails).
     """
-    s = app.store.t.subscribers
     since = moment - timedelta(minutes=app.config.web.resend_minutes)
-    with app.store.begin() as conn:
-        previous = conn.execute(sa.select(s.c.confirm_sent_at).where(s.c.id == subscriber_id)).scalar()
-        won = conn.execute(s.update().where(
-            s.c.id == subscriber_id,
-            sa.or_(s.c.confirm_sent_at.is_(None), s.c.confirm_sent_at <= since),
-        ).values(confirm_sent_at=moment)).rowcount
-    return bool(won), previous
-
-
-def _unclaim(app: Newsletter, subscriber_id: int, moment: datetime, previous: datetime | None) -> None:
-    s = app.store.t.subscribers
-    with app.store.begin() as conn:
-        conn.execute(s.update().where(s.c.id == subscriber_id, s.c.confirm_sent_at == moment)
-                     .values(confirm_sent_at=previous))
+    return subscribers.claim_confirmation(app.store, subscriber_id, moment, since)
 
 
 def pending_confirmation(app: Newsletter, token: str) -> Subscriber:
@@ -168,8 +152,7 @@ def confirm(app: Newsletter, token: str) -> Subscriber:
     if subscriber.status == "active":
         return subscriber
     with app.store.begin() as conn:  # their bounce count starts over with their new consent
-        s = app.store.t.subscribers
-        conn.execute(s.update().where(s.c.id == subscriber.id).values(bounces=0))
+        subscribers.reset_bounces(conn, app.store, [subscriber.id])
     return subscribers.change(app.store, subscriber.id, "active", event="confirmed", origin="web",
                               moment=app.clock())
 

@@ -15,10 +15,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from newsletter.app import Newsletter
 from newsletter.error import NewsletterError
-from newsletter.web import api, auth, desk, mailview, public, roster_desk
-from newsletter.web.jobs import Jobs
+from newsletter.web import api, auth, desk, desk_subscribers, mailview, public
 from newsletter.web.mailview import Mailbox
 from newsletter.web.pages import environment, message
+from newsletter.web.tasks import Tasks
 
 __all__ = ["create_app"]
 
@@ -29,9 +29,9 @@ def create_app(newsletter: Newsletter, *, mailbox: Mailbox | None = None) -> Fas
                   description=api.__doc__, openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
     app.state.newsletter = newsletter
     app.state.pages = environment()
-    app.state.jobs = Jobs(newsletter.clock)
+    app.state.tasks = Tasks(newsletter.clock)
     app.state.mailbox = mailbox
-    for router in (public.router, desk.router, roster_desk.router, api.public, api.router):
+    for router in (public.router, desk.router, desk_subscribers.router, api.public, api.router):
         app.include_router(router)
     if mailbox is not None:
         app.include_router(mailview.router)

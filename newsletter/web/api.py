@@ -29,7 +29,7 @@ from newsletter.edit import editorial
 from newsletter.error import EditorialError, NewsletterError, SmtpError, SubscriberError
 from newsletter.subscribers import csvfile, optin
 from newsletter.web import auth
-from newsletter.web.desk import jobs_of, send_issue
+from newsletter.web.desk import send_issue, tasks_of
 from newsletter.web.pages import admission, newsletter_of
 
 public = APIRouter(prefix="/api", tags=["public"])
@@ -144,15 +144,15 @@ def send_test(request: Request, body: TestSend) -> dict[str, Any]:
 def send(request: Request, body: IssueSend) -> dict[str, Any]:
     """Start delivering issue ``number`` in the background; follow it with ``GET /api/issues``."""
     try:
-        return {"status": "sending", "message": send_issue(newsletter_of(request), jobs_of(request), body.number)}
+        return {"status": "sending", "message": send_issue(newsletter_of(request), tasks_of(request), body.number)}
     except NewsletterError as e:
         raise HTTPException(409, str(e)) from None
 
 
 @router.get("/job", summary="The latest background job (send or gather)")
 def job(request: Request) -> dict[str, Any] | None:
-    """Return the kind, start, end and outcome of the latest desk job, or null."""
-    latest = jobs_of(request).latest
+    """Return the kind, start, end and outcome of the latest desk task (send or gather), or null."""
+    latest = tasks_of(request).latest
     if latest is None:
         return None
     return {"kind": latest.kind, "running": latest.running, "failed": latest.failed, "message": latest.message,

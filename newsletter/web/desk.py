@@ -4,7 +4,7 @@ Pages are GETs that change nothing; every change is a POST carrying the session'
 CSRF token (``auth.require_editor_form``) and ends in a redirect with a one-time
 message. Each action calls one library function: ``Newsletter.preview``,
 ``editorial.pin/drop/move/reset``, ``Newsletter.send(to=…)``, ``Newsletter.send``.
-Sending an issue and gathering run as background jobs (``jobs``).
+Sending an issue and gathering run as background tasks (``tasks``).
 """
 
 from __future__ import annotations
@@ -20,23 +20,23 @@ from newsletter.daemon import Daemon
 from newsletter.edit import editorial
 from newsletter.error import NewsletterError
 from newsletter.web import auth
-from newsletter.web.jobs import Jobs
 from newsletter.web.pages import newsletter_of, redirect, render
+from newsletter.web.tasks import Tasks
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 Editor = Depends(auth.require_editor)
 EditorForm = [Depends(auth.require_editor_form)]
 
 
-def jobs_of(request: Request) -> Jobs:
-    """Return the web app's background jobs."""
-    jobs: Jobs = request.app.state.jobs
-    return jobs
+def tasks_of(request: Request) -> Tasks:
+    """Return the web app's background tasks."""
+    tasks: Tasks = request.app.state.tasks
+    return tasks
 
 
 def desk(request: Request, template: str, /, **context: Any) -> HTMLResponse:
-    """Render a desk page (with the CSRF token its forms carry and the running job)."""
-    response = render(request, template, csrf=auth.csrf_token(request), job=jobs_of(request).latest, **context)
+    """Render a desk page (with the CSRF token its forms carry and the running task)."""
+    response = render(request, template, csrf=auth.csrf_token(request), task=tasks_of(request).latest, **context)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -139,14 +139,14 @@ def send_test(request: Request, to: Annotated[str, Form()] = "") -> Response:
     return redirect("/desk/preview", report.message[:1].upper() + report.message[1:] + ".")
 
 
-def send_issue(app: Newsletter, jobs: Jobs, number: int) -> str:
+def send_issue(app: Newsletter, tasks: Tasks, number: int) -> str:
     """Start sending issue ``number`` (the one the editor previewed) in the background; return a note."""
     draft = app.draft()
     if draft.number != number:
         raise NewsletterError(f"the next issue is now number {draft.number}, not {number}: look at it again first")
     if draft.empty:
         raise NewsletterError("nothing to send: no items are waiting")
-    jobs.start("send", lambda: app.send(fetch=False, confirm=None).message)
+    tasks.start("send", lambda: app.send(fetch=False, confirm=None).message)
     return f"Sending issue {number}: the figures below fill in as readers get it."
 
 
@@ -154,7 +154,7 @@ def send_issue(app: Newsletter, jobs: Jobs, number: int) -> str:
 def send(request: Request, number: Annotated[int, Form()]) -> Response:
     """Send the previewed issue to every active reader (in the background)."""
     try:
-        note = send_issue(newsletter_of(request), jobs_of(request), number)
+        note = send_issue(newsletter_of(request), tasks_of(request), number)
     except NewsletterError as e:
         return redirect("/desk/preview", str(e), error=True)
     return redirect("/desk/issues", note)
@@ -170,7 +170,7 @@ def gather(request: Request) -> Response:
         return f"gathered {report.new} new items from {len(report.sources)} sources ({len(report.failed)} failed)"
 
     try:
-        jobs_of(request).start("gather", work)
+        tasks_of(request).start("gather", work)
     except NewsletterError as e:
         return redirect("/desk/", str(e), error=True)
     return redirect("/desk/", "Gathering: reload this page in a moment.")

@@ -7,15 +7,17 @@ link gets a 4xx page and changes nothing.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from newsletter.app import Newsletter
 from newsletter.archive import Archive
 from newsletter.error import SubscriberError
-from newsletter.subscribers import optin
-from newsletter.tokens import LinkError
+from newsletter.subscribers import Subscriber, optin
+from newsletter.tokens import UNSUBSCRIBE, LinkError
 from newsletter.web.pages import admission, message, newsletter_of, render
 
 router = APIRouter()
@@ -70,76 +72,64 @@ def subscribe(request: Request, background: BackgroundTasks, email: Annotated[st
                    CHECK_INBOX.format(email=address, title=app.config.newsletter.title))
 
 
+def reader_page(request: Request, template: str, resolve: Callable[[Newsletter], Subscriber],
+                **context: Any) -> HTMLResponse:
+    """Render ``template`` for the reader whose link ``resolve`` checks (and acts on), or the bad-link page.
+
+    The page sees ``subscriber`` and ``preferences``, the address of that reader's preferences page.
+    """
+    app = newsletter_of(request)
+    try:
+        subscriber = resolve(app)
+    except LinkError as e:
+        return bad_link(request, e)
+    preferences = f"/preferences/{app.signer().sign(UNSUBSCRIBE, subscriber.id)}"
+    return render(request, template, subscriber=subscriber, preferences=preferences, **context)
+
+
 @router.get("/confirm/{token}", response_class=HTMLResponse, include_in_schema=False)
 def confirm_page(request: Request, token: str) -> HTMLResponse:
     """Show whom the link confirms and one button; a GET changes nothing."""
-    try:
-        subscriber = optin.pending_confirmation(newsletter_of(request), token)
-    except LinkError as e:
-        return bad_link(request, e)
-    return render(request, "confirm.html", subscriber=subscriber, token=token)
+    return reader_page(request, "confirm.html", lambda app: optin.pending_confirmation(app, token), token=token)
 
 
 @router.post("/confirm/{token}", response_class=HTMLResponse, include_in_schema=False)
 def confirm(request: Request, token: str) -> HTMLResponse:
     """Confirm the subscription the link names."""
-    try:
-        subscriber = optin.confirm(newsletter_of(request), token)
-    except LinkError as e:
-        return bad_link(request, e)
-    return render(request, "confirmed.html", subscriber=subscriber,
-                  preferences=_preferences_url(request, subscriber.id))
-
-
-def _preferences_url(request: Request, subscriber_id: int) -> str:
-    return f"/preferences/{newsletter_of(request).signer().sign('unsubscribe', subscriber_id)}"
+    return reader_page(request, "confirmed.html", lambda app: optin.confirm(app, token))
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)
 def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
     """Show one button that unsubscribes; link scanners that only GET change nothing."""
-    try:
-        subscriber = optin.reader(newsletter_of(request), token)
-    except LinkError as e:
-        return bad_link(request, e)
-    return render(request, "unsubscribe.html", subscriber=subscriber, token=token)
+    return reader_page(request, "unsubscribe.html", lambda app: optin.reader(app, token), token=token)
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)
 def unsubscribe(request: Request, token: str,
                 one_click: Annotated[str, Form(alias="List-Unsubscribe")] = "") -> HTMLResponse:
     """Unsubscribe at once: RFC 8058 one-click (``List-Unsubscribe=One-Click``) or the page's button."""
-    try:
-        subscriber = optin.unsubscribe(newsletter_of(request), token,
-                                            origin="one-click" if one_click == "One-Click" else "web")
-    except LinkError as e:
-        return bad_link(request, e)
-    return render(request, "unsubscribed.html", subscriber=subscriber, token=token)
+    origin = "one-click" if one_click == "One-Click" else "web"
+    return reader_page(request, "unsubscribed.html", lambda app: optin.unsubscribe(app, token, origin=origin),
+                       token=token)
 
 
 @router.get("/preferences/{token}", response_class=HTMLResponse, include_in_schema=False)
 def preferences_page(request: Request, token: str) -> HTMLResponse:
     """Show the reader's name, chosen sections and an unsubscribe button."""
-    app = newsletter_of(request)
-    try:
-        subscriber = optin.reader(app, token)
-    except LinkError as e:
-        return bad_link(request, e)
-    return render(request, "preferences.html", subscriber=subscriber, token=token,
-                  sections=optin.sections_offered(app), saved=False)
+    return reader_page(request, "preferences.html", lambda app: optin.reader(app, token), token=token,
+                       sections=optin.sections_offered(newsletter_of(request)), saved=False)
 
 
 @router.post("/preferences/{token}", response_class=HTMLResponse, include_in_schema=False)
 def preferences(request: Request, token: str, name: Annotated[str, Form()] = "",
                 sections: Annotated[list[str] | None, Form()] = None) -> HTMLResponse:
     """Save the reader's name and sections (none ticked: every section)."""
-    app = newsletter_of(request)
-    try:
-        subscriber = optin.set_preferences(app, token, name=name, sections=sections or [])
-    except LinkError as e:
-        return bad_link(request, e)
-    return render(request, "preferences.html", subscriber=subscriber, token=token,
-                  sections=optin.sections_offered(app), saved=True)
+    def save(app: Newsletter) -> Subscriber:
+        return optin.set_preferences(app, token, name=name, sections=sections or [])
+
+    return reader_page(request, "preferences.html", save, token=token,
+                       sections=optin.sections_offered(newsletter_of(request)), saved=True)
 
 
 @router.get("/archive", include_in_schema=False)

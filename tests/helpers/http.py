@@ -1,4 +1,5 @@
-"""A real HTTP server on loopback whose answers a test scripts: validators, redirects, gzip, stalls, floods."""
+"""Real HTTP servers on loopback: one whose answers a test scripts (validators, redirects, gzip,
+stalls, floods), and one serving a folder of feeds as files (Last-Modified, 304s)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import partial
+from http.server import (
+    BaseHTTPRequestHandler,
+    SimpleHTTPRequestHandler,
+    ThreadingHTTPServer,
+)
+from pathlib import Path
 from typing import Any
 
 
@@ -141,5 +148,35 @@ def serve(host: str = "127.0.0.1", *, tls: ssl.SSLContext | None = None) -> Iter
         yield web
     finally:
         web.stop.set()
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class FeedServer:
+    """A running server of the files in ``root``."""
+
+    root: Path
+    url: str
+
+    def feed(self, name: str) -> str:
+        """Return the URL of the file ``name`` in ``root``."""
+        return f"{self.url}/{name}"
+
+
+@contextmanager
+def serve_folder(root: Path) -> Iterator[FeedServer]:
+    """Serve the files in ``root`` on a free loopback port until the block ends."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietFiles, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield FeedServer(root, f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
         server.shutdown()
         server.server_close()

@@ -1,0 +1,9 @@
+"""Test helpers, kept out of the package: nothing here ships in the wheel.
+
+Real local servers (``smtp``, ``fastsink``, ``http``, ``postgres``), certificates (``tls``),
+the web app in-process (``asgi``), the command line in a child process (``cli``), test
+newsletters (``newsletters``, ``gathering``, ``crash``), issues built in memory
+(``sample_issue``), the message oracle (``reference``) and golden files (``golden``).
+The fixtures in ``tests/conftest.py`` start the servers; tests and ``bench/`` import
+the rest as ``from helpers.smtp import ...``.
+"""
