@@ -237,14 +237,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--feeds", type=int, default=100)
+def arguments(doc: str, *, feeds: int, hosts: int) -> argparse.ArgumentParser:
+    """Return the options of a benchmark over the slow feed servers: how many, how slow, the output."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=feeds)
     parser.add_argument("--items", type=int, default=20)
-    parser.add_argument("--hosts", type=int, default=25, help="loopback addresses the feeds are spread over")
+    parser.add_argument("--hosts", type=int, default=hosts, help="loopback addresses the feeds are spread over")
     parser.add_argument("--delay", type=float, default=0.1, help="seconds each answer waits")
-    parser.add_argument("--rounds", type=int, default=5, help="first fetches of each, the median compared")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    return parser
+
+
+def main() -> None:
+    parser = arguments(__doc__, feeds=100, hosts=25)
+    parser.add_argument("--rounds", type=int, default=5, help="first fetches of each, the median compared")
     args = parser.parse_args()
     result = run(args)
     if args.json:

@@ -35,7 +35,7 @@ from typing import Any
 import feedparser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gather import Farm, log  # noqa: E402 - the slow feed servers of the 100-feed benchmark
+from gather import Farm, arguments, log  # noqa: E402 - the slow feed servers of the 100-feed benchmark
 
 from newsletter.settings import GatherSettings  # noqa: E402
 
@@ -106,26 +106,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--feeds", type=int, default=2000)
-    parser.add_argument("--items", type=int, default=20)
-    parser.add_argument("--hosts", type=int, default=100, help="loopback addresses the feeds are spread over")
-    parser.add_argument("--delay", type=float, default=0.1, help="seconds each answer waits")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
-    args = parser.parse_args()
+    args = arguments(__doc__, feeds=2000, hosts=100).parse_args()
     r = run(args)
     if args.json:
         print(json.dumps(r, indent=2))
         return
-    print(f"{r['feeds']} feeds x {r['items_per_feed']} items on {r['hosts']} loopback hosts, "
-          f"{r['delay_ms']} ms per answer, {r['cores']} cores, {r['in_flight']} requests in flight")
-    print(f"floor: {r['floor_s']:.2f} s = max(latency bound {r['latency_bound_s']:.2f} s, "
-          f"CPU bound {r['cpu_bound_s']:.2f} s = feedparser {r['feedparser_cpu_s']:.2f} s CPU / {r['cores']} cores)")
-    print(f"newsletter gather: {r['gather_s']:.2f} s -> {r['ratio_to_floor']:.2f}x the floor (goal <= 2x, moonshot "
-          f"1.5x); without process start-up ({r['startup_s']:.2f} s): {r['ratio_to_floor_excluding_startup']:.2f}x")
-    print(f"where the rest goes: the gather spent {r['gather_cpu_s']:.2f} s of CPU, "
-          f"{r['cpu_beyond_feedparser_s']:.2f} s beyond feedparser's (sanitising, text, recording, HTTP); "
-          f"the cores were {r['cores_busy']:.0%} busy")
+    print("\n".join([
+        f"{r['feeds']} feeds x {r['items_per_feed']} items on {r['hosts']} loopback hosts, "
+        f"{r['delay_ms']} ms per answer, {r['cores']} cores, {r['in_flight']} requests in flight",
+        f"floor: {r['floor_s']:.2f} s = max(latency bound {r['latency_bound_s']:.2f} s, "
+        f"CPU bound {r['cpu_bound_s']:.2f} s = feedparser {r['feedparser_cpu_s']:.2f} s CPU / {r['cores']} cores)",
+        f"newsletter gather: {r['gather_s']:.2f} s -> {r['ratio_to_floor']:.2f}x the floor (goal <= 2x, moonshot "
+        f"1.5x); without process start-up ({r['startup_s']:.2f} s): {r['ratio_to_floor_excluding_startup']:.2f}x",
+        f"where the rest goes: the gather spent {r['gather_cpu_s']:.2f} s of CPU, "
+        f"{r['cpu_beyond_feedparser_s']:.2f} s beyond feedparser's (sanitising, text, recording, HTTP); "
+        f"the cores were {r['cores_busy']:.0%} busy",
+    ]))
 
 
 if __name__ == "__main__":

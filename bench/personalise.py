@@ -37,7 +37,7 @@ from newsletter.app import Newsletter
 from newsletter.config import load
 from newsletter.email import htmlmail
 from newsletter.email.message import Composer, Recipient
-from newsletter.email.render import PLACEHOLDER, Renderer
+from newsletter.email.render import Renderer
 from newsletter.progress import LogLines, Progress, Silent
 
 # The oracle lives with the tests, not in the package.
@@ -107,7 +107,7 @@ def run(count: int, progress: Progress) -> dict[str, Any]:
     sizes = {}
     for selection in sorted(selections, key=len, reverse=True):
         html = renderer.render(selection).html
-        placeholders = sum(html.count(p) for p in PLACEHOLDER.values())
+        placeholders = sum(html.count(p) for p in renderer.placeholders.values())
         sizes[", ".join(selection) or "(none)"] = {
             "html_bytes": len(html.encode("utf-8")), "sent_bytes": htmlmail.sent_size(html, placeholders),
             "trimmed_items": renderer.render(selection).trimmed}

@@ -32,10 +32,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from newsletter import bundle
+from newsletter import archive, bundle
 from newsletter.app import Newsletter
 from newsletter.config import load
-from newsletter.email.message import Recipient
+from newsletter.edit import issue
+from newsletter.email.message import Composer, Recipient
 from newsletter.sink import free_port
 from newsletter.store import now
 
@@ -99,14 +100,11 @@ def full_path(app: Newsletter) -> tuple[float, int]:
 
 def one_message(app: Newsletter) -> bytes:
     """Return the first reader's message of the last issue, exactly as the full path sent it."""
-    stored = app.draft()  # the items are consumed now, so rebuild the sent issue from the store
-    from newsletter.edit import issue
-
-    sent = issue.latest(app.store)
-    assert sent is not None and stored is not None
-    from newsletter.email.render import Rendered
-
-    composer = app.composer(stored, Rendered(sent.html, sent.text))
+    sent = issue.latest(app.store)  # the items are consumed now: rebuilt from the store, as a resume does
+    assert sent is not None
+    renderer = archive.Archive(app.config, app.store).renderer(sent)
+    composer = Composer(app.config, number=sent.number, subject=sent.subject, rendered=renderer,
+                        signer=app.signer(), date=sent.created_at)
     with app.store.begin() as conn:
         first = conn.execute(sa.select(app.store.t.subscribers).order_by(app.store.t.subscribers.c.id)
                              .limit(1)).mappings().one()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import ipaddress
 import os
 import re
 import tomllib
@@ -15,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from newsletter.checks import Problem, check, suggestion
 from newsletter.error import ConfigError
-from newsletter.schedule import trigger
 from newsletter.settings import (  # noqa: F401 - re-exported: the schema is part of the config's API
     ARRAYS,
     ENVIRONMENT,
@@ -116,8 +115,11 @@ def load(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{file}: invalid TOML: {e}") from e
-    return parse(data, root=file.resolve().parent, file=file, environ=environ)
+        at = re.search(r" \(at line (\d+), column (\d+)\)$", str(e))
+        if at is None:
+            raise ConfigError(f"{file}: invalid TOML: {e}") from e
+        raise ConfigError(f"{file}:{at[1]}: invalid TOML: {str(e)[:at.start()]} (column {at[2]})") from e
+    return parse(data, root=file.resolve().parent, file=file, environ=environ, text=text)
 
 
 def parse(
@@ -126,33 +128,53 @@ def parse(
     root: Path,
     file: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    text: str | None = None,
 ) -> Config:
-    """Validate a decoded TOML document and return the configuration it describes."""
-    where = str(file) if file else "config"
+    """Validate a decoded TOML document and return the configuration it describes.
+
+    An error names where the wrong value came from: the environment variable that set
+    it, else ``file`` and the line in ``text`` (the file's content) that holds it.
+    """
     environ = os.environ if environ is None else environ
+    overrides = {f"{table}.{_toml_key(TABLES[table], key)}": variable
+                 for variable, (table, key) in ENVIRONMENT.items() if environ.get(variable)}
+    try:
+        return _parse(data, root, file, environ)
+    except Problem as problem:
+        if problem.key in overrides:
+            where = overrides[problem.key]
+        else:
+            line = locate(text, problem.key) if text is not None else None
+            where = f"{file}:{line}" if file and line else str(file) if file else "config"
+        raise ConfigError(f"{where}: {problem}") from None
+
+
+def _parse(data: Mapping[str, Any], root: Path, file: Path | None, environ: Mapping[str, str]) -> Config:
     tables: dict[str, dict[str, Any]] = {}
     for key, value in data.items():
         if key in TABLES:
             if not isinstance(value, Mapping):
-                raise ConfigError(f"{where}: [{key}] must be a table")
+                raise Problem(key, f"[{key}] must be a table")
             tables[key] = dict(value)
         elif key in ARRAYS:
             if not isinstance(value, list):
-                raise ConfigError(f"{where}: {key} must be an array of tables ([[{key}]])")
+                raise Problem(key, f"{key} must be an array of tables ([[{key}]])")
         else:
-            raise ConfigError(f"{where}: unknown key '{key}'")
+            raise Problem(key, f"unknown key '{key}'" + suggestion(key, [*TABLES, *ARRAYS]))
     for variable, (table, key) in ENVIRONMENT.items():
         if environ.get(variable):
             tables.setdefault(table, {})[_toml_key(TABLES[table], key)] = environ[variable]
-    built: dict[str, Any] = {
-        name: _build(cls, tables.get(name, {}), name, where) for name, cls in TABLES.items()
-    }
+    built: dict[str, Any] = {name: _build(cls, tables.get(name, {}), name) for name, cls in TABLES.items()}
     for name, cls in ARRAYS.items():
         built[name] = tuple(
-            _build(cls, entry, f"{name}[{i}]", where) for i, entry in enumerate(data.get(name, []))
+            _build(cls, entry, f"{name}[{n}]") for n, entry in enumerate(data.get(name, []), start=1)
         )
     config = Config(root=root, file=file, **built)
-    _check(config, where)
+    check(config)
+    try:
+        parse_url(config.smtp.url, where="smtp.url")
+    except ConfigError as e:
+        raise Problem("smtp.url", str(e)) from None
     return config
 
 
@@ -163,16 +185,16 @@ def _toml_key(cls: type, attribute: str) -> str:
     raise KeyError(attribute)
 
 
-def _build(cls: type, table: Any, name: str, where: str) -> Any:
+def _build(cls: type, table: Any, name: str) -> Any:
     if not isinstance(table, Mapping):
-        raise ConfigError(f"{where}: {name} must be a table")
+        raise Problem(name, f"{name} must be a table")
     fields, hints = _schema(cls)
     values = {}
     for key, value in table.items():
         if key not in fields:
-            raise ConfigError(f"{where}: unknown key '{name}.{key}'")
+            raise Problem(f"{name}.{key}", f"unknown key '{name}.{key}'" + suggestion(key, list(fields)))
         f = fields[key]
-        values[f.name] = _coerce(value, hints[f.name], f"{name}.{key}", where)
+        values[f.name] = _coerce(value, hints[f.name], f"{name}.{key}")
     return cls(**values)
 
 
@@ -182,7 +204,7 @@ def _schema(cls: type) -> tuple[dict[str, dataclasses.Field[Any]], dict[str, Any
     return {f.metadata.get("key") or f.name: f for f in dataclasses.fields(cls)}, typing.get_type_hints(cls)
 
 
-def _coerce(value: Any, hint: Any, key: str, where: str) -> Any:
+def _coerce(value: Any, hint: Any, key: str) -> Any:
     allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
     for kind in allowed:
         if kind is type(None):
@@ -198,9 +220,9 @@ def _coerce(value: Any, hint: Any, key: str, where: str) -> Any:
         if typing.get_origin(kind) is list and isinstance(value, list):
             if all(isinstance(v, str) for v in value):
                 return list(value)
-            raise ConfigError(f"{where}: {key} must be a list of strings")
+            raise Problem(key, f"{key} must be a list of strings")
     names = " or ".join(_type_name(k) for k in allowed if k is not type(None))
-    raise ConfigError(f"{where}: {key} must be {names}, got {value!r}")
+    raise Problem(key, f"{key} must be {names}, got {value!r}")
 
 
 def _type_name(kind: Any) -> str:
@@ -211,114 +233,54 @@ def _type_name(kind: Any) -> str:
     ]
 
 
-def _check(config: Config, where: str) -> None:
-    """Reject combinations that the types alone allow."""
-    try:
-        ZoneInfo(config.newsletter.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"{where}: newsletter.timezone: unknown time zone {config.newsletter.timezone!r}"
-        ) from None
-    known = {s.name for s in config.sections} | {config.newsletter.catch_all}
-    for i, source in enumerate(config.sources):
-        if bool(source.url) == bool(source.path):
-            raise ConfigError(f"{where}: sources[{i}] needs exactly one of 'url' or 'path'")
-        keys = [s.key for s in config.sources[:i]]
-        if source.key in keys:
-            raise ConfigError(f"{where}: sources[{i}] repeats sources[{keys.index(source.key)}] ({source.url or source.path})")
-        if source.kind is not None and source.kind not in SOURCE_KINDS:
-            raise ConfigError(f"{where}: sources[{i}].kind must be one of {', '.join(SOURCE_KINDS)}, "
-                              f"got {source.kind!r}")
-        if source.kind == "documents" and source.url:
-            raise ConfigError(f"{where}: sources[{i}].kind = \"documents\" needs a 'path' to a folder")
-        if source.section is not None and source.section not in known:
-            raise ConfigError(f"{where}: sources[{i}].section {source.section!r} is not a configured section")
-    names = [s.name for s in config.sections]
-    for i, section in enumerate(config.sections):
-        if not section.name.strip():
-            raise ConfigError(f"{where}: sections[{i}].name is required")
-        if section.name in names[:i]:
-            raise ConfigError(f"{where}: sections[{i}].name {section.name!r} appears twice")
-        if section.limit < 0:
-            raise ConfigError(f"{where}: sections[{i}].limit must be 0 (no limit) or more")
-    if config.schedule.cron != ScheduleSettings().cron:  # the default is known good; APScheduler loads slowly
-        trigger(config.schedule.cron, config.zone, key=f"{where}: schedule.cron")
-    if config.schedule.gather_cron:
-        trigger(config.schedule.gather_cron, config.zone, key=f"{where}: schedule.gather_cron")
-    _check_theme(config, where)
-    for key in ("concurrency", "per_host", "max_bytes"):
-        if getattr(config.gather, key) < 1:
-            raise ConfigError(f"{where}: gather.{key} must be at least 1")
-    if config.gather.timeout <= 0:
-        raise ConfigError(f"{where}: gather.timeout must be greater than 0")
-    if config.smtp.connections < 1:
-        raise ConfigError(f"{where}: smtp.connections must be at least 1")
-    if config.smtp.max_rate <= 0:
-        raise ConfigError(f"{where}: smtp.max_rate must be greater than 0")
-    _check_delivery(config, where)
-    if config.newsletter.max_items < 1:
-        raise ConfigError(f"{where}: newsletter.max_items must be at least 1")
-    if config.newsletter.summary_length < 40:
-        raise ConfigError(f"{where}: newsletter.summary_length must be at least 40")
-    parse_url(config.smtp.url, where=f"{where}: smtp.url")
-    _check_web(config, where)
+_HEADER = re.compile(r"\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"""\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=""")
 
 
-def _check_web(config: Config, where: str) -> None:
-    if not 0 < config.web.port < 65536:
-        raise ConfigError(f"{where}: web.port must be between 1 and 65535")
-    for key in ("session_hours", "confirm_hours"):
-        if getattr(config.web, key) <= 0:
-            raise ConfigError(f"{where}: web.{key} must be greater than 0")
-    if config.web.resend_minutes < 0:
-        raise ConfigError(f"{where}: web.resend_minutes must be 0 or more")
-    if config.web.signups_per_hour < 0:
-        raise ConfigError(f"{where}: web.signups_per_hour must be 0 or more")
-    for proxy in config.web.trusted_proxies:
-        try:
-            ipaddress.ip_network(proxy.strip(), strict=False)
-        except ValueError:
-            raise ConfigError(f"{where}: web.trusted_proxies: {proxy!r} is not an IP address or network") from None
-    if config.web.admin_token and len(config.web.admin_token) < 16:
-        raise ConfigError(f"{where}: web.admin_token must be at least 16 characters (a long random string)")
+def locate(text: str, key: str) -> int | None:
+    """Return the line (from 1) of ``text`` that sets ``key``, else of its nearest enclosing table.
+
+    ``key`` is written as errors write it: ``web.admin_token``, ``sections[7].keywords``
+    (the 7th ``[[sections]]`` table). tomllib keeps no positions, so the text is scanned
+    for table headers and ``key =`` lines; None when the file holds none of the key.
+    """
+    wanted: tuple[str | int, ...] = tuple(
+        int(part[1:-1]) if part.startswith("[") else part for part in re.findall(r"\[\d+\]|[^.\[\]]+", key))
+    lines: dict[tuple[str | int, ...], int] = {}
+    table: tuple[str | int, ...] = ()
+    counts: dict[tuple[str, ...], int] = {}
+    in_string = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if in_string or line.count('"""') % 2 or line.count("'''") % 2:
+            in_string ^= bool(line.count('"""') % 2 or line.count("'''") % 2)
+            continue  # inside a multi-line string a "key = value" line is only text
+        header = _HEADER.match(line)
+        if header and not _KEY.match(line):
+            names = tuple(_unquote(p) for p in _split_dotted(header[2]))
+            if header[1] == "[[":
+                counts[names] = counts.get(names, 0) + 1
+                table = (*names, counts[names])
+                lines.setdefault(names, number)
+            else:
+                table = names
+            lines.setdefault(table, number)
+            continue
+        assignment = _KEY.match(line)
+        if assignment:
+            lines.setdefault((*table, *(_unquote(p) for p in _split_dotted(assignment[1]))), number)
+    while wanted:
+        if wanted in lines:
+            return lines[wanted]
+        wanted = wanted[:-1]
+    return None
 
 
-def _check_delivery(config: Config, where: str) -> None:
-    """Reject delivery settings that could never work."""
-    for key in ("max_attempts", "bounce_limit"):
-        if getattr(config.smtp, key) < 1:
-            raise ConfigError(f"{where}: smtp.{key} must be at least 1")
-    for key in ("retry_delay", "retry_window"):
-        if getattr(config.smtp, key) < 0:
-            raise ConfigError(f"{where}: smtp.{key} must be 0 or more")
-    if config.smtp.lease <= 0 or config.smtp.timeout <= 0:
-        raise ConfigError(f"{where}: smtp.{'lease' if config.smtp.lease <= 0 else 'timeout'} must be greater than 0")
-    dkim = config.dkim
-    if any((dkim.selector, dkim.domain, dkim.key_file)) and not all((dkim.selector, dkim.domain, dkim.key_file)):
-        missing = [k for k in ("selector", "domain", "key_file") if not getattr(dkim, k)]
-        raise ConfigError(f"{where}: dkim.{missing[0]} is required when DKIM signing is configured")
+def _split_dotted(key: str) -> list[str]:
+    return [p.strip() for p in re.findall(r"""\s*("[^"]*"|'[^']*'|[^.]+)\s*(?:\.|$)""", key) if p.strip()]
 
 
-def _check_theme(config: Config, where: str) -> None:
-    """Reject theme values that would break the email's markup or CSS."""
-    theme = config.theme
-    for key in ("brand_colour", "accent_colour", "link_colour", "background_colour", "dark_link_colour"):
-        if not re.fullmatch(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?", getattr(theme, key)):
-            raise ConfigError(f"{where}: theme.{key} must be a colour like #0b2e4f, got {getattr(theme, key)!r}")
-    for key in ("font_family", "heading_font_family"):
-        if not re.fullmatch(r"[\w ,.'-]*", getattr(theme, key)):
-            raise ConfigError(f"{where}: theme.{key} must be a CSS font stack like \"Georgia, serif\"")
-    for key in ("logo_url", "font_url"):
-        value = getattr(theme, key)
-        if value and not re.fullmatch(r"https?://[^\s\"'<>]+", value):
-            raise ConfigError(f"{where}: theme.{key} must be an http(s) address, got {value!r}")
-    if theme.logo_url and (theme.logo_width <= 0 or theme.logo_height <= 0):
-        raise ConfigError(f"{where}: theme.logo_width and theme.logo_height are required with theme.logo_url")
-    for key in ("greeting", "greeting_anonymous"):
-        try:
-            getattr(config.newsletter, key).format(name="")
-        except (KeyError, IndexError, ValueError) as e:
-            raise ConfigError(f"{where}: newsletter.{key}: only the field {{name}} is allowed ({e})") from None
+def _unquote(part: str) -> str:
+    return part[1:-1] if part[:1] in "\"'" and part[-1:] == part[:1] else part
 
 
 def kind_of(config: Config, source: SourceSettings) -> str:

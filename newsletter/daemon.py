@@ -28,6 +28,8 @@ from newsletter.app import Newsletter
 from newsletter.edit import issue
 from newsletter.error import NewsletterError
 from newsletter.store import from_db, to_db
+from newsletter.subscribers import optin
+from newsletter.times import shown
 
 log = logging.getLogger("newsletter.daemon")
 
@@ -149,9 +151,10 @@ class Daemon:
     def _tick(self) -> list[Run]:
         if not self.acquire():
             return []
+        optin.expire(self.app)  # sign-ups never confirmed within web.pending_days
         runs = []
         if not self.stop.is_set() and issue.unfinished(self.app.store) is not None:
-            runs.append(self._resume())
+            runs.append(self._logged(self._resume()))
         for job, cron in self.jobs.items():
             now = self.clock()
             due = schedule.due(cron, last=self.last_due(job), now=now, grace=self.grace)
@@ -162,18 +165,28 @@ class Daemon:
                           f"{self.config.schedule.grace_minutes}-minute grace period)")
                 if self._claim(run):
                     self._finish(run)
-                    runs.append(run)
-                    log.warning("%s at %s: %s", job, run.due_at, run.note)
+                    runs.append(self._logged(run))
                 continue
             if due.at is None or self.stop.is_set():
                 continue
             run = Run(job, due.at, "running")
             if not self._claim(run):
                 continue  # another daemon took this fire time
-            run = self._perform(run)
+            try:
+                run = self._logged(self._perform(run))
+            except Exception as e:  # noqa: BLE001 - the daemon must outlive any one run
+                run = self._logged(Run(job, run.due_at, "failed", f"unexpected error: {type(e).__name__}: {e}"),
+                                   crash=True)
             self._finish(run)
             runs.append(run)
         return runs
+
+    def _logged(self, run: Run, *, crash: bool = False) -> Run:
+        """Log how ``run`` ended, in one line (with the traceback after a crash); return it."""
+        level = {"failed": logging.ERROR, "missed": logging.WARNING}.get(run.status, logging.INFO)
+        log.log(level, "%s at %s: %s%s", run.job, shown(run.due_at, self.config.zone), run.status,
+                f": {run.note}" if run.note else "", exc_info=crash)
+        return run
 
     def _resume(self) -> Run:
         """Finish delivering an issue a stop or a crash interrupted; only unsent readers get it."""
@@ -181,11 +194,9 @@ class Daemon:
         try:
             reports = self.app.work(stop=self.stop)
         except NewsletterError as e:
-            log.error("resuming an interrupted issue failed: %s", e)
             return Run("resume", now, "failed", str(e))
         note = "; ".join(f"issue {r.number}: {r.counts.sent} sent, {r.counts.pending + r.counts.deferred} "
                          "waiting" for r in reports)
-        log.info("resumed: %s", note)
         return Run("resume", now, "interrupted" if self.stop.is_set() else "sent", note)
 
     def _perform(self, run: Run) -> Run:
@@ -195,34 +206,26 @@ class Daemon:
                 return Run(run.job, run.due_at, "gathered", f"{report.new} new items")
             return self._send(run)
         except NewsletterError as e:
-            log.error("%s at %s failed: %s", run.job, run.due_at, e)
             return Run(run.job, run.due_at, "failed", str(e))
-        except Exception as e:  # noqa: BLE001 - the daemon must outlive any one run
-            log.exception("%s at %s crashed", run.job, run.due_at)
-            return Run(run.job, run.due_at, "failed", f"unexpected error: {type(e).__name__}: {e}")
 
     def _send(self, run: Run) -> Run:
         settings = self.config.schedule
-        report = self.app.gather()
+        self.app.gather()
         draft = self.app.draft()
         waiting = len(draft.items)
         if waiting < max(settings.min_items, 1 if settings.skip_if_empty else 0):
             note = ("nothing new to send" if waiting == 0 else
                     f"only {waiting} item(s) waiting; min_items is {settings.min_items}")
-            log.info("send at %s skipped: %s", run.due_at, note)
             return Run(run.job, run.due_at, "skipped", note)
         if settings.approve:
             note = (f"issue {draft.number} ({waiting} items) is waiting for an editor's approval: "
                     "send it from the editor's desk or with `newsletter send`")
-            log.info("send at %s held: %s", run.due_at, note)
             return Run(run.job, run.due_at, "held", note)
         result = self.app.send(fetch=False, stop=self.stop)
         note = result.message or result.status
         if self.stop.is_set() and result.status == "sent":
             note = f"stopped by a signal ({note}); the issue resumes when the daemon starts again"
-            log.info("send at %s interrupted: %s", run.due_at, note)
             return Run(run.job, run.due_at, "interrupted", note)
-        log.info("send at %s: %s (gathered %d new items)", run.due_at, note, report.new)
         status = "sent" if result.status == "sent" else "skipped"
         return Run(run.job, run.due_at, status, note)
 
@@ -277,7 +280,7 @@ class Daemon:
                           replace_existing=True)
         scheduler.start()
         log.info("newsletter daemon %s started; next: %s", self.holder,
-                 ", ".join(f"{j} {t:%Y-%m-%d %H:%M %Z}" for j, t in self.next_runs().items() if t))
+                 ", ".join(f"{j} {shown(t, self.config.zone)}" for j, t in self.next_runs().items() if t))
         try:
             fire()  # catch up at once on anything missed while we were down
             self.stop.wait()
@@ -301,8 +304,7 @@ def fire() -> None:
     daemon = _current
     if daemon is None or daemon.stop.is_set():
         return
-    for run in daemon.tick():
-        log.info("%s %s at %s %s", run.job, run.status, run.due_at, run.note)
+    daemon.tick()  # which logs each run it did, once
 
 
 def renew() -> None:

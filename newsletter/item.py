@@ -1,11 +1,26 @@
-"""Items: what a source yields, their identity, and their text made clean and short."""
+"""Items: what a source yields, their identity, and their text made clean and short.
+
+Whatever a source sent and whatever a parser made of it (a recovering parser, an entity,
+a ten-megabyte line), an item leaves reading within fixed limits, applied by ``cap``:
+
+* a title, label or author, and a source's title: ``TITLE_LIMIT`` (1,000) characters;
+* an item's text and its summary: ``TEXT_LIMIT`` (100,000) characters, about 15,000 words;
+* its sanitised HTML: ``HTML_LIMIT`` (300,000) characters; longer HTML is dropped and the
+  text kept;
+* its link: ``LINK_LIMIT`` (8,000) characters; a longer link is dropped;
+* its uid: ``UID_LIMIT`` (1,000) characters, the store's column; a longer guid or link
+  is replaced by its hash (``identify``).
+
+Text over a limit is cut at a word and ends with "…". A feed of more than
+``ENTRY_LIMIT`` (10,000) items is refused by its reader before they are built.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from html.parser import HTMLParser
 
@@ -35,6 +50,62 @@ class Parsed:
     warning: str | None = None
 
 
+TITLE_LIMIT = 1_000
+TEXT_LIMIT = 100_000
+HTML_LIMIT = 300_000
+LINK_LIMIT = 8_000
+UID_LIMIT = 1_000
+ENTRY_LIMIT = 10_000
+
+
+def too_many(entries: int) -> str | None:
+    """Return why a source offering ``entries`` items is refused (more than ``ENTRY_LIMIT``), or None."""
+    return f"the feed has {entries:,} items (limit {ENTRY_LIMIT:,})" if entries > ENTRY_LIMIT else None
+
+
+def cap(parsed: Parsed) -> Parsed:
+    """Return ``parsed`` with its title and every entry within the limits, saying so in its warning."""
+    entries = [_cap_entry(e) for e in parsed.entries]
+    cut = sum(1 for before, after in zip(parsed.entries, entries, strict=True) if before is not after)
+    title = clip(parsed.title, TITLE_LIMIT)
+    if not cut and title is parsed.title:
+        return parsed
+    notes = [parsed.warning] if parsed.warning else []
+    if cut:
+        notes.append(f"{cut} {'entry' if cut == 1 else 'entries'} cut to the size limits (title {TITLE_LIMIT:,}, "
+                     f"text {TEXT_LIMIT:,}, HTML {HTML_LIMIT:,} characters)")
+    if title is not parsed.title:
+        notes.append(f"the source's title cut to {TITLE_LIMIT:,} characters")
+    return replace(parsed, title=title, entries=entries, warning="; ".join(notes))
+
+
+def _cap_entry(entry: Entry) -> Entry:
+    changes: dict[str, str | None] = {}
+    for name, limit in (("title", TITLE_LIMIT), ("label", TITLE_LIMIT), ("author", TITLE_LIMIT),
+                        ("body", TEXT_LIMIT), ("summary", TEXT_LIMIT)):
+        value = getattr(entry, name)
+        if value is not None and len(value) > limit:
+            changes[name] = clip(value, limit)
+    if len(entry.html) > HTML_LIMIT:
+        changes["html"] = ""
+    if entry.link is not None and len(entry.link) > LINK_LIMIT:
+        changes["link"] = None
+    if len(entry.uid) > UID_LIMIT:
+        changes["uid"] = identify(entry.uid, None)
+    return replace(entry, **changes) if changes else entry  # type: ignore[arg-type]
+
+
+def clip(text: str, limit: int) -> str:
+    """Return ``text`` if it fits in ``limit`` characters, else its start cut at a word and ended with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = max(cut.rfind(" "), cut.rfind("\n"))
+    if space > limit * 9 // 10:
+        cut = cut[:space]
+    return cut[:limit - 1].rstrip() + "…"
+
+
 @dataclass(frozen=True)
 class Item:
     """A stored item, as grouping and rendering see it."""
@@ -57,12 +128,15 @@ def identify(guid: str | None, link: str | None, *content: str | None) -> str:
     """Return an item's stable uid: its guid, else its link, else a hash of its content.
 
     The hash is of the normalised ``content`` parts, so whitespace or Unicode form
-    changes between runs do not make an old item look new.
+    changes between runs do not make an old item look new. A guid or link longer than
+    ``UID_LIMIT`` is replaced by its own hash, so it still fits the store and still matches.
     """
-    if guid and guid.strip():
-        return guid.strip()
-    if link and link.strip():
-        return link.strip()
+    for given in (guid, link):
+        if given and given.strip():
+            given = given.strip()
+            if len(given) <= UID_LIMIT:
+                return given
+            return "sha256:" + hashlib.sha256(given.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     digest = hashlib.sha256("\x1f".join(normalise(c or "") for c in content).encode("utf-8"))
     return "sha256:" + digest.hexdigest()[:32]
 

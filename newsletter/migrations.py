@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
 
 from newsletter import schema
 
@@ -272,20 +270,21 @@ def issue_items_shown(conn: sa.Connection) -> None:
     _run(conn, "ALTER TABLE issue_items ADD COLUMN shown BOOLEAN DEFAULT true NOT NULL;")
 
 
-class AddColumn(sa.schema.ExecutableDDLElement):
-    """Add a column to its table: ``ALTER TABLE ... ADD COLUMN ...``, which SQLAlchemy's DDL constructs lack."""
+def desk_sessions(conn: sa.Connection) -> None:
+    """Keep each desk login (a hash of its session id), so logging out ends it; count wrong admin tokens too.
 
-    inherit_cache = False  # DDL is compiled afresh on each run, never from the statement cache
-
-    def __init__(self, column: sa.Column[Any]) -> None:
-        self.column = column
-
-
-@compiles(AddColumn)
-def _add_column(element: AddColumn, compiler: Any, **kw: Any) -> str:
-    # The dialect quotes the names and writes the column as CREATE TABLE would: type, default, NOT NULL.
-    table = compiler.preparer.format_table(element.column.table)
-    return "ALTER TABLE " + table + " ADD COLUMN " + compiler.process(sa.schema.CreateColumn(element.column), **kw)
+    The sign-up limit's attempts get a kind: a sign-up, or a wrong admin token.
+    """
+    _run(conn, """
+        ALTER TABLE signup_attempts ADD COLUMN kind VARCHAR(20) DEFAULT 'signup' NOT NULL;
+        CREATE TABLE desk_sessions (
+            id VARCHAR(64) NOT NULL,
+            created_at {timestamp} NOT NULL,
+            expires_at {timestamp} NOT NULL,
+            PRIMARY KEY (id)
+        );
+        CREATE INDEX ix_desk_sessions_expires_at ON desk_sessions (expires_at);
+    """)
 
 
 MIGRATIONS: list[Migration] = [
@@ -299,6 +298,7 @@ MIGRATIONS: list[Migration] = [
     ("0008_send_rate", send_rate),
     ("0009_signup_attempts", signup_attempts),
     ("0010_issue_items_shown", issue_items_shown),
+    ("0011_desk_sessions", desk_sessions),
 ]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Protocol, TextIO
 
@@ -72,6 +74,15 @@ class Bar:
     def advance(self, note: str = "") -> None:
         if self._task is not None:
             self._rich.advance(self._task)  # type: ignore[arg-type]
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Take the bar off the terminal while the user is asked something, then bring it back."""
+        self._rich.stop()  # else the live display redraws over the question and eats its [y/N] as markup
+        try:
+            yield
+        finally:
+            self._rich.start()
 
     def __enter__(self) -> Bar:
         self._rich.start()

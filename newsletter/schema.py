@@ -194,13 +194,23 @@ sa.Table(
     sa.Column("next_at", sa.Float, nullable=False),  # seconds since the epoch: the first slot not taken
 )
 
-# Owner: newsletter/subscribers/signup_limit.py, each client's recent sign-ups (a keyed hash, never
-# the address).
+# Owner: newsletter/subscribers/signup_limit.py, each client's recent sign-ups and wrong admin
+# tokens (a keyed hash, never the address).
 sa.Table(
     "signup_attempts", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("client", sa.String(64), nullable=False),
     sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False, server_default="signup"),  # 0011_desk_sessions
     sa.Index("ix_signup_attempts_client_at", "client", "at"),
     sa.Index("ix_signup_attempts_at", "at"),
+)
+
+# Owner: newsletter/web/auth.py, one row per desk login until it ends (a hash of the session id).
+sa.Table(
+    "desk_sessions", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Index("ix_desk_sessions_expires_at", "expires_at"),
 )

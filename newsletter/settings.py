@@ -109,7 +109,7 @@ class GatherSettings:
     timeout: float = setting(20.0, "Seconds allowed for one HTTP request, body included, before it is abandoned.")
     concurrency: int = setting(64, "Requests in flight at the same time, across all hosts.")
     per_host: int = setting(2, "Requests in flight at the same time to one host (politeness).")
-    max_bytes: int = setting(10_000_000, "Largest response accepted from a source, in bytes (after gzip).")
+    max_bytes: int = setting(10_000_000, "Largest response, document or OPML file read, in bytes (after gzip).")
     user_agent: str = setting(
         "newsletter/0.1 (+https://github.com/newsletter)", "User-Agent sent with every request."
     )
@@ -192,7 +192,16 @@ class WebSettings:
         10, "Most sign-ups one client address may make in an hour (form and API together); 0: no limit."
     )
     trusted_proxies: list[str] = setting(
-        [], "Addresses or networks of your reverse proxies; only from these is X-Forwarded-For believed."
+        [], "Addresses or networks of your reverse proxies; only from these is X-Forwarded-For "
+        "(and X-Forwarded-Proto) believed."
+    )
+    login_attempts: int = setting(
+        10, "Most wrong admin tokens (desk login or API) one client address may try in 15 minutes; "
+        "then 429 until the oldest is 15 minutes old; 0: no limit."
+    )
+    pending_days: float = setting(
+        7.0, "Days after which a web sign-up never confirmed is deleted (counted from its last change "
+        "or confirmation email); purged at each sign-up and each tick of `newsletter run`."
     )
 
 

@@ -1,17 +1,32 @@
-"""The demo's SMTP sink: a loopback server that keeps every message it receives, for the mail view."""
+"""A local SMTP sink: a server that accepts every message and keeps it, for the mail view.
+
+``newsletter demo`` sends into one; ``newsletter sink`` runs one for any newsletter
+(``serve``), where its ``smtp.url`` points, so a first send can be tried on this machine.
+"""
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import re
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from newsletter.config import Config, parse_url
+from newsletter.error import NewsletterError
+
+if TYPE_CHECKING:
+    from newsletter.app import Newsletter
+
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 1025
 
 
 @dataclass(frozen=True)
@@ -43,7 +58,10 @@ class _Handler:
 
 
 class Sink:
-    """Accept every message on ``host:port`` (a free port if 0); optionally write each to ``folder``."""
+    """Accept every message on ``host:port`` (a free port if 0); optionally write each to ``folder``.
+
+    Messages already in ``folder`` (from an earlier run) are kept and numbered on from.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, folder: Path | None = None) -> None:
         self.host = host
@@ -62,7 +80,12 @@ class Sink:
         """Start serving in a background thread."""
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
-        self._controller.start()
+            self.messages.extend(Received("", (), p.read_bytes()) for p in sorted(self.folder.glob("*.eml")))
+        try:
+            self._controller.start()
+        except OSError as e:
+            reason = "the port is taken (another sink?)" if e.errno == errno.EADDRINUSE else str(e)
+            raise NewsletterError(f"cannot listen on {self.host}:{self.port}: {reason}") from None
         return self
 
     def stop(self) -> None:
@@ -92,3 +115,47 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def address_of(config: Config) -> tuple[str, int, str | None]:
+    """Return where a sink for ``config`` listens: where ``smtp.url`` points, if that is this machine.
+
+    The third value says why mail sent by ``config`` will not reach a sink there (None: it will).
+    """
+    url = parse_url(config.smtp.url, where="smtp.url")
+    if not _local(url.host):
+        return DEFAULT_HOST, DEFAULT_PORT, f"smtp.url points at {url.host}, not this machine"
+    if url.security != "plain":
+        return url.host, url.port, f"smtp.url asks for TLS ({url}), which the sink does not speak"
+    return url.host, url.port, None
+
+
+def _local(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(app: Newsletter, folder: Path, *, host: str, port: int, web_host: str, web_port: int,
+          ready: Callable[[str], None] = print) -> None:
+    """Run a sink on ``host:port`` keeping mail in ``folder``, and the web app with its mail view, until Ctrl-C.
+
+    ``ready`` hears where each listens once both are up: a line starting ``SMTP sink:``
+    and a line starting ``mail view:``.
+    """
+    # The web app is a heavy import: only a command that serves it pays for it.
+    from newsletter.web import server
+
+    sock = server.bind(web_host, web_port)
+    url = server.url_of(sock)
+    with Sink(host, port, folder=folder) as sink:
+        kept = f", {len(sink.messages)} kept from before" if sink.messages else ""
+
+        def announce(line: str) -> None:  # once the web app is up and Ctrl-C stops both
+            ready(f"SMTP sink: {sink.url} (every message kept in {folder}{kept})")
+            ready(f"mail view: {url}/mail/ (the web app serves the rest at {url}/); Ctrl-C stops both")
+
+        server.run(app, web_host, web_port, announce=announce, mailbox=sink, sock=sock)

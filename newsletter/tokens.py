@@ -4,10 +4,15 @@ Two kinds: ``sign``/``check`` make tokens that never expire (the unsubscribe and
 preferences links already sit in readers' inboxes, so their format must not
 change); ``sign_expiring``/``check_expiring`` make tokens that carry the moment
 they were issued, for links that must stop working (double opt-in confirmation).
+``digest``/``verify`` make short keyed digests (HMAC-SHA256) that prove a value was
+made with the secret key, such as the digest in every issue's Message-ID.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +22,8 @@ from newsletter.error import SubscriberError
 
 UNSUBSCRIBE = "unsubscribe"
 CONFIRM = "confirm"
+MESSAGE_ID = "message-id"
+DIGEST_LENGTH = 26  # characters: 16 bytes (128 bits) of HMAC-SHA256 in lower-case base32
 
 
 class LinkError(SubscriberError):
@@ -38,6 +45,18 @@ class Signer:
         self._serializer = URLSafeSerializer(secret, salt="newsletter")
         # A different salt: an expiring token can never pass for a permanent one, nor the reverse.
         self._expiring = URLSafeSerializer(secret, salt="newsletter-expiring")
+        # A key of its own for digests, derived so that no digest can pass for a token's signature.
+        self._digest_key = hmac.new(secret.encode(), b"newsletter-digest", hashlib.sha256).digest()
+
+    def digest(self, purpose: str, text: str) -> str:
+        """Return a keyed digest of ``text`` for ``purpose``: 26 characters of [a-z2-7], unforgeable without the key."""
+        mac = hmac.new(self._digest_key, f"{purpose}\n{text}".encode(), hashlib.sha256).digest()[:16]
+        return base64.b32encode(mac).decode("ascii").rstrip("=").lower()
+
+    def verify(self, purpose: str, text: str, digest: str) -> bool:
+        """Return whether ``digest`` is the one ``digest(purpose, text)`` makes (compared in constant time)."""
+        given = digest.lower().encode("utf-8", "backslashreplace")  # bytes: any text compares, none raises
+        return hmac.compare_digest(self.digest(purpose, text).encode("ascii"), given)
 
     def sign(self, purpose: str, subscriber_id: int) -> str:
         """Return a token that names ``subscriber_id`` for ``purpose``."""

@@ -13,9 +13,9 @@ from urllib.parse import unquote, urlparse
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers.cli import one_line_error, run
-from helpers.http import FeedServer
-from helpers.newsletters import write_config
+from helpers.cli import one_line_error, run, run_on_terminal
+from helpers.http import FeedServer, serve
+from helpers.newsletters import FIXTURES, write_config
 
 from newsletter.sink import Sink, free_port
 
@@ -23,7 +23,7 @@ from newsletter.sink import Sink, free_port
 @pytest.fixture
 def scaffold(tmp_path: Path) -> Path:
     folder = tmp_path / "brief"
-    result = run("init", str(folder), cwd=tmp_path)
+    result = run("init", "--demo", str(folder), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     return folder
 
@@ -123,6 +123,65 @@ def test_send_json_then_nothing_new(scaffold: Path, sink: Sink) -> None:
     again = run("send", "--yes", cwd=scaffold, env=env)
     assert again.returncode == 0 and "nothing new" in again.stdout
     assert len(sink.messages) == 1
+
+
+def test_send_without_yes_off_a_terminal_refuses_before_any_work(tmp_path: Path) -> None:
+    with serve() as web:
+        write_config(tmp_path, smtp_url=f"smtp://127.0.0.1:{free_port()}",
+                     sources=[{"url": web.static("/feed.xml", (FIXTURES / "feeds" / "rss2.xml").read_bytes())}])
+        refused = run("send", cwd=tmp_path, input="")
+        assert one_line_error(refused) == (
+            "error: not on a terminal, so nobody can confirm: run `newsletter send --yes` to send")
+        assert web.requests == []  # nothing fetched
+    assert not (tmp_path / "state.db").exists()  # nor the store opened
+    assert refused.stdout == ""
+
+
+def test_send_on_a_terminal_asks_y_slash_n_and_no_is_the_default(scaffold: Path) -> None:
+    run("subscribers", "add", "ann@example.org", "--confirmed", cwd=scaffold)
+    status, printed = run_on_terminal("send", cwd=scaffold, until="[y/N]: ", answer="\r")
+    assert status == 0, printed
+    assert re.search(r"Send issue 1 ['\"]Central Asia Briefing #1: .*['\"] to 1 subscribers\? \[y/N\]: ", printed)
+    assert "cancelled" in printed  # Enter alone is no: nothing was queued
+    assert "Issue 1" in run("preview", "--text", cwd=scaffold).stdout
+
+
+def test_status_shows_times_in_the_newsletters_zone(scaffold: Path) -> None:
+    from newsletter.app import Newsletter
+    from newsletter.config import load
+    from newsletter.daemon import Daemon
+
+    app = Newsletter(load(scaffold / "newsletter.toml", environ={}))  # Asia/Almaty: +05
+    Daemon(app, holder="host-1").acquire()  # a daemon holds the lease
+    with app.store.begin() as conn:
+        conn.execute(app.store.t.schedule_runs.insert().values(
+            job="send", due_at=datetime(2026, 12, 7, 3, 0, 0, 123456), status="skipped", note="nothing new to send",
+            holder="host-1", started_at=datetime(2026, 12, 7, 3, 0, 1)))
+    app.close()
+    result = run("status", cwd=scaffold)
+    assert result.returncode == 0, result.stderr
+    shown = r"\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d \+05"
+    assert re.search(rf"^next send: {shown}$", result.stdout, re.MULTILINE) and "08:00 +05" in result.stdout
+    assert re.search(rf"^daemon: host-1 \(lease until {shown}\)$", result.stdout, re.MULTILINE)
+    assert "  send 7 Dec 2026 08:00 +05: skipped nothing new to send" in result.stdout.splitlines()
+    assert not re.search(r"\+05:00|UTC|\d\d:\d\d:\d\d|T\d\d:", result.stdout)  # no ISO, no seconds, no UTC
+    machine = json.loads(run("status", "--json", cwd=scaffold).stdout)
+    assert machine["recent_runs"][0]["due_at"] == "2026-12-07T03:00:00.123456+00:00"  # --json keeps ISO 8601
+
+
+def test_gather_says_not_modified_with_the_items_stored(tmp_path: Path) -> None:
+    with serve() as web:
+        write_config(tmp_path, smtp_url="smtp://127.0.0.1:25",
+                     sources=[{"url": web.static("/feed.xml", (FIXTURES / "feeds" / "rss2.xml").read_bytes()),
+                               "name": "Wire"}])
+        first = run("gather", cwd=tmp_path)
+        assert first.returncode == 0, first.stderr
+        assert "ok           Wire: 3 new, 3 in source" in first.stdout.splitlines()
+        again = run("gather", cwd=tmp_path)
+        assert web.hits("/feed.xml")[-1].headers.get("if-none-match")  # a conditional GET, answered 304
+    assert again.returncode == 0, again.stderr
+    assert "not-modified Wire: not modified (3 items stored)" in again.stdout.splitlines()
+    assert json.loads(run("gather", "--json", cwd=tmp_path).stdout)["sources"][0]["status"] == "error"  # server gone
 
 
 def test_status_json_after_a_send(scaffold: Path, sink: Sink) -> None:

@@ -118,6 +118,7 @@ def test_sigterm_during_a_send_checkpoints_and_a_restart_resumes(tmp_path: Path,
             daemon.kill()
     assert daemon.returncode == 0, stderr
     assert "received SIGTERM" in stderr and "stopped" in stderr
+    assert len([line for line in stderr.splitlines() if ": interrupted: stopped by a signal" in line]) == 1, stderr
     first = _statuses(app)
     assert 5 <= first["sent"] < READERS  # it stopped part-way instead of finishing the issue
     assert first["sent"] == len(server.received)  # everything accepted was recorded, nothing more
@@ -135,6 +136,7 @@ def test_sigterm_during_a_send_checkpoints_and_a_restart_resumes(tmp_path: Path,
         if restarted.poll() is None:
             restarted.kill()
     assert restarted.returncode == 0, stderr
+    assert len([line for line in stderr.splitlines() if line.startswith("resume at ")]) == 1, stderr  # logged once
     counts = Counter(server.received)
     assert len(counts) == READERS and set(counts.values()) == {1}  # everyone once, nobody twice
     assert _statuses(app) == Counter(sent=READERS)

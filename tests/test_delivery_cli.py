@@ -20,7 +20,7 @@ from newsletter.config import load
 
 def test_deliveries_then_retry_failed_then_worker(tmp_path: Path, scripted_smtp: ScriptedServer) -> None:
     folder = tmp_path / "brief"
-    assert run("init", str(folder), cwd=tmp_path).returncode == 0
+    assert run("init", "--demo", str(folder), cwd=tmp_path).returncode == 0
     env = {"NEWSLETTER_SMTP_URL": scripted_smtp.url}
     scripted_smtp.script.rcpt["gone@example.org"] = "550 5.1.1 No such user"
     for email in ("ann@example.org", "gone@example.org"):

@@ -19,7 +19,7 @@ from helpers.crash import (
     crash_newsletter,
     send_and_kill,
 )
-from helpers.smtp import wait_for_messages
+from helpers.smtp import Script, serve_script, wait_for_messages
 
 from newsletter import subscribers
 from newsletter.app import Newsletter
@@ -28,14 +28,18 @@ from newsletter.sink import Sink
 
 
 @pytest.mark.parametrize("after", [1, 120, 295])
-def test_kill_9_mid_send_then_send_again_delivers_everyone_once(tmp_path: Path, documents: Path, sink: Sink,
+def test_kill_9_mid_send_then_send_again_delivers_everyone_once(tmp_path: Path, documents: Path,
                                                                 after: int) -> None:
+    """Killed once ``after`` readers have the issue; the server holds the rest, so the send cannot finish first."""
     readers = 300
-    app, config = crash_newsletter(tmp_path, sink, readers, {})
-    send_and_kill(config, sink, after, {})
-    report = app.send(fetch=False)
-    assert report.issues and report.issues[0].resumed
-    check_everyone_once(app, sink, readers)
+    script = Script(stall={f"r{i}@example.org" for i in range(after + CONNECTIONS, readers)})
+    with serve_script(script) as server:
+        app, config = crash_newsletter(tmp_path, server, readers, {})
+        send_and_kill(config, server, after, {})
+        script.stall.clear()
+        report = app.send(fetch=False)
+        assert report.issues and report.issues[0].resumed
+        check_everyone_once(app, server, readers)
 
 
 def test_subscribers_added_after_the_crash_wait_for_the_next_issue(tmp_path: Path, documents: Path,

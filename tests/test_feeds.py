@@ -278,9 +278,9 @@ def test_files_on_disk_of_every_kind(tmp_path: Path) -> None:
 
 
 def test_a_source_kind_must_be_known_and_a_source_listed_once(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"sources\[0\]\.kind must be one of feed, json, page, documents, got 'rss'"):
+    with pytest.raises(ConfigError, match=r"sources\[1\]\.kind must be one of feed, json, page, documents, got 'rss'"):
         parse({"sources": [{"url": "https://x.example/feed", "kind": "rss"}]}, root=tmp_path, environ={})
-    with pytest.raises(ConfigError, match=r"sources\[2\] repeats sources\[0\] \(https://x.example/feed\)"):
+    with pytest.raises(ConfigError, match=r"sources\[3\] repeats sources\[1\] \(https://x.example/feed\)"):
         parse({"sources": [{"url": "https://x.example/feed"}, {"path": "inbox"}, {"url": "https://x.example/feed"}]},
               root=tmp_path, environ={})
 

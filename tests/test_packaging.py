@@ -22,6 +22,7 @@ def test_wheel_ships_templates_and_runs_init_and_preview(tmp_path: Path) -> None
     assert "newsletter/_bundled/newsletter.toml" in names
     assert any(n.startswith("newsletter/_bundled/sources/inbox/") for n in names)
     assert "newsletter/py.typed" in names
+    assert {"newsletter/starter/newsletter.toml", "newsletter/starter/inbox/welcome.md"} <= set(names)  # `init`
     assert {"newsletter/web/templates/base.html", "newsletter/web/templates/desk/preview.html",
             "newsletter/web/templates/mail/message.html"} <= set(names)  # the web app's pages
     code = "".join(zipfile.ZipFile(wheel).read(n).decode("utf-8") for n in names if n.endswith(".py"))
@@ -34,7 +35,7 @@ def test_wheel_ships_templates_and_runs_init_and_preview(tmp_path: Path) -> None
     code = "import newsletter, sys; print(newsletter.__file__)"
     where = subprocess.run([sys.executable, "-c", code], env=env, cwd=work, capture_output=True, text=True)
     assert where.stdout.startswith(str(target))  # the wheel's copy, not the checkout
-    init = subprocess.run([sys.executable, "-m", "newsletter", "init", "brief"], env=env, cwd=work,
+    init = subprocess.run([sys.executable, "-m", "newsletter", "init", "--demo", "brief"], env=env, cwd=work,
                           capture_output=True, text=True, timeout=60)
     assert init.returncode == 0, init.stderr
     gather = subprocess.run([sys.executable, "-m", "newsletter", "-q", "gather"], env=env, cwd=work / "brief",
@@ -44,3 +45,13 @@ def test_wheel_ships_templates_and_runs_init_and_preview(tmp_path: Path) -> None
                              cwd=work / "brief", capture_output=True, text=True, timeout=60)
     assert preview.returncode == 0, preview.stderr
     assert "CENTRAL ASIA BRIEFING" in preview.stdout
+    # A new newsletter, not the demo: the starter config and document ship too; the built-in templates render it.
+    mine = subprocess.run([sys.executable, "-m", "newsletter", "init", "mine"], env=env, cwd=work,
+                          capture_output=True, text=True, timeout=60)
+    assert mine.returncode == 0, mine.stderr
+    assert not (work / "mine" / "templates").exists()
+    for command in (["-q", "gather"], ["preview", "--text"]):
+        result = subprocess.run([sys.executable, "-m", "newsletter", *command], env=env, cwd=work / "mine",
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+    assert "MY BRIEFING" in result.stdout

@@ -14,7 +14,7 @@ from mjml import mjml2html
 from newsletter.config import Config, parse
 from newsletter.edit.sections import Placed, Placement, Sorter
 from newsletter.email import htmlmail
-from newsletter.email.render import PLACEHOLDER, Renderer, _keep, render
+from newsletter.email.render import Renderer, _keep, render
 from newsletter.error import ConfigError, TemplateError
 
 URL = re.compile(r"https?://\S+")
@@ -58,7 +58,8 @@ def test_the_html_email(tmp_path: Path) -> None:
                                   "logo_height": 40, "logo_alt": "Test Briefing logo",
                                   "font_family": "Lato, Helvetica, sans-serif",
                                   "font_url": "https://fonts.example.org/lato.css"})
-    html = render(cfg, draft()).html
+    rendered = render(cfg, draft())
+    html = rendered.html
     head, body = html.split("<body", 1)
     assert re.search(r'<html lang="en" dir="ltr"', html)
     assert '<meta name="color-scheme" content="light dark">' in head
@@ -73,8 +74,7 @@ def test_the_html_email(tmp_path: Path) -> None:
     assert "#123456" in body and "color: #0000aa" in body
     assert "Lato, Helvetica, sans-serif" in body and "https://fonts.example.org/lato.css" in head
     assert re.search(r'<a href="https://news.example.org/archive/1.html"[^>]*>View in browser</a>', body)
-    assert all(p in html for p in (PLACEHOLDER["greeting"], PLACEHOLDER["unsubscribe_url"],
-                                   PLACEHOLDER["preferences_url"], PLACEHOLDER["email"]))
+    assert all(rendered.placeholders[p] in html for p in ("greeting", "unsubscribe_url", "preferences_url", "email"))
     for anchor in ("s-russia", "s-china", "s-energy", "s-in-brief"):
         assert f'href="#{anchor}"' in body and f'id="{anchor}"' in body
     assert "1 Test Street, Almaty" in body
@@ -116,7 +116,7 @@ def test_an_issue_over_gmails_limit_is_trimmed_with_a_link_online(tmp_path: Path
     assert htmlmail.sent_size(Renderer(cfg, issue).page()) > htmlmail.GMAIL_CLIP  # it would be clipped
     renderer = Renderer(cfg, issue)
     rendered = renderer.render()
-    placeholders = sum(rendered.html.count(p) for p in PLACEHOLDER.values())
+    placeholders = sum(rendered.html.count(p) for p in rendered.placeholders.values())
     assert htmlmail.sent_size(rendered.html, placeholders) <= htmlmail.GMAIL_CLIP
     assert 0 < rendered.trimmed < 80
     kept = 80 - rendered.trimmed
@@ -196,8 +196,9 @@ def test_a_user_template_extends_the_builtin_one(tmp_path: Path) -> None:
         '{% extends "default:issue.mjml" %}{% block footer %}<mj-section><mj-column><mj-text>'
         "Custom footer for {{ personal.email }}</mj-text></mj-column></mj-section>{% endblock %}",
         encoding="utf-8")
-    html = render(config(tmp_path), draft()).html
-    assert "Custom footer for " + PLACEHOLDER["email"] in html
+    rendered = render(config(tmp_path), draft())
+    html = rendered.html
+    assert "Custom footer for " + rendered.placeholders["email"] in html
     assert "Kazakhstan raises oil output" in html  # the rest is the original
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -106,6 +107,21 @@ def test_send_runs_once_at_its_time(daemon: Daemon, clock: Clock, sink: Sink) ->
     clock.set(MONDAY_8 + timedelta(minutes=10))
     assert daemon.tick() == []
     assert len(sink.messages) == 3
+
+
+def test_each_run_is_logged_once_in_the_newsletters_zone(daemon: Daemon, clock: Clock, sink: Sink,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="newsletter.daemon")
+    clock.set(MONDAY_8 + timedelta(seconds=5))
+    daemon.tick()
+    clock.set(MONDAY_8 + timedelta(days=7, hours=7))  # next Monday, beyond the grace period
+    daemon.tick()
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "newsletter.daemon"]
+    assert lines == [
+        ("INFO", "send at 23 Nov 2026 08:00 +05: sent: issue 1 sent to 3 of 3 subscribers"),
+        ("WARNING", ("send at 30 Nov 2026 08:00 +05: missed: missed while not running (7.0 hours ago, beyond "
+                     "the 360-minute grace period)")),
+    ]
 
 
 def test_a_missed_send_runs_once_after_a_restart_within_grace(daemon: Daemon, newsletter_dir: Path,

@@ -15,10 +15,8 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy.dialects import postgresql, sqlite
 
 from newsletter import migrations, schema
-from newsletter.migrations import AddColumn
 from newsletter.store import Store
 
 LEVELS = [name for name, _ in migrations.MIGRATIONS]
@@ -125,13 +123,3 @@ def test_rows_of_the_first_release_get_the_added_columns_defaults(
         assert conn.execute(sa.select(t.issue_items.c.shown)).scalar_one() is True
         assert conn.execute(sa.select(t.items.c.content_html)).scalar_one() is None
     store.close()
-
-
-def test_an_added_column_is_written_by_the_dialect() -> None:
-    """Names are quoted where they must be, and the default and NOT NULL come from the column."""
-    column = sa.Column("select", sa.Boolean, nullable=False, server_default=sa.text("false"))
-    sa.Table("order", sa.MetaData(), column)
-    assert str(AddColumn(column).compile(dialect=postgresql.dialect())) == \
-        'ALTER TABLE "order" ADD COLUMN "select" BOOLEAN DEFAULT false NOT NULL'
-    assert str(AddColumn(column).compile(dialect=sqlite.dialect())) == \
-        'ALTER TABLE "order" ADD COLUMN "select" BOOLEAN DEFAULT false NOT NULL'

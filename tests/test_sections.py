@@ -223,7 +223,7 @@ def test_empty_sections_hidden_unless_configured(tmp_path: Path) -> None:
 
 
 def test_section_settings_are_validated(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"sections\[0\].limit must be 0"):
+    with pytest.raises(ConfigError, match=r"sections\[1\].limit must be 0"):
         parse({"sections": [{"name": "Russia", "limit": -1}]}, root=tmp_path, environ={})
     with pytest.raises(ConfigError, match="hide_when_empty must be true or false"):
         parse({"sections": [{"name": "Russia", "hide_when_empty": "no"}]}, root=tmp_path, environ={})

@@ -85,7 +85,7 @@ def test_subscribers_endpoints(client: InProcess, web_app: Newsletter) -> None:
     assert imported.json() == {"added": 1, "updated": 0, "skipped": 0,
                                "rejected": [{"line": 3, "reason": imported.json()["rejected"][0]["reason"]}]}
     export = client.get("/api/subscribers/export.csv", params={"q": "fay"}, headers=BEARER)
-    assert export.text == "email,name,sections,status\nfay@example.org,,,active\n"
+    assert export.text == "email,name,sections,status\r\nfay@example.org,,,active\r\n"  # RFC 4180 rows
 
 
 def test_preview_items_test_send_and_send(client: InProcess, web_app: Newsletter, sink: Sink) -> None:

@@ -18,7 +18,7 @@ ADMIN = "serve-test-token-0123456789"
 
 @pytest.fixture
 def scaffold(tmp_path: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "newsletter", "init", "brief"], cwd=tmp_path, check=True,
+    subprocess.run([sys.executable, "-m", "newsletter", "init", "--demo", "brief"], cwd=tmp_path, check=True,
                    capture_output=True, timeout=120)
     return tmp_path / "brief"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from typing import Any
 
@@ -13,7 +14,7 @@ from newsletter import __version__, config
 from newsletter.app import Newsletter, SendReport
 from newsletter.config import Config
 from newsletter.edit.issue import Planned
-from newsletter.error import NewsletterError
+from newsletter.error import ConfigError, NewsletterError
 from newsletter.gather import GatherReport
 
 
@@ -36,7 +37,10 @@ def _config(ctx: click.Context) -> Config:
 
     obj = ctx.find_root().obj
     if "loaded" not in obj:
-        obj["loaded"] = config.load(config.find(obj["config"]))
+        path = config.find(obj["config"])
+        if obj["config"] is None and os.environ.get(config.CONFIG_ENV) and not path.exists():
+            raise ConfigError(f"{config.CONFIG_ENV}: config file not found: {path}")  # say where the path came from
+        obj["loaded"] = config.load(path)
     loaded: Config = obj["loaded"]
     return loaded
 

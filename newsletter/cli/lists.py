@@ -15,6 +15,7 @@ from newsletter.edit import editorial
 from newsletter.gather import opml, sources
 from newsletter.progress import for_terminal
 from newsletter.subscribers import STATUSES, csvfile
+from newsletter.times import shown
 
 
 @cli.group("subscribers", cls=Group)
@@ -119,7 +120,7 @@ def sources_list(ctx: click.Context, as_json: bool) -> None:
         _json([h.to_json() for h in rows])
     else:
         for h in rows:
-            detail = f"{h.failures} failures since {h.failing_since:%Y-%m-%d %H:%M}: {h.last_error}" \
+            detail = f"{h.failures} failures since {shown(h.failing_since, app.config.zone)}: {h.last_error}" \
                 if h.failing_since else (h.last_warning or "")
             click.echo(f"{h.flag:<12} {h.name}\t{h.url or h.path}\t{h.items} items\t"
                        f"last success {sources.describe_age(h.last_success_at)}\t{detail}".rstrip())

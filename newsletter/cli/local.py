@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from newsletter import demo
-from newsletter.cli.base import _app, _Null, _print_send, cli
+from newsletter import demo, sink
+from newsletter.cli.base import _app, _config, _Null, _print_send, cli
 from newsletter.progress import for_terminal
 
 
@@ -57,3 +57,30 @@ def serve_command(ctx: click.Context, host: str | None, port: int | None) -> Non
     app = _app(ctx)
     web = app.config.web
     server.run(app, host or web.host, web.port if port is None else port, announce=click.echo)
+
+
+@cli.command("sink")
+@click.option("--host", default=None, help="Address of the SMTP sink (default: the host of smtp.url, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port of the SMTP sink (default: the port of smtp.url, 1025).")
+@click.option("--web-port", type=int, default=None,
+              help="Port of the mail view and web app (default: web.port, 8000; 0: any free one).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder that keeps each message as .eml and .html (default: sink-mail/ beside the config).")
+@click.pass_context
+def sink_command(ctx: click.Context, host: str | None, port: int | None, web_port: int | None,
+                 out: Path | None) -> None:
+    """Catch this newsletter's mail on this machine: an SMTP sink where smtp.url points, and a mail view.
+
+    Run it in another terminal, then `newsletter send`: every message is kept and shown
+    at /mail/ as the reader would see it. Nothing leaves this machine. Ctrl-C stops it.
+    """
+    config = _config(ctx)
+    configured_host, configured_port, why = sink.address_of(config)
+    host, port = host or configured_host, configured_port if port is None else port
+    if why is None and (host, port) != (configured_host, configured_port):
+        why = f"this newsletter mails {configured_host}:{configured_port} (smtp.url)"
+    if why:
+        click.echo(f"note: {why}: to send here, set NEWSLETTER_SMTP_URL=smtp://{host}:{port}", err=True)
+    web = config.web
+    sink.serve(_app(ctx), out or config.resolve("sink-mail"), host=host, port=port, web_host=web.host,
+               web_port=web.port if web_port is None else web_port, ready=click.echo)

@@ -27,7 +27,7 @@ def bounces_command(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -
     messages: list[tuple[str, bytes | Path]] = []
     for name in paths or ("-",):
         if name == "-":
-            messages.append(("(stdin)", sys.stdin.buffer.read()))
+            messages.append(("(stdin)", sys.stdin.buffer.read(bounces.LIMIT + 1)))  # more is refused anyway
         else:
             messages += bounces.files([name])
     report = _app(ctx).process_reports(messages)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -25,17 +26,30 @@ from newsletter.cli.base import (
 from newsletter.daemon import Daemon
 from newsletter.edit.issue import SENT_BEFORE, Draft
 from newsletter.error import NewsletterError
-from newsletter.gather import processes
-from newsletter.progress import for_terminal
+from newsletter.gather import processes, sources
+from newsletter.progress import Bar, for_terminal
+from newsletter.times import shown
 
 
 @cli.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-def init(folder: Path) -> None:
-    """Create a working newsletter in FOLDER: config, sources/ and templates/."""
-    for path in bundle.scaffold(folder):
+@click.option("--demo", is_flag=True, help="Copy the whole demo instead: its config, sources/ and templates/.")
+def init(folder: Path, demo: bool) -> None:
+    """Create a newsletter in FOLDER: a commented newsletter.toml with one source and one section.
+
+    The built-in templates apply; to change one, add a templates/ folder later (see
+    docs/templates.md). With --demo, FOLDER gets a copy of the demo newsletter.
+    """
+    for path in bundle.scaffold(folder, demo=demo):
         click.echo(f"created {path}")
-    click.echo(f"next: cd {folder} && newsletter demo")
+    cd = "" if folder.resolve() == Path.cwd().resolve() else f"cd {folder} && "
+    if demo:
+        click.echo(f"next: {cd}newsletter demo")
+        return
+    click.echo("next:")
+    click.echo(f"  1. edit {folder / 'newsletter.toml'}: your title, sources and sections")
+    click.echo(f"  2. in another terminal: {cd}newsletter sink   (catches the mail; shows it at /mail/)")
+    click.echo(f"  3. {cd}newsletter subscribers add you@example.org --confirmed && newsletter send --yes")
 
 
 @cli.command()
@@ -47,16 +61,23 @@ def gather(ctx: click.Context, as_json: bool) -> None:
     # Fork the reader processes first: they import feedparser and the readers on the other cores
     # while this process loads the database and HTTP layers.
     readers = processes.pool(processes.feeds(_config(ctx)))
+    app = _app(ctx)
     try:
-        report = _app(ctx).gather(progress=for_terminal(quiet=as_json or ctx.obj["quiet"]), readers=readers)
+        report = app.gather(progress=for_terminal(quiet=as_json or ctx.obj["quiet"]), readers=readers)
     finally:
         if readers is not None:
             readers.shutdown()
     if as_json:
         _json(report.to_json())
     else:
+        # A 304 reads nothing: what counts is what the source already has in store.
+        unchanged = any(s.status == "not-modified" for s in report.sources)
+        stored = {h.key: h.items for h in sources.health(app.config, app.store)} if unchanged else {}
         for s in report.sources:
             detail = s.error if s.error else f"{s.new} new, {s.entries} in source"
+            if s.status == "not-modified":
+                n = stored.get(s.key, 0)
+                detail = f"not modified ({n} item{'' if n == 1 else 's'} stored)"
             click.echo(f"{s.status:<12} {s.name}: {detail}")
         click.echo(f"{report.new} new items from {len(report.sources)} sources")
     _print_source_notes(report)
@@ -118,15 +139,17 @@ def archive(ctx: click.Context, folder: Path, as_json: bool) -> None:
 def send(ctx: click.Context, yes: bool, dry_run: bool, to: str | None, no_gather: bool, retry_failed: bool,
          as_json: bool) -> None:
     """Gather, build the next issue and deliver it; resumes an unfinished issue first."""
+    asks = not (yes or dry_run or to or retry_failed)  # only a new issue to every reader is asked about
+    if asks and not sys.stdin.isatty():  # nobody could answer: say so before fetching or opening anything
+        raise NewsletterError("not on a terminal, so nobody can confirm: run `newsletter send --yes` to send")
     app = _app(ctx)
 
     def confirm(draft: Draft, recipients: int) -> bool:
-        if yes:
+        if not asks:
             return True
-        if not sys.stdin.isatty():
-            raise NewsletterError("refusing to send without --yes when not on a terminal")
-        return click.confirm(f"Send issue {draft.number} {draft.subject!r} to {recipients} subscribers?",
-                             err=True)
+        with progress.paused() if isinstance(progress, Bar) else nullcontext():
+            return click.confirm(f"Send issue {draft.number} {draft.subject!r} to {recipients} subscribers?",
+                                 default=False, err=True)
 
     progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
     with progress if hasattr(progress, "__enter__") else _Null():
@@ -141,7 +164,8 @@ def send(ctx: click.Context, yes: bool, dry_run: bool, to: str | None, no_gather
 @click.pass_context
 def deliveries(ctx: click.Context, number: int, as_json: bool) -> None:
     """Show how the deliveries of issue ISSUE went: counts, then each failed or deferred reader."""
-    summary = _app(ctx).deliveries(number)
+    app = _app(ctx)
+    summary = app.deliveries(number)
     if as_json:
         _json(summary.to_json())
         return
@@ -149,7 +173,7 @@ def deliveries(ctx: click.Context, number: int, as_json: bool) -> None:
     click.echo(f"issue {summary.number} ({summary.status}): {c.sent} sent, {c.pending} pending, "
                f"{c.deferred} deferred, {c.failed} failed, {c.skipped} skipped of {c.total}")
     for f in summary.failures:
-        retry = f" (next try {f['next_attempt_at']:%Y-%m-%d %H:%M} UTC)" if f["next_attempt_at"] else ""
+        retry = f" (next try {shown(f['next_attempt_at'], app.config.zone)})" if f["next_attempt_at"] else ""
         click.echo(f"{f['status']:<9} {f['email']}  after {f['attempts']} attempt(s): {f['last_error']}{retry}")
 
 
@@ -185,17 +209,19 @@ def run_command(ctx: click.Context) -> None:
 def status_command(ctx: click.Context, as_json: bool) -> None:
     """Show the next scheduled runs, the last issue and its deliveries, and source health."""
 
-    data = status.report(Daemon(_app(ctx)))
+    app = _app(ctx)
+    data = status.report(Daemon(app))
     if as_json:
         _json(data)
         return
+    zone = app.config.zone
     for job, when in data["next_runs"].items():
-        click.echo(f"next {job}: {when or 'never'}")
+        click.echo(f"next {job}: {shown(when, zone) or 'never'}")
     daemon = data["daemon"]
-    click.echo(f"daemon: {daemon['holder']} (lease until {daemon['lease_expires_at']})" if daemon
+    click.echo(f"daemon: {daemon['holder']} (lease until {shown(daemon['lease_expires_at'], zone)})" if daemon
                else "daemon: not running")
     for run in data["recent_runs"]:
-        click.echo(f"  {run['job']} {run['due_at']}: {run['status']} {run['note']}")
+        click.echo(f"  {run['job']} {shown(run['due_at'], zone)}: {run['status']} {run['note']}".rstrip())
     last = data["last_issue"]
     if last:
         d = last["deliveries"]

@@ -80,9 +80,11 @@ def deliver(
 
     Deferred rows are retried here while their next attempt falls within
     ``smtp.retry_window`` of the start; later ones are left for the next run.
-    Rows other live workers hold are waited for. Raises SmtpError when no
-    connection can be (re)opened or the server refuses the sender; what was not
-    sent stays open for the next run.
+    Rows other live workers hold are waited for. A reader whose message cannot be
+    built or sent (an internationalised address and a relay without SMTPUTF8, say)
+    fails alone, with the reason. Raises SmtpError when no connection can be
+    (re)opened or the server refuses the sender; what was not sent stays open for
+    the next run.
     """
     smtp = smtp or SmtpSettings()
     progress = progress or Silent()

@@ -1,36 +1,39 @@
-"""Bounce and complaint reports applied to the subscriber list: whose they are, what they change.
+"""Bounce and complaint reports applied to the subscriber list: whose they are, what proves it, what they change.
 
 Most refusals arrive after the send, as mail: a relay accepted the message, the
 reader's server refused it, and the relay reports back. ``dsn.parse`` reads one such
 message into findings (one per recipient block); ``Reports`` works out whose they
-are and applies them:
+are and applies them. Anyone can send us a report, so a report changes a reader only
+with proof that we sent that message to that reader:
 
-* which message: our Message-ID (``<issue{N}.r{id}.{digest}@{domain}>``, digest and
-  domain checked) in the returned original, else (complaints) the signed token of its
-  List-Unsubscribe link, else the recipient's address. A Message-ID that looks like
-  ours but fails the check makes the whole report ignored, never a guess by address.
-  The digest is a checksum, not a secret: the recipient named in a bounce must also
-  be the reader the Message-ID names (its Final- or Original-Recipient).
+* proof: our Message-ID (``<issue{N}.r{id}.{digest}@{domain}>``, the digest an HMAC
+  under the secret key, see ``message.message_id``) in the returned original or its
+  References, or the signed token of the original's List-Unsubscribe link. If both
+  are there they must name the same reader. A token alone names the reader but not
+  the issue (unless an unsigned Message-ID of ours names that same reader, as those
+  made before Message-IDs were signed do). A bounce must also name the proven reader's
+  address (its Final- or Original-Recipient) when it names one.
+* weaker evidence (the recipient's address alone, a Message-ID that looks like ours
+  but fails its check, a link we did not sign) proves nothing: the finding is
+  ``unverified``, kept once per report in the history of the reader the address
+  names (event ``unverified report``), and changes nothing.
 * a hard bounce (see ``dsn``) counts once per issue and reader, as a refusal at send
   time does: the delivery is flagged ``bounced`` (a ``sent`` one becomes ``failed`` with
   the diagnostic) and the reader's ``bounces`` becomes at least the run of their
   bounced deliveries up to that issue, so a later send that the relay accepted (which
   resets the count) cannot hide refusals in a row. At ``bounce_limit`` an active
-  reader becomes ``bounced``.
-* a bounce naming no issue of ours still counts once: the report's own Message-ID
-  (else a digest of its bytes) is kept in the reader's history, and a report already
-  there is not counted again. Two processes reading the same report at the same
-  instant could both count it; no table guarantees it.
+  reader becomes ``bounced``; at once when the report says the address is gone
+  (``dsn.GONE``: no such user, null MX, no such domain).
+* a proven bounce naming no issue (a token alone) counts once per report: the
+  report's own Message-ID (else a digest of its bytes) is kept in the reader's
+  history, and a report already there is not counted again.
 * delays and 4.x.x failures are reported and change nothing; an ARF report of type
-  ``abuse`` makes the reader ``complained`` (other types are reported and ignored), but
-  only when the original's unsubscribe link is one we signed for that reader: a
-  Message-ID alone could be computed by anyone wanting a reader suppressed.
+  ``abuse`` makes the reader ``complained`` (other types are reported and ignored),
+  but only with the original's unsubscribe link signed for that reader.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -43,6 +46,7 @@ from newsletter.delivery.dsn import (
     BOUNCE,
     COMPLAINT,
     IGNORED,
+    LIMIT,
     OTHER,
     SOFT,
     Finding,
@@ -50,26 +54,34 @@ from newsletter.delivery.dsn import (
     parse,
 )
 from newsletter.delivery.outbox import FAILED, SENT, flag_bounced
+from newsletter.email.message import read_message_id
 from newsletter.error import BounceError, NewsletterError
 from newsletter.store import Store, now
 from newsletter.tokens import UNSUBSCRIBE, Signer
 
+__all__ = ["LIMIT", "Applied", "BounceReport", "Reports", "Result", "files"]
+
 EVENT = "bounce report"  # the history row each counted bounce leaves
-_OURS = re.compile(r"<issue(\d+)\.r(\d+)\.([0-9a-f]{12})@([^>\s]+)>", re.IGNORECASE)
+UNVERIFIED = "unverified report"  # the history row of a report that proves nothing
+UNPROVEN = ("only the recipient's address says whose it is: no Message-ID or unsubscribe link we signed, "
+            "and anyone can write an address")
 
 
 @dataclass(frozen=True)
 class Applied:
-    """What was done for one finding: whose it is (if known) and the action taken."""
+    """What was done for one finding: whose it is (if known), what proves it, and the action taken."""
 
     kind: str
     email: str
     status: str
     diagnostic: str
-    action: str  # counted | flagged | already counted | marked bounced | marked complained | nothing | ignored
+    # counted | flagged | already counted | marked bounced | marked complained | already complained
+    # | unverified | nothing | ignored
+    action: str
     issue: int | None = None
     subscriber_id: int | None = None
     reason: str = ""
+    evidence: str = ""  # what proves we sent it to that reader: "Message-ID", "unsubscribe link", both, or ""
 
     def describe(self) -> str:
         """Return this finding in a few words, for one line of output."""
@@ -118,16 +130,19 @@ class BounceReport:
         counted = [a for r in self.results for a in r.applied]
         return {"messages": [r.to_json() for r in self.results], "failed": len(self.failed),
                 "bounces": sum(a.kind == BOUNCE and a.action in ("counted", "marked bounced") for a in counted),
-                "complaints": sum(a.action == "marked complained" for a in counted)}
+                "complaints": sum(a.action == "marked complained" for a in counted),
+                "unverified": sum(a.action == "unverified" for a in counted)}
 
 
 @dataclass(frozen=True)
 class _Whose:
-    """The reader a report is about, how we know, and the issue when the Message-ID says it."""
+    """The reader a report is about, what proves it (empty: nothing), and the issue when the Message-ID says it."""
 
     subscriber: subscribers.Subscriber | None
     issue: int | None = None
     reason: str = ""
+    evidence: str = ""
+    subscriber_id: int | None = None  # the id the evidence names, even when no such reader is left
 
 
 class Reports:
@@ -146,11 +161,13 @@ class Reports:
     def one(self, name: str, data: bytes | Path) -> Result:
         """Read and apply one message; return what was found and done (errors included, never raised)."""
         try:
-            raw = data.read_bytes() if isinstance(data, Path) else data
+            if isinstance(data, Path):
+                with data.open("rb") as f:
+                    data = f.read(LIMIT + 1)  # enough to tell it is too large, never more
         except OSError as e:
             return Result(name, error=f"cannot read: {e.strerror or e}")
         try:
-            parsed = parse(raw)
+            parsed = parse(data)
         except BounceError as e:
             return Result(name, error=str(e))
         if parsed.kind == OTHER:
@@ -166,66 +183,82 @@ class Reports:
         reader = whose.subscriber
         done = Applied(finding.kind, reader.email if reader else finding.email, finding.status,
                        finding.diagnostic, "ignored", whose.issue, reader.id if reader else None,
-                       finding.reason or whose.reason)
+                       finding.reason or whose.reason, whose.evidence)
         if finding.kind == IGNORED or reader is None:
             return done
         if finding.kind == SOFT:
             return replace(done, action="nothing", reason="a temporary failure changes nothing")
+        if not whose.evidence:
+            return self._unverified(done, reader, parsed.key)
         if finding.kind == COMPLAINT:
             if not self._signed_for(parsed, reader.id):
-                return replace(done, reason="a complaint counts only with the original's signed unsubscribe link "
-                               "(anyone can compute a Message-ID)")
+                return self._unverified(replace(done, reason="a complaint counts only with the original's "
+                                                "unsubscribe link signed for that reader"), reader, parsed.key)
             if reader.status == "complained":
                 return replace(done, action="already complained")
             detail = f"{finding.status} report" + (f" from {finding.diagnostic}" if finding.diagnostic else "")
             subscribers.change(self.store, reader.id, "complained", origin="feedback report",
                                detail=detail + (f", issue {whose.issue}" if whose.issue else ""))
             return replace(done, action="marked complained")
-        return self._bounce(done, reader, parsed.key)
+        return self._bounce(done, reader, parsed.key, suppress=finding.suppress)
 
     def _whose(self, parsed: Parsed, finding: Finding) -> _Whose:
-        """Return the reader a finding is about, or why it cannot be told."""
-        by_id: _Whose | None = None
-        for message_id in parsed.message_ids:
-            ours = _OURS.fullmatch(message_id)
-            if ours is None:
-                continue
-            number, subscriber_id, digest, domain = int(ours[1]), int(ours[2]), ours[3].lower(), ours[4].casefold()
-            expected = hashlib.sha256(f"{number}:{subscriber_id}:{domain}".encode()).hexdigest()[:12]
-            if domain != self.domain or digest != expected:
-                return _Whose(None, reason=f"Message-ID {message_id} looks like ours but fails its check: forged "
-                              "or from another newsletter")
-            by_id = _Whose(self._reader(subscriber_id), number,
-                           "" if subscriber_id else "a test copy (`send --to`), not a reader's")
-            break
-        by_token: _Whose | None = None
-        for token in parsed.tokens[:1]:
-            try:
-                by_token = _Whose(self._reader(self.signer.check(UNSUBSCRIBE, token)))
-            except NewsletterError:  # forged, or signed with a key since replaced: the Message-ID may still say
-                if by_id is None:
-                    return _Whose(None, reason="the unsubscribe link in the original is not one we signed")
-        if by_id and by_token and by_id.subscriber and by_token.subscriber \
-                and by_id.subscriber.id != by_token.subscriber.id:
-            return _Whose(None, reason="the Message-ID and the unsubscribe link name different readers")
+        """Return the reader a finding is about and what proves it, or why it cannot be told."""
+        claim, doubt = self._proof(parsed)
         named = [a.casefold() for a in (finding.email, finding.original) if "@" in a]
-        if finding.kind != COMPLAINT and named:  # ARF reports often redact the address: not checked there
-            for claim in (by_id, by_token):
-                if claim and claim.subscriber and claim.subscriber.email.casefold() not in named:
-                    return _Whose(None, claim.issue, f"the report's recipient {finding.email or finding.original} "
-                                  f"is not the address of the reader its original was sent to")
-        for claim in (by_id, by_token):
-            if claim is not None:
-                if claim.subscriber is None and not claim.reason:
-                    return replace(claim, reason="that reader is no longer in the list")
-                return claim
+        if claim is not None and claim.subscriber is not None and finding.kind != COMPLAINT and named \
+                and claim.subscriber.email.casefold() not in named:  # ARF reports often redact the address
+            claim, doubt = None, (f"the report's recipient {finding.email or finding.original} is not the "
+                                  "address of the reader its original was sent to")
+        if claim is not None:
+            return claim
         for address in named:
             found = subscribers.find(self.store, address)
             if found is not None:
-                return _Whose(found)
+                return _Whose(found, reason=doubt or UNPROVEN)
         if named:
-            return _Whose(None, reason=f"no subscriber {named[0]}")
-        return _Whose(None, reason="nothing in it says whose it is (no address, Message-ID or link of ours)")
+            return _Whose(None, reason=doubt or f"no subscriber {named[0]}")
+        return _Whose(None, reason=doubt or "nothing in it says whose it is (no address, Message-ID or link of ours)")
+
+    def _proof(self, parsed: Parsed) -> tuple[_Whose | None, str]:
+        """Return whose the original was, by our signed Message-ID or unsubscribe link; else None and why not."""
+        by_id: _Whose | None = None
+        claimed, doubt = None, ""
+        for value in parsed.message_ids:
+            sent = read_message_id(self.signer, value, self.domain)
+            if sent is None:
+                continue
+            if sent.proven:
+                by_id = self._claim(sent.subscriber_id, sent.number, "Message-ID")
+                break
+            claimed = claimed or sent
+            doubt = doubt or (f"Message-ID {value} looks like ours but fails its check: forged, from another "
+                              "newsletter, or made before Message-IDs were signed")
+        by_token: _Whose | None = None
+        for token in parsed.tokens[:1]:
+            try:
+                subscriber_id = self.signer.check(UNSUBSCRIBE, token)
+            except NewsletterError:
+                doubt = doubt or "the unsubscribe link in the original is not one we signed"
+                continue
+            # The token proves the reader; an unsigned Message-ID of ours for that same reader tells the issue.
+            number = claimed.number if claimed is not None and claimed.subscriber_id == subscriber_id else None
+            by_token = self._claim(subscriber_id, number, "unsubscribe link")
+        if by_id is not None and by_token is not None:
+            if by_id.subscriber_id != by_token.subscriber_id:
+                return None, "the Message-ID and the unsubscribe link name different readers"
+            return replace(by_id, evidence="Message-ID and unsubscribe link"), ""
+        return by_id or by_token, doubt
+
+    def _claim(self, subscriber_id: int, issue: int | None, evidence: str) -> _Whose:
+        """Return the reader that proven evidence names (none for a test copy or a reader no longer there)."""
+        if subscriber_id == 0:
+            return _Whose(None, issue, "a test copy (`send --to`), not a reader's", evidence, 0)
+        try:
+            reader = subscribers.get_by_id(self.store, subscriber_id)
+        except NewsletterError:
+            return _Whose(None, issue, "that reader is no longer in the list", evidence, subscriber_id)
+        return _Whose(reader, issue, "", evidence, subscriber_id)
 
     def _signed_for(self, parsed: Parsed, subscriber_id: int) -> bool:
         """Return whether the original carries an unsubscribe link we signed for this reader."""
@@ -237,16 +270,23 @@ class Reports:
                 continue
         return False
 
-    def _reader(self, subscriber_id: int) -> subscribers.Subscriber | None:
-        if subscriber_id == 0:
-            return None
-        try:
-            return subscribers.get_by_id(self.store, subscriber_id)
-        except NewsletterError:
-            return None
+    def _unverified(self, done: Applied, reader: subscribers.Subscriber, key: str) -> Applied:
+        """Keep a report that proves nothing in the reader's history, once per report; change nothing."""
+        e = self.store.t.subscriber_events
+        mark = f"{key}:"
+        origin = "feedback report" if done.kind == COMPLAINT else "bounce report"
+        unverified = replace(done, action="unverified")
+        with self.store.begin() as conn:
+            if conn.execute(sa.select(e.c.id).where(e.c.subscriber_id == reader.id, e.c.event == UNVERIFIED,
+                                                    e.c.detail.startswith(mark, autoescape=True))).first():
+                return unverified
+            detail = f"{mark} {done.kind} {done.status} {done.diagnostic}".strip()
+            subscribers.record_events(conn, self.store, [subscribers.event_row(
+                reader.id, UNVERIFIED, reader.status, origin, now(), f"{detail[:1500]}; {done.reason}"[:2000])])
+        return unverified
 
-    def _bounce(self, done: Applied, reader: subscribers.Subscriber, key: str) -> Applied:
-        """Count a hard bounce once, then mark the reader bounced if it makes the limit."""
+    def _bounce(self, done: Applied, reader: subscribers.Subscriber, key: str, *, suppress: bool) -> Applied:
+        """Count a proven hard bounce once, then mark the reader bounced if it makes the limit or the address is gone."""
         t = self.store.t
         d, e = t.deliveries, t.subscriber_events
         moment = now()
@@ -273,11 +313,15 @@ class Reports:
             return replace(done, action="flagged", reason=f"a later issue reached the reader: not a refusal in a row; "
                            f"{bounces} of {self.bounce_limit}")
         counted = replace(done, action="counted", reason=f"{bounces} of {self.bounce_limit}")
-        if bounces >= self.bounce_limit and reader.status == "active":
-            subscribers.change(self.store, reader.id, "bounced", origin="bounce report",
-                               detail=f"{bounces} permanent refusal(s) in a row; last: {done.status} {done.diagnostic}")
-            return replace(counted, action="marked bounced")
-        return counted
+        if reader.status != "active" or not (suppress or bounces >= self.bounce_limit):
+            return counted
+        if suppress:
+            detail, reason = f"the address is gone: {done.status} {done.diagnostic}", "the address is gone"
+        else:
+            detail = f"{bounces} permanent refusal(s) in a row; last: {done.status} {done.diagnostic}"
+            reason = counted.reason
+        subscribers.change(self.store, reader.id, "bounced", origin="bounce report", detail=detail[:2000])
+        return replace(counted, action="marked bounced", reason=reason)
 
     def _run(self, conn: sa.Connection, subscriber_id: int) -> tuple[int, int | None]:
         """Return the reader's latest deliveries that bounced in a row, and the issue that broke the run.

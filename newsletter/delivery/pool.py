@@ -167,9 +167,10 @@ class Pool:
             return Outcome(job, SKIPPED, f"subscriber is {job.status}")
         try:
             message = self.build(job)
-        except NewsletterError as e:
-            log.warning("%s: cannot build the message: %s", job.email, e)
-            return Outcome(job, FAILED, f"cannot build the message: {e}")
+        except Exception as e:  # noqa: BLE001 - one reader's message, whatever went wrong, never stops the send
+            reason = f"cannot build the message: {_reason(e)}"
+            log.warning("%s: %s", job.email, reason)
+            return Outcome(job, FAILED, reason)
         self.limit.acquire()
         stored()
         # Asked last thing before the send: a pause at any point before it (a stopped process, a
@@ -200,5 +201,17 @@ class Pool:
         except Dropped as e:
             log.warning("%s: %s", job.email, e)
             return Outcome(job, DEFERRED, str(e))
+        except SmtpError:
+            raise  # no session could be opened: about the server, not this reader
+        except Exception as e:  # noqa: BLE001 - an error of ours with this one message: it fails alone
+            connection.close()  # the session may be mid-transaction
+            reason = f"cannot send the message: {_reason(e)}"
+            log.warning("%s: %s", job.email, reason)
+            return Outcome(job, FAILED, reason)
         self._accepted = True
         return Outcome(job, SENT)
+
+
+def _reason(e: Exception) -> str:
+    """Return an error as one line: our own errors say what happened, others also name their type."""
+    return str(e) if isinstance(e, NewsletterError) else f"{type(e).__name__}: {e}"

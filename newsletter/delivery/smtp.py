@@ -15,7 +15,7 @@ class Refused(SmtpError):
     """The server answered with an error code at one stage of a message (mail, rcpt or data)."""
 
     def __init__(self, code: int, message: str, stage: str = "data", *, local: bool = False) -> None:
-        super().__init__(f"{code} {message}")
+        super().__init__(message if local else f"{code} {message}")
         self.code = code
         self.message = message
         self.stage = stage
@@ -124,10 +124,10 @@ class Connection:
         if not data.endswith(b"\r\n"):
             data += b"\r\n"
         options = []
-        if not (sender + recipient).isascii():
+        needs = _needs_smtputf8(sender, recipient, message)
+        if needs:
             if not smtp.has_extn("smtputf8"):
-                raise Refused(553, "the address is not ASCII and the server does not offer SMTPUTF8", "rcpt",
-                              local=True)
+                raise Refused(553, f"the relay does not offer SMTPUTF8, needed for {needs}", "rcpt", local=True)
             options = ["SMTPUTF8"]
         try:
             if self._pipelined:
@@ -198,6 +198,15 @@ class Connection:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _needs_smtputf8(sender: str, recipient: str, message: bytes) -> str:
+    """Return what makes this message need SMTPUTF8 (RFC 6531): a non-ASCII address or header; "" if nothing."""
+    for address in (recipient, sender):
+        if not address.isascii():
+            return address
+    end = message.find(b"\r\n\r\n")
+    return "" if message[:end if end >= 0 else len(message)].isascii() else "its UTF-8 headers"
 
 
 def _stuff(message: bytes) -> bytes:

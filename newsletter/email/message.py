@@ -17,17 +17,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid, parseaddr
 
 from newsletter.config import Config
 from newsletter.email import htmlmail
-from newsletter.email.mime import CRLF, Body, clean, header, mailbox, quoted_printable
-from newsletter.email.render import PLACEHOLDER, Rendered, Renderer, render_template
+from newsletter.email.mime import CRLF, Body, Mailbox, clean, header, quoted_printable
+from newsletter.email.render import Rendered, Renderer, render_template
 from newsletter.error import ConfigError
-from newsletter.tokens import UNSUBSCRIBE, Signer
+from newsletter.tokens import DIGEST_LENGTH, MESSAGE_ID, UNSUBSCRIBE, Signer
 
 # Re-exported: other modules import the header helpers from here.
-__all__ = ["Composer", "Recipient", "confirmation", "header", "sender_address"]
+__all__ = ["Composer", "Recipient", "Sent", "confirmation", "header", "message_id", "read_message_id",
+           "sender_address"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,49 @@ def sender_address(config: Config) -> tuple[str, str]:
     if "@" not in address:
         raise ConfigError(f"newsletter.from: not an email address: {config.newsletter.sender!r}")
     return name, address
+
+
+# Ours: <issue{N}.r{reader}.{digest}@{domain}>. Numbers are capped so that no hostile one costs a big int.
+_MESSAGE_ID = re.compile(rf"<issue(\d{{1,15}})\.r(\d{{1,15}})\.([0-9a-z]{{12,{DIGEST_LENGTH}}})@([^<>\s@]+)>",
+                         re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What a Message-ID of ours says: the issue, the reader, and whether its digest proves we made it."""
+
+    number: int
+    subscriber_id: int  # 0: a test copy (``send --to``)
+    proven: bool
+
+
+def message_id(signer: Signer, number: int, subscriber_id: int, domain: str) -> str:
+    """Return the stable Message-ID of issue ``number`` for one reader, signed with the secret key.
+
+    Its digest is an HMAC of the issue, the reader and the domain: a bounce report
+    that returns it proves we sent that issue to that reader, and nobody without
+    the key can make one. The address is not in it: a subscriber's id names one
+    address for good (subscribers are never deleted nor their address changed),
+    and the outbox records the Message-ID by id alone.
+    """
+    digest = signer.digest(MESSAGE_ID, f"{number}:{subscriber_id}:{domain.casefold()}")
+    return f"<issue{number}.r{subscriber_id}.{digest}@{domain}>"
+
+
+def read_message_id(signer: Signer, value: str, domain: str) -> Sent | None:
+    """Return what ``value`` says if it has the shape of our Message-IDs (proven or not), else None.
+
+    Not proven: a digest that fails the check (forged, the plain checksum of
+    Message-IDs made before they were signed, or signed with another key), or
+    another domain than ``domain``.
+    """
+    found = _MESSAGE_ID.fullmatch(value.strip())
+    if found is None:
+        return None
+    number, subscriber_id = int(found[1]), int(found[2])
+    proven = (found[4].casefold() == domain.casefold()
+              and signer.verify(MESSAGE_ID, f"{number}:{subscriber_id}:{domain.casefold()}", found[3]))
+    return Sent(number, subscriber_id, proven)
 
 
 @dataclass(frozen=True)
@@ -78,17 +122,20 @@ class Composer:
         name, self.address = sender_address(config)
         self.domain = self.address.rsplit("@", 1)[1]
         self.sender_name = clean(name or config.newsletter.title)
-        self.sender = mailbox(self.sender_name, self.address)
+        self.sender = Mailbox(self.sender_name, self.address)
         self.date = format_datetime(date)
         self.base_url = config.newsletter.base_url.rstrip("/")
         slug = re.sub(r"[^a-z0-9]+", "-", config.newsletter.title.casefold()).strip("-") or "newsletter"
-        self.list_id = f"{clean(config.newsletter.title)} <{slug}.{self.domain}>"
+        list_id = Mailbox(config.newsletter.title, f"{slug}.{self.domain}")  # a phrase and <id>, like a mailbox
+        self.list_id = str(list_id)
         self.reply_to = clean(config.newsletter.reply_to)
+        reply_name, reply_address = parseaddr(self.reply_to)
+        reply_to = Mailbox(reply_name, reply_address) if "@" in reply_address else self.reply_to
         self._by_choice: dict[tuple[str, ...], _Template] = {}
         self._by_selection: dict[tuple[str, ...], _Template] = {}
         self._lock = threading.Lock()
         self._shared = [header("From", self.sender), header("Subject", self.subject), header("Date", self.date)]
-        self._lists = (header("Reply-To", self.reply_to) if self.reply_to else b"") + header("List-Id", self.list_id)
+        self._lists = (header("Reply-To", reply_to) if self.reply_to else b"") + header("List-Id", list_id)
         self._post = header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
         self._mailto = f"<mailto:{self.address}?subject=unsubscribe>"
         # Message-IDs and unsubscribe links are made of these and of URL-safe tokens only.
@@ -96,8 +143,7 @@ class Composer:
 
     def message_id(self, recipient: Recipient) -> str:
         """Return the stable Message-ID of this issue for this reader."""
-        digest = hashlib.sha256(f"{self.number}:{recipient.id}:{self.domain}".encode()).hexdigest()[:12]
-        return f"<issue{self.number}.r{recipient.id}.{digest}@{self.domain}>"
+        return message_id(self.signer, self.number, recipient.id, self.domain)
 
     def links(self, recipient: Recipient) -> dict[str, str]:
         """Return the reader's unsubscribe and preferences URLs."""
@@ -132,7 +178,7 @@ class Composer:
         subject = self._shared[1] if not subject_prefix else header("Subject", subject_prefix + self.subject)
         return b"".join((
             self._shared[0],
-            header("To", mailbox(recipient.name, recipient.email)),
+            header("To", Mailbox(recipient.name, recipient.email)),
             subject,
             self._shared[2],
             self._line("Message-ID", self.message_id(recipient)),
@@ -179,9 +225,9 @@ class Composer:
         return _Template(
             rendered=rendered,
             head=(head + part("plain")).encode("ascii"),
-            text=Body(_ends_with_newline(rendered.text), PLACEHOLDER),
+            text=Body(_ends_with_newline(rendered.text), rendered.placeholders),
             middle=(CRLF + part("html")).encode("ascii"),
-            html=Body(_ends_with_newline(rendered.html), PLACEHOLDER, transform=html.escape),
+            html=Body(_ends_with_newline(rendered.html), rendered.placeholders, transform=html.escape),
             tail=f"{CRLF}--{boundary}--{CRLF}".encode("ascii"),
             boundary=boundary,
         )
@@ -203,15 +249,17 @@ def confirmation(config: Config, *, email: str, name: str = "", confirm_url: str
     text, exported = render_template(config, "confirm.txt", data)
     subject = str(exported.get("subject") or f"Confirm your subscription to {config.newsletter.title}")
     sender_name, address = sender_address(config)
-    message = EmailMessage(policy=SMTP)
-    message["From"] = formataddr((clean(sender_name or config.newsletter.title), address))
-    message["To"] = formataddr((clean(name), email)) if clean(name) else email
-    message["Subject"] = clean(subject)
-    message["Date"] = format_datetime(date)
-    message["Message-ID"] = make_msgid("confirm", domain=address.rsplit("@", 1)[1])
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(re.sub(r"\n{3,}", "\n\n", text).strip() + "\n", subtype="plain", charset="utf-8",
-                        cte="quoted-printable")
-    message.add_alternative(markup, subtype="html", charset="utf-8", cte="quoted-printable")
-    message.set_boundary("=_" + hashlib.sha256(f"{email}:{confirm_url}".encode()).hexdigest()[:24])
-    return message.as_bytes(policy=SMTP)
+    head = b"".join((  # the same header builder as every issue's
+        header("From", Mailbox(sender_name or config.newsletter.title, address)),
+        header("To", Mailbox(name, email)),
+        header("Subject", subject),
+        header("Date", format_datetime(date)),
+        header("Message-ID", make_msgid("confirm", domain=address.rsplit("@", 1)[1])),
+        header("Auto-Submitted", "auto-generated"),
+    ))
+    body = EmailMessage(policy=SMTP)  # MIME-Version, Content-Type and the two parts
+    body.set_content(re.sub(r"\n{3,}", "\n\n", text).strip() + "\n", subtype="plain", charset="utf-8",
+                     cte="quoted-printable")
+    body.add_alternative(markup, subtype="html", charset="utf-8", cte="quoted-printable")
+    body.set_boundary("=_" + hashlib.sha256(f"{email}:{confirm_url}".encode()).hexdigest()[:24])
+    return head + body.as_bytes(policy=SMTP)

@@ -1,5 +1,12 @@
 """MIME by hand: quoted-printable bodies encoded in segments, and header lines.
 
+``header`` is the one header builder for every mail we send (issues, test copies,
+confirmations): unstructured text is RFC 2047-encoded when not ASCII, and a
+``Mailbox`` gets a display name that parses back as exactly that name (quoted when
+it holds specials such as a comma, encoded-words when not ASCII) before an address
+left as it is, UTF-8 for an internationalised one (RFC 6532; such a message needs
+SMTPUTF8, see ``delivery.smtp``).
+
 Each reader's copy of an issue differs from the next only in a few short values
 (their name, address and links). ``Body`` quoted-printable-encodes a part once, in
 segments around those values, so a reader's copy is a join of pre-encoded bytes
@@ -19,7 +26,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable, Mapping
-from email.utils import formataddr
+from dataclasses import dataclass
 
 CRLF = "\r\n"
 MAX_LINE = 76
@@ -112,24 +119,74 @@ def clean(value: str) -> str:
     return " ".join(re.sub(r"[\x00-\x1f\x7f]", " ", value).split())
 
 
-def header(name: str, value: str) -> bytes:
-    """Return one header line, RFC 2047-encoded if not ASCII, folded at spaces near 78 columns.
+@dataclass(frozen=True)
+class Mailbox:
+    """A display name and an address: ``header("To", Mailbox("Ann, Lee", "ann@example.org"))``."""
 
-    The email package would turn a long URL into encoded-words, which breaks
-    List-Unsubscribe; ASCII values are therefore folded by hand and never encoded.
+    name: str
+    address: str
+
+    def __str__(self) -> str:
+        """Return the mailbox as it goes in a header (the address cleaned of line breaks too)."""
+        shown = phrase(self.name)
+        address = clean(self.address)
+        return f"{shown} <{address}>" if shown else address
+
+
+# Words made of atoms (RFC 5322 atext) and single spaces go in as they are.
+_ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+def phrase(name: str) -> str:
+    """Return a display name as it goes before ``<address>``: parsed back, it is ``clean(name)``.
+
+    Each run of words that are not ASCII (or could be read as an encoded-word, ``=?``)
+    becomes RFC 2047 encoded-words; each run of ASCII words stays as atoms, or becomes one
+    quoted string when it holds specials (``,`` ``"`` ``<`` ``@`` …), so a comma in a name
+    never separates addresses. Encoding only what needs it keeps encoded-words next to
+    each other only in long runs: there RFC 2047 readers drop the space between them,
+    while Python's email parser (up to 3.13, CPython gh-128110) shows one.
     """
-    value = clean(value)
-    if not value.isascii():
-        value = encoded_words(value)
+    runs: list[tuple[bool, list[str]]] = []  # (encoded, words)
+    for word in clean(name).split():
+        encode = not word.isascii() or "=?" in word
+        if runs and runs[-1][0] == encode:
+            runs[-1][1].append(word)
+        else:
+            runs.append((encode, [word]))
+    return " ".join(_run(" ".join(words), encode) for encode, words in runs)
+
+
+def _run(text: str, encode: bool) -> str:
+    if encode:
+        return encoded_words(text)
+    if _ATOMS.fullmatch(text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def header(name: str, value: str | Mailbox) -> bytes:
+    """Return one header line, folded at spaces near 78 columns.
+
+    Text is RFC 2047-encoded if not ASCII. The email package would turn a long URL into
+    encoded-words, which breaks List-Unsubscribe; ASCII text is therefore folded by hand
+    and never encoded. A ``Mailbox`` keeps its address as it is: UTF-8 when not ASCII.
+    """
+    if isinstance(value, Mailbox):
+        text = str(value)
+    else:
+        text = clean(value)
+        if not text.isascii():
+            text = encoded_words(text)
     lines: list[str] = []
     line = f"{name}:"
-    for word in value.split(" "):
+    for word in text.split(" "):
         if len(line) + 1 + len(word) > 78 and line.strip() and not line.endswith(":"):
             lines.append(line)
             line = ""
         line += " " + word
     lines.append(line)
-    return (CRLF.join(lines) + CRLF).encode("ascii")
+    return (CRLF.join(lines) + CRLF).encode("utf-8")
 
 
 def encoded_words(text: str, limit: int = 36) -> str:
@@ -150,13 +207,3 @@ def encoded_words(text: str, limit: int = 36) -> str:
     if chunk:
         words.append(chunk.decode("utf-8"))
     return " ".join(f"=?utf-8?b?{base64.b64encode(w.encode('utf-8')).decode('ascii')}?=" for w in words)
-
-
-def mailbox(name: str, address: str) -> str:
-    """Return ``Name <address>``: the name quoted if it needs it, encoded if not ASCII."""
-    name = clean(name)
-    if not name:
-        return address
-    if name.isascii():
-        return formataddr((name, address))
-    return f"{encoded_words(name)} <{address}>"

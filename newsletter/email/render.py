@@ -4,6 +4,9 @@ An issue is rendered once per distinct section selection (the sections a reader
 chose), with placeholders where the personal parts go (greeting, address,
 unsubscribe and preferences links); the message builder fills them per reader.
 The archive page is rendered once, without personal parts.
+
+The placeholders are drawn afresh for each Renderer (see ``personal``), so text from
+a source can never spell one.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ import re
 import textwrap
 import threading
 import traceback
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +28,7 @@ from newsletter import bundle
 from newsletter.config import Config
 from newsletter.edit.issue import Draft, format_date
 from newsletter.email import htmlmail
+from newsletter.email.personal import placeholders, strings
 from newsletter.error import TemplateError
 
 T = TypeVar("T")
@@ -32,9 +36,6 @@ T = TypeVar("T")
 ISSUE_HTML = "issue.mjml"
 ISSUE_TEXT = "issue.txt"
 
-# Placeholders survive HTML escaping, MJML and CSS inlining unchanged: only letters, digits and dashes.
-PERSONAL = ("greeting", "unsubscribe_url", "preferences_url", "email")
-PLACEHOLDER = {name: f"NLPERSONAL-{name.replace('_', '-')}-X" for name in PERSONAL}
 RTL_LANGUAGES = {"ar", "arc", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"}
 
 
@@ -116,13 +117,15 @@ class Rendered:
     """An issue's HTML and text with placeholders for the personal parts.
 
     ``sections`` are the sections shown; ``trimmed`` counts the items the HTML leaves
-    to the online edition to stay under Gmail's clipping limit (the text has them all).
+    to the online edition to stay under Gmail's clipping limit (the text has them all);
+    ``placeholders`` name the marker of each personal part (none: nothing is filled in).
     """
 
     html: str
     text: str
     sections: tuple[str, ...] = ()
     trimmed: int = 0
+    placeholders: Mapping[str, str] = field(default_factory=dict)
 
 
 def archive_url(config: Config, number: int | None = None) -> str:
@@ -132,7 +135,10 @@ def archive_url(config: Config, number: int | None = None) -> str:
 
 
 def context(config: Config, issue: Draft) -> dict[str, Any]:
-    """Return what the templates see (every section, personal parts as placeholders)."""
+    """Return what the templates see: every section, and the personal parts as placeholders.
+
+    The placeholders are drawn for this context, absent from everything else in it.
+    """
     page = archive_url(config, issue.number)
 
     def entry(p: Any, section: str, position: int) -> dict[str, Any]:
@@ -155,17 +161,17 @@ def context(config: Config, issue: Draft) -> dict[str, Any]:
             "name": s.name, "intro": s.intro, "empty": getattr(s, "empty", ""), "items": items,
             "anchor": "s-" + (re.sub(r"[^\w]+", "-", s.name.casefold()).strip("-") or str(i)),
         })
-    return {
+    data = {
         **site(config),
         "issue": {**_fields(issue), "number": issue.number, "subject": issue.subject,
                   "preheader": issue.preheader, "date": format_date(issue.date), "url": page,
                   "lead": Lead(entry(issue.lead, "", 0)) if getattr(issue, "lead", None) else None,
                   "sections": sections,
                   "count": position, "omitted": [], "trimmed": []},
-        "personal": dict(PLACEHOLDER),
         "archive": False,
         "preview": False,
     }
+    return {**data, "personal": placeholders("\n".join(strings(data)))}
 
 
 class Lead(dict[str, Any]):
@@ -236,6 +242,7 @@ class Renderer:
         self.limit = limit
         self.env = environment(config.templates_dir)
         self.data = {**context(config, issue), "preview": preview}
+        self.placeholders: dict[str, str] = self.data["personal"]
         self.names = tuple(s["name"] for s in self.data["issue"]["sections"])
         self._cache: dict[tuple[str, ...], Rendered] = {}
         self._lock = threading.RLock()
@@ -270,7 +277,7 @@ class Renderer:
         trimmed = 0
         if self._too_big(markup):
             markup, trimmed = self._trim(data)
-        return Rendered(html=markup, text=text, sections=names, trimmed=trimmed)
+        return Rendered(html=markup, text=text, sections=names, trimmed=trimmed, placeholders=self.placeholders)
 
     def _select(self, names: tuple[str, ...]) -> dict[str, Any]:
         sections = [s for s in self.data["issue"]["sections"] if s["name"] in names]
@@ -284,8 +291,8 @@ class Renderer:
         return htmlmail.compile(_render(self.env, ISSUE_HTML, data), name=ISSUE_HTML)
 
     def _too_big(self, markup: str) -> bool:
-        placeholders = sum(markup.count(p) for p in PLACEHOLDER.values())
-        return htmlmail.sent_size(markup, placeholders) > self.limit
+        count = sum(markup.count(p) for p in self.placeholders.values())
+        return htmlmail.sent_size(markup, count) > self.limit
 
     def _trim(self, data: dict[str, Any]) -> tuple[str, int]:
         """Return the HTML with the most items that fits, the rest linked online, and how many moved."""
@@ -365,9 +372,9 @@ def render_template(config: Config, name: str, data: dict[str, Any]) -> tuple[st
 
 
 def personalise(rendered: Rendered, values: dict[str, str]) -> Rendered:
-    """Return ``rendered`` with the personal placeholders filled in."""
+    """Return ``rendered`` with its personal placeholders filled in."""
     markup, text = rendered.html, rendered.text
-    for name, placeholder in PLACEHOLDER.items():
+    for name, placeholder in rendered.placeholders.items():
         value = values.get(name, "")
         markup = markup.replace(placeholder, html.escape(value))
         text = text.replace(placeholder, value)

@@ -26,12 +26,13 @@ from urllib.parse import unquote, urlsplit
 
 from newsletter.config import Config, SourceSettings, kind_of
 from newsletter.error import FeedError, SourceError
-from newsletter.gather import processes
+from newsletter.gather import addresses, processes
+from newsletter.gather.addresses import RedirectRefused
 from newsletter.gather.fetch import Fetched, Fetcher, HttpError
 from newsletter.gather.outcome import GatherReport, Outcome, SourceReport
 from newsletter.gather.readers import document
 from newsletter.gather.sources import State, record_all, states
-from newsletter.item import Parsed
+from newsletter.item import Parsed, cap
 from newsletter.progress import Progress, Silent
 from newsletter.store import Store, to_db
 
@@ -46,11 +47,13 @@ def gather(
     progress: Progress | None = None,
     clock: Callable[[], datetime] | None = None,
     readers: Executor | None = None,
+    resolve: addresses.Resolver = addresses.resolve,
 ) -> GatherReport:
     """Fetch every source, store new items, record each source's health, and report.
 
     Feeds are read in ``readers`` if given (see ``processes.pool``), else in a pool of
-    this call's own when that is safe, else in threads.
+    this call's own when that is safe, else in threads. ``resolve`` looks up the
+    addresses of a host a redirect leads to (``addresses``).
     """
     progress = progress or Silent()
     moment = to_db(clock() if clock is not None else datetime.now(UTC))
@@ -84,7 +87,7 @@ def gather(
                     log.info("source %s: %s", report.name, report.warning)
 
     async def run_all() -> list[SourceReport]:
-        async with Fetcher(config.gather) as fetcher:
+        async with Fetcher(config.gather, resolve=resolve) as fetcher:
             await asyncio.gather(write(), *(one(i, s, fetcher) for i, s in enumerate(sources)))
         return [r for r in reports if r is not None]
 
@@ -132,7 +135,8 @@ async def _collect(config: Config, fetcher: Fetcher, source: SourceSettings, sta
         if where == "file":
             fetched = await asyncio.to_thread(_read_file, _file_path(config, source), config.gather.max_bytes)
         else:
-            fetched = await fetcher.fetch(address, etag=state.etag, last_modified=state.last_modified)
+            fetched = await fetcher.fetch(address, etag=state.etag, last_modified=state.last_modified,
+                                          configured=source.url)
         if fetched.content is None:
             return Outcome(source, kind, None, fetched, state.content_hash, http_status=fetched.status)
         digest = hashlib.sha256(fetched.content).hexdigest()
@@ -144,6 +148,8 @@ async def _collect(config: Config, fetcher: Fetcher, source: SourceSettings, sta
     except HttpError as e:
         forget = bool(state.permanent_url) and 400 <= e.status < 500
         return Outcome(source, kind, error=str(e), http_status=e.status, forget_permanent=forget)
+    except RedirectRefused as e:  # a permanent redirect remembered before the rule existed goes too
+        return Outcome(source, kind, error=str(e), forget_permanent=bool(state.permanent_url))
     except SourceError as e:
         return Outcome(source, kind, error=str(e))
     except Exception as e:  # noqa: BLE001 - a source must never stop the others
@@ -152,11 +158,16 @@ async def _collect(config: Config, fetcher: Fetcher, source: SourceSettings, sta
 
 
 def _read_documents(config: Config, source: SourceSettings) -> Parsed:
+    """Read a folder of documents; links out of it and files over ``gather.max_bytes`` are skipped and said."""
     folder = config.resolve(source.path or "")
+    limit = config.gather.max_bytes
+    paths, skipped = document.scan(folder, max_bytes=limit)
     entries = []
-    for path in document.scan(folder):
-        entries.extend(document.entries(path, relative_to=folder))
-    return Parsed(source.name or folder.name, entries, kind="documents")
+    for path in paths:
+        entries.extend(document.entries(path, relative_to=folder, max_bytes=limit))
+    for reason in skipped:
+        log.warning("source %s: %s", source.name or folder.name, reason)
+    return cap(Parsed(source.name or folder.name, entries, kind="documents", warning="; ".join(skipped) or None))
 
 
 def _read_file(path: Path, max_bytes: int) -> Fetched:

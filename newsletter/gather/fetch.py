@@ -2,9 +2,10 @@
 
 Every request runs inside a pool of ``concurrency`` slots and a per-host limit of
 ``per_host`` slots, sends the validators it holds (a 304 costs one round trip), asks
-for gzip and decompresses it within the size cap, follows redirects (a chain of
-permanent ones is reported so the next run can go straight there), and is abandoned
-when its whole exchange, body included, takes longer than ``timeout`` seconds.
+for gzip and decompresses it within the size cap, follows redirects hop by hop where
+``addresses`` allows them (a chain of permanent ones is reported so the next run can
+go straight there), and is abandoned when its whole exchange, body included, takes
+longer than ``timeout`` seconds.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import asyncio
 import ssl
 import zlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
 
 from newsletter.error import FeedError
+from newsletter.gather import addresses
 from newsletter.settings import GatherSettings
 
 ACCEPT = ("application/atom+xml, application/rss+xml, application/feed+json, application/json;q=0.9, "
@@ -50,9 +53,12 @@ class HttpError(FeedError):
 class Fetcher:
     """Fetch many URLs at once within the ``[gather]`` limits; use as ``async with Fetcher(settings) as f``."""
 
-    def __init__(self, limits: GatherSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, limits: GatherSettings, *, transport: httpx.AsyncBaseTransport | None = None,
+                 resolve: addresses.Resolver = addresses.resolve) -> None:
         self.limits = limits
         self._transport = transport
+        self._resolve = resolve
+        self._resolved: dict[str, Sequence[addresses.IPAddress]] = {}  # hosts looked up by this run
         self._open = False
         # One client per host: httpx's pool checks every connection it holds each time it
         # hands one out, which costs seconds across a hundred hosts in a single pool.
@@ -86,13 +92,17 @@ class Fetcher:
                 headers={"User-Agent": self.limits.user_agent, "Accept": ACCEPT,
                          "Accept-Encoding": "gzip, deflate"},
                 limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
-                follow_redirects=True,
-                max_redirects=MAX_REDIRECTS,
+                follow_redirects=False,  # followed by _get, which checks each hop first
             )
         return client
 
-    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> Fetched:
-        """GET ``url`` sending the validators we hold; raise FeedError on any failure."""
+    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+                    configured: str | None = None) -> Fetched:
+        """GET ``url`` sending the validators we hold; raise FeedError on any failure.
+
+        ``configured`` is the address the owner gave, when ``url`` is where a permanent
+        redirect led earlier: that step is checked again like any redirect.
+        """
         if not self._open:
             raise RuntimeError("use the Fetcher inside `async with`")
         headers = {}
@@ -104,11 +114,10 @@ class Fetcher:
         async with self._hosts[host], self._slots:
             try:
                 async with asyncio.timeout(self.limits.timeout):
-                    return await self._get(self._client_for(host), url, headers, etag, last_modified)
+                    return await self._get(self._client_for(host), url, headers, etag, last_modified,
+                                           configured or url)
             except TimeoutError:
                 raise FeedError(f"timed out after {self.limits.timeout:g} s") from None
-            except httpx.TooManyRedirects:
-                raise FeedError(f"too many redirects (more than {MAX_REDIRECTS})") from None
             except httpx.InvalidURL as e:
                 raise FeedError(f"invalid URL: {e}") from e
             except httpx.UnsupportedProtocol as e:
@@ -117,28 +126,54 @@ class Fetcher:
                 raise FeedError(f"cannot fetch: {_describe(e)}") from e
 
     async def _get(self, client: httpx.AsyncClient, url: str, headers: dict[str, str], etag: str | None,
-                   last_modified: str | None) -> Fetched:
-        async with client.stream("GET", url, headers=headers) as response:
-            permanent = _permanent(response)
-            if response.status_code == 304:
-                return Fetched(None, etag, last_modified, permanent, 304, url=str(response.url))
-            if response.status_code >= 400:
-                raise HttpError(_status_message(response), response.status_code)
-            if response.status_code >= 300:
-                raise FeedError(f"HTTP {response.status_code}: redirect without a usable Location")
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > self.limits.max_bytes:
-                raise FeedError(f"response too large ({int(declared):,} bytes; limit {self.limits.max_bytes:,})")
-            body = await self._read(response)
-            return Fetched(
-                body,
-                response.headers.get("ETag"),
-                response.headers.get("Last-Modified"),
-                permanent,
-                response.status_code,
-                response.headers.get("Content-Type", ""),
-                str(response.url),
-            )
+                   last_modified: str | None, configured: str) -> Fetched:
+        owner = httpx.URL(configured).host
+        request = client.build_request("GET", url, headers=headers)
+        if request.url.host != owner:
+            await addresses.check(owner, request.url.host, owner, self._lookup)
+        hops: list[httpx.Response] = []
+        response = await client.send(request, stream=True)
+        while response.next_request is not None:
+            await response.aclose()
+            hops.append(response)
+            if len(hops) > MAX_REDIRECTS:
+                raise FeedError(f"too many redirects (more than {MAX_REDIRECTS})")
+            request = response.next_request
+            await addresses.check(response.url.host, request.url.host, owner, self._lookup)
+            response = await client.send(request, stream=True)
+        try:
+            return await self._answer(response, _permanent([*hops, response]), etag, last_modified)
+        finally:
+            await response.aclose()
+
+    async def _lookup(self, host: str) -> Sequence[addresses.IPAddress]:
+        """Return the addresses of ``host``, resolved once per run however many redirects lead there."""
+        if host not in self._resolved:
+            self._resolved[host] = await self._resolve(host)
+        return self._resolved[host]
+
+    async def _answer(self, response: httpx.Response, permanent: str | None, etag: str | None,
+                      last_modified: str | None) -> Fetched:
+        """Return what the last answer of a fetch holds, or raise why it holds nothing usable."""
+        if response.status_code == 304:
+            return Fetched(None, etag, last_modified, permanent, 304, url=str(response.url))
+        if response.status_code >= 400:
+            raise HttpError(_status_message(response), response.status_code)
+        if response.status_code >= 300:
+            raise FeedError(f"HTTP {response.status_code}: redirect without a usable Location")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.limits.max_bytes:
+            raise FeedError(f"response too large ({int(declared):,} bytes; limit {self.limits.max_bytes:,})")
+        body = await self._read(response)
+        return Fetched(
+            body,
+            response.headers.get("ETag"),
+            response.headers.get("Last-Modified"),
+            permanent,
+            response.status_code,
+            response.headers.get("Content-Type", ""),
+            str(response.url),
+        )
 
     async def _read(self, response: httpx.Response) -> bytes:
         """Read the body, decompressing it ourselves so a compression bomb stops at the cap."""
@@ -172,9 +207,8 @@ def _decompressor(coding: str) -> zlib._Decompress | None:  # type: ignore[name-
     raise FeedError(f"unsupported Content-Encoding {coding!r}")
 
 
-def _permanent(response: httpx.Response) -> str | None:
-    """Return where the leading permanent redirects (301, 308) lead, if there were any."""
-    hops = [*response.history, response]
+def _permanent(hops: list[httpx.Response]) -> str | None:
+    """Return where the leading permanent redirects (301, 308) of a chain lead, if there were any."""
     permanent = None
     for hop, following in zip(hops, hops[1:], strict=False):
         if hop.status_code not in (301, 308):

@@ -3,16 +3,21 @@
 The config stays the one source of truth: an import appends ``[[sources]]`` entries
 to the end of ``newsletter.toml`` as text, so the editor's comments and layout survive,
 and the result is validated before it replaces the file.
+
+OPML files come from other programs and other people, so reading one is bounded like
+reading a feed: a file over ``gather.max_bytes`` is refused, and so is any DOCTYPE
+before the root element, wherever it is (OPML needs none; entity attacks need one).
+The nesting of outlines is walked without recursion, however deep it goes.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 import tomllib
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
@@ -23,10 +28,8 @@ from xml.sax.saxutils import quoteattr
 from newsletter import config as config_module
 from newsletter.config import Config
 from newsletter.error import ConfigError, OpmlError
-from newsletter.gather import charset
+from newsletter.gather import charset, prolog
 from newsletter.gather.markup import safe_url
-
-_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -53,25 +56,31 @@ class ImportReport:
 
 def parse(content: bytes) -> list[Outline]:
     """Return the feeds an OPML document lists, in document order."""
-    if _DOCTYPE.search(content[:65536]):
+    document = charset.as_xml(content)  # checked as the parser will read it, UTF-16 included
+    if prolog.has_doctype(document) or prolog.declares_entities(document):
         raise OpmlError("refused: the OPML file has a DOCTYPE (OPML needs none; entity attacks do)")
     try:
-        root = ET.fromstring(charset.as_xml(content))
+        root = ET.fromstring(document)
     except ET.ParseError as e:
         raise OpmlError(f"not a valid OPML file: {e}") from None
-    if root.tag.lower() != "opml" or root.find("body") is None:
+    body = root.find("body")
+    if root.tag.lower() != "opml" or body is None:
         raise OpmlError("not an OPML file (no <opml> with a <body>)")
     found: list[Outline] = []
-
-    def walk(element: ET.Element, folder: str) -> None:
-        for outline in element.findall("outline"):
-            attributes = {k.lower(): v.strip() for k, v in outline.attrib.items()}
-            name = attributes.get("title") or attributes.get("text") or ""
-            if attributes.get("xmlurl"):
-                found.append(Outline(attributes["xmlurl"], name, folder))
-            walk(outline, name if not attributes.get("xmlurl") else folder)
-
-    walk(root.find("body"), "")  # type: ignore[arg-type]
+    # Depth first in document order, with a stack of the outlines still to visit at each level
+    # rather than recursion: a hostile file may nest them a million deep.
+    levels: list[tuple[Iterator[ET.Element], str]] = [(iter(body.findall("outline")), "")]
+    while levels:
+        outlines, folder = levels[-1]
+        outline = next(outlines, None)
+        if outline is None:
+            levels.pop()
+            continue
+        attributes = {k.lower(): v.strip() for k, v in outline.attrib.items()}
+        name = attributes.get("title") or attributes.get("text") or ""
+        if attributes.get("xmlurl"):
+            found.append(Outline(attributes["xmlurl"], name, folder))
+        levels.append((iter(outline.findall("outline")), name if not attributes.get("xmlurl") else folder))
     return found
 
 
@@ -79,10 +88,15 @@ def import_file(config: Config, opml_path: Path) -> ImportReport:
     """Append the feeds of ``opml_path`` to the config file as ``[[sources]]``; skip known URLs."""
     if config.file is None:
         raise OpmlError("this newsletter has no config file to add sources to")
+    limit = config.gather.max_bytes
     try:
-        outlines = parse(opml_path.read_bytes())
+        with opml_path.open("rb") as stream:
+            content = stream.read(limit + 1)
     except OSError as e:
         raise OpmlError(f"cannot read {opml_path}: {e.strerror or e}") from e
+    if len(content) > limit:
+        raise OpmlError(f"{opml_path.name} is larger than {limit:,} bytes (gather.max_bytes)")
+    outlines = parse(content)
     known = {s.url for s in config.sources if s.url}
     sections = {name.casefold(): s.name for s in config.sections for name in [s.name, *s.aliases]}
     report = ImportReport()

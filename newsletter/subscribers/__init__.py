@@ -8,9 +8,8 @@ statuses stick: an import never lifts them, only the reader's own confirmation
 export live in ``csvfile``, double opt-in in ``optin``, the sign-up limit in
 ``signup_limit``.
 
-This module is the one that writes ``subscribers`` and ``subscriber_events``: ``csvfile``,
-``optin`` and the delivery modules (bounce counts) call its functions, the batched ones
-inside the caller's transaction.
+Only this module writes ``subscribers`` and ``subscriber_events``: ``csvfile``, ``optin`` and
+the delivery modules (bounce counts) call its functions, the batched ones in their transaction.
 """
 
 from __future__ import annotations
@@ -20,14 +19,19 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-import email_validator
 import sqlalchemy as sa
 
 from newsletter.error import SubscriberError
 from newsletter.store import Store, from_db, now, to_db
-
-STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
-SUPPRESSED = ("unsubscribed", "bounced", "complained")  # an import never lifts these
+from newsletter.subscribers.rules import (  # noqa: F401 - the list's rules, used by its callers too
+    NAME_LIMIT,
+    STATUSES,
+    SUPPRESSED,
+    check_status,
+    clean_name,
+    normalise_email,
+    parse_sections,
+)
 
 CSV_FIELDS = ("email", "name", "sections", "status")
 # The column that remembers when a subscriber last entered each status.
@@ -87,37 +91,6 @@ class Event:
         return {**asdict(self), "at": self.at.isoformat()}
 
 
-def normalise_email(email: str) -> str:
-    """Return ``email`` validated and normalised, or raise SubscriberError naming the problem.
-
-    No DNS lookups: an address is checked for its form only, so imports stay fast and
-    work offline.
-    """
-    try:
-        return email_validator.validate_email(email.strip(), check_deliverability=False).normalized
-    except email_validator.EmailNotValidError as e:
-        raise SubscriberError(f"invalid email address {email.strip()!r}: {e}") from None
-
-
-def parse_sections(value: str | Iterable[str] | None) -> tuple[str, ...]:
-    """Return section names from ``"A,B"`` or a list, blanks removed."""
-    if value is None:
-        return ()
-    items = value.split(",") if isinstance(value, str) else value
-    return tuple(dict.fromkeys(s.strip() for s in items if s.strip()))
-
-
-def check_status(status: str) -> str:
-    """Return ``status`` lower-cased, or raise SubscriberError if it is not one of STATUSES."""
-    status = status.strip().lower()
-    if status not in STATUSES:
-        raise SubscriberError(f"unknown status {status!r} (expected one of {', '.join(STATUSES)})")
-    return status
-
-
-_check_status = check_status  # the name older callers used
-
-
 def status_values(status: str, moment: datetime) -> dict[str, Any]:
     """Return the column values that move a subscriber into ``status`` at ``moment`` (naive UTC)."""
     values: dict[str, Any] = {"status": status, "status_changed_at": moment, "updated_at": moment}
@@ -150,11 +123,6 @@ def add(store: Store, email: str, *, name: str = "", sections: Iterable[str] = (
         )).inserted_primary_key[0]  # type: ignore[index]
         record_events(conn, store, [event_row(subscriber_id, "added", status, origin, moment)])
     return get_by_id(store, subscriber_id)
-
-
-def clean_name(name: str) -> str:
-    """Return ``name`` on one line with single spaces."""
-    return " ".join(name.split())
 
 
 def get(store: Store, email: str) -> Subscriber:
@@ -251,10 +219,9 @@ def insert_many(conn: sa.Connection, store: Store, rows: list[dict[str, Any]]) -
         s.c.email_key.in_([r["email_key"] for r in rows])))}
 
 
-def update_many(conn: sa.Connection, store: Store, columns: Iterable[str], rows: list[dict[str, Any]]) -> None:
+def update_many(conn: sa.Connection, store: Store, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
     """Set ``columns`` of the subscribers ``rows`` name (by ``id``) in one executemany, in the caller's transaction."""
     s = store.t.subscribers
-    columns = tuple(columns)
     statement = s.update().where(s.c.id == sa.bindparam("b_id")).values({c: sa.bindparam(f"b_{c}") for c in columns})
     conn.execute(statement, [{"b_id": r["id"], **{f"b_{c}": r[c] for c in columns}} for r in rows])
 
@@ -282,8 +249,7 @@ def record_bounce(conn: sa.Connection, store: Store, subscriber: Subscriber, *, 
                   event: str, origin: str, detail: str, moment: datetime) -> int:
     """Keep a bounce report in a subscriber's history, in the caller's transaction; return their refusal count.
 
-    A ``counted`` report adds one refusal and makes the count at least ``run`` (the
-    refusals in a row the deliveries show); one that is not counted is only kept.
+    A ``counted`` one adds a refusal, making the count at least ``run`` (their refusals in a row).
     """
     s = store.t.subscribers
     if counted:
@@ -296,10 +262,10 @@ def record_bounce(conn: sa.Connection, store: Store, subscriber: Subscriber, *, 
 
 def claim_confirmation(store: Store, subscriber_id: int, moment: datetime,
                        since: datetime) -> tuple[bool, datetime | None]:
-    """Record a confirmation send at ``moment`` unless one went out after ``since``.
+    """Record a confirmation send at ``moment`` unless one went out after ``since``; return (won, previous).
 
-    Return whether this caller may send, and the previous ``confirm_sent_at`` (to put
-    back if sending fails). One conditional UPDATE, so concurrent sign-ups cannot both win.
+    ``previous`` is the ``confirm_sent_at`` to put back if sending fails. One conditional
+    UPDATE, so concurrent sign-ups cannot both win.
     """
     s = store.t.subscribers
     with store.begin() as conn:
@@ -317,6 +283,22 @@ def release_confirmation(store: Store, subscriber_id: int, moment: datetime, pre
     with store.begin() as conn:
         conn.execute(s.update().where(s.c.id == subscriber_id, s.c.confirm_sent_at == moment)
                      .values(confirm_sent_at=previous))
+
+
+def purge_pending(store: Store, *, origin: str, before: datetime) -> int:
+    """Delete the never-confirmed pending readers from ``origin`` untouched since ``before``; return how many.
+
+    Untouched: neither changed nor sent a confirmation link. Their history goes with them.
+    """
+    s, e, d = store.t.subscribers, store.t.subscriber_events, store.t.deliveries
+    cutoff = to_db(before)
+    stale = sa.select(s.c.id).where(
+        s.c.status == "pending", s.c.origin == origin, s.c.updated_at < cutoff,
+        sa.or_(s.c.confirm_sent_at.is_(None), s.c.confirm_sent_at < cutoff),
+        *(s.c[column].is_(None) for column in STAMPS.values()), ~sa.exists().where(d.c.subscriber_id == s.c.id))
+    with store.begin() as conn:
+        conn.execute(e.delete().where(e.c.subscriber_id.in_(stale)))
+        return int(conn.execute(s.delete().where(s.c.id.in_(stale))).rowcount or 0)
 
 
 def _filters(store: Store, status: str | None, search: str | None, section: str | None) -> list[Any]:

@@ -4,6 +4,11 @@ An import reads rows in chunks; per chunk it looks up every known address with o
 query and writes new readers, changes and history rows with one statement each, so
 100,000 rows take seconds. A bad row is reported with its line number and reason and
 never stops the others.
+
+A cell a spreadsheet would take for a formula (one starting with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return) is exported with a quote before it, as OWASP advises
+against CSV injection; the import removes exactly that quote, so our own export
+imports unchanged.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from newsletter.subscribers import (
 
 CHUNK = 2000
 UNSTAMPED = dict.fromkeys(STAMPS.values())  # every row of one INSERT names the same columns
+FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
 
 
 @dataclass
@@ -76,19 +82,36 @@ def import_csv(store: Store, stream: TextIO, *, origin: str = "import", progress
     report = ImportReport()
     lines = _lines(stream)
     reader = csv.DictReader(stream)
-    header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
-    if "email" not in header:
-        raise SubscriberError("CSV has no 'email' column (expected header: email,name,sections,status)")
-    reader.fieldnames = header
     progress = progress or Silent()
-    progress.start(f"import ({CHUNK} rows a step)", -(-lines // CHUNK))
     moment = to_db(moment) or now()
     seen: dict[str, int] = {}
-    with store.begin() as conn:
-        for chunk in _chunks(reader, report, seen, "sections" in header):
-            _write(conn, store, chunk, report, origin, moment)
-            progress.advance()
+    try:
+        header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
+        if "email" not in header:
+            raise SubscriberError("CSV has no 'email' column (expected header: email,name,sections,status)")
+        reader.fieldnames = header
+        progress.start(f"import ({CHUNK} rows a step)", -(-lines // CHUNK))
+        with store.begin() as conn:
+            for chunk in _chunks(reader, report, seen, "sections" in header):
+                _write(conn, store, chunk, report, origin, moment)
+                progress.advance()
+    except csv.Error as e:  # e.g. a field over the csv module's size limit: nothing is imported
+        raise SubscriberError(f"line {reader.line_num + 1}: {e}; nothing was imported") from None
     return report
+
+
+def neutralise(cell: str) -> str:
+    """Return ``cell`` so that a spreadsheet shows it as text: a quote before a leading formula character.
+
+    A cell that already starts with quotes before one gets one more, so ``restore`` can
+    undo exactly what this did.
+    """
+    return "'" + cell if cell.lstrip("'").startswith(FORMULA) else cell
+
+
+def restore(cell: str) -> str:
+    """Undo ``neutralise``: drop the quote it put before a formula character."""
+    return cell[1:] if cell.startswith("'") and cell[1:].lstrip("'").startswith(FORMULA) else cell
 
 
 def _lines(stream: TextIO) -> int:
@@ -115,8 +138,9 @@ def _chunks(reader: csv.DictReader[str], report: ImportReport, seen: dict[str, i
                 extra = len(row[None])  # type: ignore[index]
                 raise SubscriberError(f"{len(header) + extra} fields where the header has {len(header)} "
                                       "(quote values that contain commas)")
-            address = normalise_email(row.get("email") or "")
-            status = check_status(row.get("status") or "active")
+            address = normalise_email(restore(row.get("email") or ""))
+            status = check_status(restore(row.get("status") or "active"))
+            name = clean_name(restore(row.get("name") or ""))
         except SubscriberError as e:
             report.rejected.append((line, str(e)))
             continue
@@ -125,8 +149,8 @@ def _chunks(reader: csv.DictReader[str], report: ImportReport, seen: dict[str, i
             report.rejected.append((line, f"{address} is already on line {seen[key]} of this file"))
             continue
         seen[key] = line
-        sections = ",".join(parse_sections(row.get("sections"))) if has_sections else None
-        chunk.append(_Row(line, address, clean_name(row.get("name") or ""), sections, status))
+        sections = ",".join(parse_sections(restore(row.get("sections") or ""))) if has_sections else None
+        chunk.append(_Row(line, address, name, sections, status))
         if len(chunk) >= CHUNK:
             yield chunk
             chunk = []
@@ -177,11 +201,12 @@ def _write(conn: sa.Connection, store: Store, chunk: list[_Row], report: ImportR
 
 def export_csv(store: Store, stream: TextIO, *, status: str | None = None, search: str | None = None) -> int:
     """Write subscribers as CSV with the header ``email,name,sections,status``; return the count."""
-    writer = csv.writer(stream, lineterminator="\n")
+    # CRLF ends rows (RFC 4180); it also makes the csv module quote a field holding a lone CR.
+    writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow(CSV_FIELDS)
     written = 0
     for s in iterate(store, status=status, search=search, batch=5000):
-        writer.writerow([s.email, s.name, ",".join(s.sections), s.status])
+        writer.writerow([neutralise(cell) for cell in (s.email, s.name, ",".join(s.sections), s.status)])
         written += 1
     return written
 

@@ -7,6 +7,7 @@ active or suppressed, and a repeated sign-up sends at most one email per
 ``web.resend_minutes`` (the last send is recorded in ``confirm_sent_at``, claimed
 before sending so two requests at once cannot both send). A suppressed address
 (unsubscribed, bounced, complained) becomes active again only through this link.
+A sign-up never confirmed is deleted ``web.pending_days`` after its last change or link.
 
 Preferences and unsubscribe use the permanent token in every issue's links
 (``Signer.sign("unsubscribe", id)``).
@@ -59,14 +60,21 @@ def confirm_url(app: Newsletter, subscriber_id: int, issued_at: datetime) -> str
     return f"{app.config.newsletter.base_url.rstrip('/')}/confirm/{token}"
 
 
-def check(app: Newsletter, email: str, sections: Iterable[str] = ()) -> str:
-    """Return the sign-up's address, normalised; raise SubscriberError if it or a section is invalid.
+def check(app: Newsletter, email: str, sections: Iterable[str] = (), name: str = "") -> str:
+    """Return the sign-up's address, normalised; raise SubscriberError if it, the name or a section is invalid.
 
     Depends only on what was typed, never on the address's state, so the answer to a
     sign-up can be given before the (slower, state-dependent) work is done.
     """
+    subscribers.clean_name(name)
     chosen_sections(app, sections)
     return subscribers.normalise_email(email)
+
+
+def expire(app: Newsletter) -> int:
+    """Delete the sign-ups still pending ``web.pending_days`` after their last change or link; return how many."""
+    before = app.clock() - timedelta(days=app.config.web.pending_days)
+    return subscribers.purge_pending(app.store, origin="web", before=before)
 
 
 def request_later(app: Newsletter, email: str, *, name: str = "", sections: Iterable[str] = (),
@@ -82,14 +90,18 @@ def request(app: Newsletter, email: str, *, name: str = "", sections: Iterable[s
             origin: str = "web") -> Signup:
     """Sign ``email`` up: record them as pending (if not active) and mail a confirmation link.
 
-    Raise SubscriberError for an invalid address and SmtpError if the mail server
-    refuses; then nothing is recorded as sent, so the next try may send at once.
+    Stale sign-ups are deleted first (``expire``). Raise SubscriberError for an invalid
+    address or name and SmtpError if the mail server refuses (or lacks the SMTPUTF8 an
+    internationalised address needs); then nothing is recorded as sent, so the next try
+    may send at once.
     """
     address = subscribers.normalise_email(email)
+    name = subscribers.clean_name(name)
     picked = chosen_sections(app, sections)
     moment = to_db(app.clock())
     assert moment is not None
     store = app.store
+    expire(app)
     found = subscribers.find(store, address)
     if found is None:
         try:
@@ -112,9 +124,11 @@ def request(app: Newsletter, email: str, *, name: str = "", sections: Iterable[s
             message = app.dkim.sign(message)
         with app.connection() as connection:
             connection.send(sender_address(app.config)[1], found.email, message)
-    except (NewsletterError, OSError):
+    except Exception as e:  # one reader's mail, whatever failed: nothing is recorded as sent
         subscribers.release_confirmation(store, found.id, moment, previous)
-        raise
+        if isinstance(e, NewsletterError | OSError):
+            raise
+        raise NewsletterError(f"cannot send the confirmation email to {found.email}: {type(e).__name__}: {e}") from e
     with store.begin() as conn:
         subscribers.record_events(conn, store, [subscribers.event_row(
             found.id, "confirmation-sent", found.status, origin, moment)])

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from newsletter.app import Newsletter
 from newsletter.error import NewsletterError
@@ -45,8 +46,9 @@ def _handlers(app: FastAPI) -> None:
     async def login_required(request: Request, exc: auth.LoginRequired) -> Response:
         return RedirectResponse("/desk/login", status_code=303)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
+    # Starlette's own refusals too (e.g. a form field over its size limit): a reader gets a page.
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         return message(request, "Something is not right", str(exc.detail), status_code=exc.status_code)

@@ -86,7 +86,7 @@ def subscribe(request: Request, body: SignUp, background: BackgroundTasks) -> di
     """Mail a confirmation link; neither the answer nor its timing tells whether the address was known."""
     app = newsletter_of(request)
     try:
-        address = optin.check(app, body.email, body.sections)
+        address = optin.check(app, body.email, body.sections, body.name)
     except SubscriberError as e:
         raise HTTPException(422, str(e)) from None
     admitted = admission(request)

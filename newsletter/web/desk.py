@@ -52,19 +52,28 @@ def login_page(request: Request) -> HTMLResponse:
 def login(request: Request, token: Annotated[str, Form()] = "") -> Response:
     """Open a desk session when the token is the configured admin token."""
     app = newsletter_of(request)
-    if not auth.token_matches(app, token):
-        return render(request, "desk/login.html", closed=not auth.is_open(app), error="That token is not right.",
-                      status_code=401 if auth.is_open(app) else 403)
+    if not auth.is_open(app):
+        return render(request, "desk/login.html", closed=True, error="", status_code=403)
+    tried = auth.attempt(request, token)
+    if not tried.allowed:
+        minutes = -(-tried.retry_after // 60)
+        page = render(request, "desk/login.html", closed=False, status_code=429,
+                      error=f"Too many wrong tokens from this connection: try again in {minutes} "
+                            f"minute{'s' if minutes > 1 else ''}.")
+        page.headers["Retry-After"] = str(tried.retry_after)
+        return page
+    if tried.counted:
+        return render(request, "desk/login.html", closed=False, error="That token is not right.", status_code=401)
     response = redirect("/desk/")
-    auth.log_in(app, response, secure=request.url.scheme == "https")
+    auth.log_in(request, response)
     return response
 
 
 @router.post("/logout", dependencies=EditorForm)
-def logout() -> Response:
-    """End the desk session."""
+def logout(request: Request) -> Response:
+    """End the desk session (its cookie no longer works anywhere, copied or not)."""
     response = redirect("/desk/login", "Logged out.")
-    auth.log_out(response)
+    auth.log_out(request, response)
     return response
 
 

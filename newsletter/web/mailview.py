@@ -3,22 +3,60 @@
 Mounted at ``/mail`` only when the web app is given a mailbox (``newsletter demo
 --serve``). A message's HTML part is shown in a sandboxed frame (no scripts, no
 same-origin access), next to its text part and headers; the raw ``.eml`` downloads.
+
+The mail holds every confirmation link, so it is shown only on this machine: to a
+loopback client that named a loopback host, through no proxy (``local``). Anyone else
+needs a desk login, and without ``web.admin_token`` is refused.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from newsletter.sink import Received
-from newsletter.web.pages import message, render
+from newsletter.web import auth
+from newsletter.web.pages import message, newsletter_of, peer_of, render
 
-router = APIRouter(prefix="/mail", include_in_schema=False)
+
+def local_or_editor(request: Request) -> None:
+    """Let a request from this machine through; from elsewhere, only an editor logged in to the desk."""
+    if local(request):
+        return
+    if not auth.is_open(newsletter_of(request)):
+        raise HTTPException(403, "The mail view is shown only on this machine (a loopback address). To show it "
+                                 "elsewhere, set web.admin_token and log in at /desk/login.")
+    auth.require_editor(request)
+
+
+def local(request: Request) -> bool:
+    """Return whether a request comes from this machine: loopback peer and host, no proxy naming another client."""
+    if "forwarded" in request.headers or "x-real-ip" in request.headers:
+        return False
+    peer, forwarded = peer_of(request)
+    hops = [peer or "", *(forwarded.split(",") if forwarded else [])]
+    host = request.url.hostname or ""
+    return all(_loopback(hop) for hop in hops) and (host == "localhost" or host.endswith(".localhost")
+                                                     or _loopback(host, unspecified=True))
+
+
+def _loopback(address: str, *, unspecified: bool = False) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback or (unspecified and ip.is_unspecified)  # 0.0.0.0 as a host: this machine
+
+
+router = APIRouter(prefix="/mail", include_in_schema=False, dependencies=[Depends(local_or_editor)])
 
 
 class Mailbox(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from newsletter.app import Newsletter
-from newsletter.subscribers import signup_limit
+from newsletter.subscribers import NAME_LIMIT, signup_limit
 
 TEMPLATES = Path(__file__).parent / "templates"
 FLASH = "newsletter_flash"
@@ -23,6 +24,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = when
+    env.globals["name_limit"] = NAME_LIMIT  # the name fields' maxlength
     return env
 
 
@@ -39,11 +41,16 @@ def newsletter_of(request: Request) -> Newsletter:
     return app
 
 
-def admission(request: Request) -> signup_limit.Admission:
-    """Count a sign-up from the request's client against the hourly limit (see ``newsletter.subscribers.signup_limit``)."""
+def admission(request: Request, limit: signup_limit.Limit = signup_limit.SIGNUPS,
+              counts: Callable[[], bool] = lambda: True) -> signup_limit.Admission:
+    """Count an attempt (a sign-up) from the request's client against its limit (see ``signup_limit.admit``)."""
+    return signup_limit.admit(newsletter_of(request), *peer_of(request), limit=limit, counts=counts)
+
+
+def peer_of(request: Request) -> tuple[str | None, str | None]:
+    """Return the request's peer address and its ``X-Forwarded-For`` headers joined (None when absent)."""
     peer = request.client.host if request.client else None
-    forwarded = ", ".join(request.headers.getlist("x-forwarded-for")) or None
-    return signup_limit.admit(newsletter_of(request), peer, forwarded)
+    return peer, ", ".join(request.headers.getlist("x-forwarded-for")) or None
 
 
 def render(request: Request, template: str, /, *, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from newsletter.app import Newsletter
 from newsletter.archive import Archive
 from newsletter.error import SubscriberError
-from newsletter.subscribers import Subscriber, optin
+from newsletter.subscribers import NAME_LIMIT, Subscriber, optin
 from newsletter.tokens import UNSUBSCRIBE, LinkError
 from newsletter.web.pages import admission, message, newsletter_of, render
 
@@ -59,10 +59,10 @@ def subscribe(request: Request, background: BackgroundTasks, email: Annotated[st
         return message(request, "Check your inbox",
                        CHECK_INBOX.format(email=email, title=app.config.newsletter.title))
     try:
-        address = optin.check(app, email, sections or [])
-    except SubscriberError as e:
+        address = optin.check(app, email, sections or [], name)
+    except SubscriberError as e:  # what was typed goes back in the form, but no more than a field holds
         return render(request, "subscribe.html", status_code=400, sections=optin.sections_offered(app),
-                      error=str(e), email=email, name=name)
+                      error=str(e), email=email[:320], name=name[:NAME_LIMIT])
     admitted = admission(request)
     if not admitted.allowed:
         return too_many(request, admitted.retry_after)
@@ -83,6 +83,9 @@ def reader_page(request: Request, template: str, resolve: Callable[[Newsletter],
         subscriber = resolve(app)
     except LinkError as e:
         return bad_link(request, e)
+    except SubscriberError as e:  # e.g. a name too long: the reader hears why, nothing changed
+        return message(request, "That did not work", f"{str(e)[:1].upper()}{str(e)[1:]}. Nothing was changed.",
+                       status_code=400)
     preferences = f"/preferences/{app.signer().sign(UNSUBSCRIBE, subscriber.id)}"
     return render(request, template, subscriber=subscriber, preferences=preferences, **context)
 

@@ -3,7 +3,8 @@
 Real local servers (``smtp``, ``fastsink``, ``http``, ``postgres``), certificates (``tls``),
 the web app in-process (``asgi``), the command line in a child process (``cli``), test
 newsletters (``newsletters``, ``gathering``, ``crash``), issues built in memory
-(``sample_issue``), the message oracle (``reference``) and golden files (``golden``).
+(``sample_issue``), bounce and complaint reports as relays send and attackers forge them
+(``reports``), the message oracle (``reference``) and golden files (``golden``).
 The fixtures in ``tests/conftest.py`` start the servers; tests and ``bench/`` import
 the rest as ``from helpers.smtp import ...``.
 """

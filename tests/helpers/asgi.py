@@ -14,7 +14,8 @@ from helpers.newsletters import ADMIN_TOKEN
 class InProcess:
     """Drive an ASGI app in-process with httpx (no server, no socket); keeps cookies like a browser."""
 
-    def __init__(self, asgi: Any, base_url: str = "http://testserver",
+    # https, as the test newsletters' base_url: the desk's cookie is Secure there, and httpx honours that.
+    def __init__(self, asgi: Any, base_url: str = "https://testserver",
                  client: tuple[str, int] = ("127.0.0.1", 123)) -> None:
         self.asgi = asgi
         self.base_url = base_url

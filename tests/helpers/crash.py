@@ -10,7 +10,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 from helpers.newsletters import add_readers, write_config
-from helpers.smtp import wait_for_messages
+from helpers.smtp import ScriptedServer, wait_for_messages
 from newsletter.app import Newsletter
 from newsletter.config import load
 from newsletter.sink import Sink
@@ -18,7 +18,7 @@ from newsletter.sink import Sink
 CONNECTIONS = 4  # the send's connections: at most this many messages are in flight at a kill
 
 
-def crash_newsletter(folder: Path, sink: Sink, readers: int, environ: dict[str, str]) -> tuple[Newsletter, Path]:
+def crash_newsletter(folder: Path, sink: Sink | ScriptedServer, readers: int, environ: dict[str, str]) -> tuple[Newsletter, Path]:
     """Write a newsletter with ``readers`` active subscribers and gathered items; return it and its config."""
     config = write_config(folder, smtp_url=sink.url, sources=[{"path": "inbox"}])
     text = config.read_text(encoding="utf-8").replace(
@@ -30,7 +30,7 @@ def crash_newsletter(folder: Path, sink: Sink, readers: int, environ: dict[str, 
     return app, config
 
 
-def send_and_kill(config: Path, sink: Sink, after: int, environ: dict[str, str]) -> None:
+def send_and_kill(config: Path, sink: Sink | ScriptedServer, after: int, environ: dict[str, str]) -> None:
     """Start ``newsletter send`` in its own process and SIGKILL it once the sink holds ``after`` messages."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")} | environ
     process = subprocess.Popen([sys.executable, "-m", "newsletter", "--config", str(config), "-q", "send", "--yes",
@@ -45,7 +45,7 @@ def send_and_kill(config: Path, sink: Sink, after: int, environ: dict[str, str])
     assert process.returncode == -signal.SIGKILL
 
 
-def check_everyone_once(app: Newsletter, sink: Sink, readers: int) -> int:
+def check_everyone_once(app: Newsletter, sink: Sink | ScriptedServer, readers: int) -> int:
     """Assert the issue reached every reader, at most CONNECTIONS of them twice; return the duplicates."""
     got = [m.recipients[0] for m in sink.messages]
     assert sorted(set(got)) == sorted(f"r{i}@example.org" for i in range(readers))

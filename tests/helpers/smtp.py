@@ -23,7 +23,8 @@ class Script:
     accepted); ``data`` answers the end of a message to that recipient; ``mail`` answers
     MAIL FROM; ``drop`` closes the connection at that recipient's DATA, ``stall`` never
     answers it; ``pipelining`` offers PIPELINING; ``gate`` holds every message until that
-    many sessions have started; ``sessions`` counts EHLOs.
+    many sessions have started; ``sessions`` counts EHLOs; ``smtputf8`` holds, per accepted
+    recipient, whether its MAIL FROM asked for SMTPUTF8.
     """
 
     rcpt: dict[str, Any] = field(default_factory=dict)  # address -> "550 5.1.1 No such user" or a list
@@ -40,6 +41,7 @@ class Script:
     attempts: dict[str, int] = field(default_factory=dict)  # address -> RCPT commands seen
     stalled: threading.Event = field(default_factory=threading.Event)  # set when a stall begins
     peers: list[Any] = field(default_factory=list)  # the client address of each accepted message
+    smtputf8: dict[str, bool] = field(default_factory=dict)
 
 
 class ScriptedHandler:
@@ -97,6 +99,8 @@ class ScriptedHandler:
             self.script.accepted.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos),
                                                  envelope.original_content))
             self.script.peers.append(session.peer)
+            for address in envelope.rcpt_tos:
+                self.script.smtputf8[address] = bool(envelope.smtp_utf8)
         return "250 OK"
 
 
@@ -108,13 +112,21 @@ class ScriptedServer:
     script: Script
     controller: Any = None
 
+    @property
+    def messages(self) -> list[Received]:
+        """Return what the server accepted, as a ``Sink`` holds it."""
+        return self.script.accepted
+
 
 @contextmanager
-def serve_script(script: Script | None = None) -> Iterator[ScriptedServer]:
-    """Run a scripted aiosmtpd server on a free loopback port until the block ends."""
+def serve_script(script: Script | None = None, *, smtputf8: bool = True) -> Iterator[ScriptedServer]:
+    """Run a scripted aiosmtpd server on a free loopback port until the block ends.
+
+    Like aiosmtpd's Controller (and so the ``sink``), it offers SMTPUTF8 unless ``smtputf8`` is False.
+    """
     script = script or Script()
     port = free_port()
-    controller = Controller(ScriptedHandler(script), hostname="127.0.0.1", port=port)
+    controller = Controller(ScriptedHandler(script), hostname="127.0.0.1", port=port, enable_SMTPUTF8=smtputf8)
     controller.start()
     try:
         yield ScriptedServer(f"smtp://127.0.0.1:{port}", script, controller)
@@ -122,7 +134,7 @@ def serve_script(script: Script | None = None) -> Iterator[ScriptedServer]:
         controller.stop()
 
 
-def wait_for_messages(sink: Sink, count: int, timeout: float = 60.0) -> bool:
+def wait_for_messages(sink: Sink | ScriptedServer, count: int, timeout: float = 60.0) -> bool:
     """Wait until ``sink`` holds at least ``count`` messages; return False if ``timeout`` passed first."""
     deadline = time.monotonic() + timeout
     while len(sink.messages) < count:

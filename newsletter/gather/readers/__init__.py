@@ -1,4 +1,7 @@
-"""Readers: tell what a fetched document is (RSS/Atom, JSON Feed, an article page) and read it."""
+"""Readers: tell what a fetched document is (RSS/Atom, JSON Feed, an article page) and read it.
+
+Whatever the reader, what ``read`` returns is within the item limits (``item.cap``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from urllib.parse import urljoin
 
 from newsletter.error import FeedError
 from newsletter.gather.readers import article, feed, jsonfeed
-from newsletter.item import Parsed
+from newsletter.item import Parsed, cap
 
 KINDS = ("feed", "json", "page")  # what ``[[sources]] kind`` may force for a URL or a file
 _FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF|channel)[\s>]", re.IGNORECASE)
@@ -41,12 +44,12 @@ def read(content: bytes, *, base_url: str = "", content_type: str = "", hint: st
         raise FeedError(f"not a feed: binary data ({media}, {len(content):,} bytes)")
     kind = detect(content, content_type, hint)
     if kind == "json":
-        return jsonfeed.parse(content, base_url=base_url, content_type=content_type)
+        return cap(jsonfeed.parse(content, base_url=base_url, content_type=content_type))
     if kind == "page":
-        return article.parse(content, base_url=base_url, content_type=content_type)
+        return cap(article.parse(content, base_url=base_url, content_type=content_type))
     if hint is None and not _FEED_ROOT.search(content[:65536]) and _HTML.search(content[:4096]):
         raise FeedError(_html_not_feed(content, base_url))
-    return feed.parse(content, base_url=base_url, content_type=content_type)
+    return cap(feed.parse(content, base_url=base_url, content_type=content_type))
 
 
 def _binary(content: bytes) -> bool:

@@ -94,15 +94,15 @@ _MARKDOWN_INLINE = [
 ]
 
 
-def read_text(path: Path) -> list[str]:
+def read_text(text: str) -> list[str]:
     """Return the paragraphs of a plain-text document."""
-    return paragraphs(decode(path.read_bytes()))
+    return paragraphs(text)
 
 
-def read_markdown(path: Path) -> list[str]:
+def read_markdown(text: str) -> list[str]:
     """Return the paragraphs of a Markdown document, markup removed."""
     out = []
-    for block in paragraphs(decode(path.read_bytes())):
+    for block in paragraphs(text):
         block = re.sub(r"^\s{0,3}#{1,6}\s+", "", block)
         block = re.sub(r"^\s{0,3}(?:[-*+]|\d+[.)])\s+", "", block)
         block = re.sub(r"^\s{0,3}>\s?", "", block)
@@ -113,17 +113,17 @@ def read_markdown(path: Path) -> list[str]:
     return out
 
 
-def read_html(path: Path) -> list[str]:
+def read_html(text: str) -> list[str]:
     """Return the paragraphs of an HTML document, page furniture (nav, footer, forms) left out.
 
     When the page has a top heading (``<h1>``), what comes before it is the site's masthead.
     """
-    markup = _HTML_FURNITURE.sub(" ", decode(path.read_bytes()))
+    markup = _HTML_FURNITURE.sub(" ", text)
     top = re.search(r"<h1[\s>]", markup, re.IGNORECASE)
     return paragraphs(html_to_text(markup[top.start():] if top else markup))
 
 
-READERS: dict[str, Callable[[Path], list[str]]] = {
+READERS: dict[str, Reader] = {
     ".txt": read_text,
     ".text": read_text,
     ".md": read_markdown,
@@ -178,19 +178,29 @@ def split_heading(paragraph: str) -> tuple[str | None, str]:
     return label, match.group("rest")
 
 
-def entries(path: Path, *, relative_to: Path) -> list[Entry]:
-    """Return the entries of one document, in document order."""
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
+def entries(path: Path, *, relative_to: Path, max_bytes: int | None = None) -> list[Entry]:
+    """Return the entries of one document, in document order; refuse one over ``max_bytes``."""
+    if path.suffix.lower() not in READERS:
         raise DocumentError(f"{path.name}: unsupported document type {path.suffix!r}")
     try:
-        blocks = strip_boilerplate(reader(path))
+        with path.open("rb") as stream:
+            data = stream.read() if max_bytes is None else stream.read(max_bytes + 1)
     except OSError as e:
         raise DocumentError(f"{path}: cannot read: {e.strerror or e}") from e
+    if max_bytes is not None and len(data) > max_bytes:  # it grew after the folder was scanned
+        raise DocumentError(f"{path.name}: larger than {max_bytes:,} bytes")
+    return read(decode(data), path.relative_to(relative_to).as_posix())
+
+
+def read(text: str, name: str) -> list[Entry]:
+    """Return the entries of the document ``name`` (a path in its folder) whose text is ``text``."""
+    reader = READERS.get(Path(name).suffix.lower())
+    if reader is None:
+        raise DocumentError(f"{name}: unsupported document type {Path(name).suffix!r}")
+    blocks = strip_boilerplate(reader(text))
     if not blocks:
         return []
-    name = path.relative_to(relative_to).as_posix()
-    published = _date_of(path)
+    published = _date_of(Path(name))
     headed = [split_heading(b) for b in blocks]
     count = sum(1 for label, _ in headed if label)
     if count >= 2 and count * 3 >= len(blocks):
@@ -251,12 +261,34 @@ def _date_of(path: Path) -> datetime | None:
     return None
 
 
-def scan(folder: Path) -> Iterator[Path]:
-    """Yield the documents in ``folder`` and its subfolders, hidden files skipped, sorted."""
+def scan(folder: Path, *, max_bytes: int) -> tuple[list[Path], list[str]]:
+    """Return the documents in ``folder`` and its subfolders, sorted, and why any others were skipped.
+
+    Hidden files are left out silently. A link that leads out of the folder, and a file
+    over ``max_bytes``, are skipped with a warning: the folder's owner decides what is in
+    it, not whoever can place a link there.
+    """
     if not folder.is_dir():
         raise DocumentError(f"folder not found: {folder}")
+    home = folder.resolve()
+    found: list[Path] = []
+    skipped: list[str] = []
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix.lower() in READERS and not any(
-            part.startswith(".") for part in path.relative_to(folder).parts
-        ):
-            yield path
+        relative = path.relative_to(folder)
+        if path.suffix.lower() not in READERS or any(part.startswith(".") for part in relative.parts):
+            continue
+        try:
+            inside = path.resolve(strict=True).is_relative_to(home)
+            if inside and not path.is_file():
+                continue
+            size = path.stat().st_size
+        except (OSError, RuntimeError):  # a broken link or a loop of links
+            skipped.append(f"{relative.as_posix()}: skipped: a link that leads nowhere")
+            continue
+        if not inside:
+            skipped.append(f"{relative.as_posix()}: skipped: a link to outside the folder")
+        elif size > max_bytes:
+            skipped.append(f"{relative.as_posix()}: skipped: {size:,} bytes (limit {max_bytes:,})")
+        else:
+            found.append(path)
+    return found, skipped

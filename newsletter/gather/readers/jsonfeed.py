@@ -16,6 +16,7 @@ from newsletter.item import (
     identify,
     normalise,
     summarise,
+    too_many,
 )
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
@@ -41,6 +42,9 @@ def parse(content: bytes, *, base_url: str = "", content_type: str = "") -> Pars
     items = data.get("items")
     if not isinstance(items, list):
         raise FeedError("not a valid JSON Feed: \"items\" is missing or not a list")
+    crowded = too_many(len(items))
+    if crowded:
+        raise FeedError(f"refused: {crowded}")
     home = markup.safe_url(_text(data.get("home_page_url")), base_url) or base_url
     entries = [e for e in (_entry(raw, home) for raw in items if isinstance(raw, dict)) if e is not None]
     skipped = len(items) - len(entries)
