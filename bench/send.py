@@ -72,7 +72,7 @@ class RemoteSink:
 
 def newsletter(folder: Path, subscribers: int, smtp_url: str, connections: int, pipelining: bool = True) -> Newsletter:
     """Scaffold the demo newsletter in ``folder`` with ``subscribers`` active readers, items gathered."""
-    bundle.scaffold(folder)
+    bundle.scaffold(folder, demo=True)
     config = load(folder / "newsletter.toml", environ={}).replace(
         smtp={"url": smtp_url, "max_rate": 1e9, "connections": connections, "pipelining": pipelining},
         storage={"url": f"sqlite:///{folder / 'bench.db'}"},

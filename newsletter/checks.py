@@ -11,15 +11,11 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.error import ConfigError
 from newsletter.schedule import trigger
-from newsletter.settings import SOURCE_KINDS, ScheduleSettings
-
-if TYPE_CHECKING:
-    from newsletter.config import Config
+from newsletter.settings import SOURCE_KINDS, Config, ScheduleSettings
 
 
 class Problem(Exception):

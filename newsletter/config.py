@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from zoneinfo import ZoneInfo
 
 from newsletter.checks import Problem, check, suggestion
 from newsletter.error import ConfigError
@@ -23,6 +22,7 @@ from newsletter.settings import (  # noqa: F401 - re-exported: the schema is par
     ENVIRONMENT,
     SOURCE_KINDS,
     TABLES,
+    Config,
     DkimSettings,
     GatherSettings,
     NewsletterSettings,
@@ -39,60 +39,6 @@ from newsletter.settings import (  # noqa: F401 - re-exported: the schema is par
 
 CONFIG_ENV = "NEWSLETTER_CONFIG"
 DEFAULT_CONFIG = "newsletter.toml"
-
-
-@dataclass(frozen=True)
-class Config:
-    """The whole configuration of one newsletter, paths resolved against ``root``."""
-
-    root: Path
-    file: Path | None = None
-    newsletter: NewsletterSettings = NewsletterSettings()
-    schedule: ScheduleSettings = ScheduleSettings()
-    smtp: SmtpSettings = SmtpSettings()
-    storage: StorageSettings = StorageSettings()
-    gather: GatherSettings = GatherSettings()
-    theme: ThemeSettings = ThemeSettings()
-    dkim: DkimSettings = DkimSettings()
-    web: WebSettings = WebSettings()
-    sources: tuple[SourceSettings, ...] = ()
-    sections: tuple[SectionSettings, ...] = ()
-
-    @property
-    def database_url(self) -> str:
-        """Return the storage URL with a relative SQLite path made absolute."""
-        url = self.storage.url
-        prefix = "sqlite:///"
-        if url.startswith(prefix) and url != "sqlite:///:memory:":
-            path = Path(url[len(prefix):])
-            if not path.is_absolute():
-                return prefix + str((self.root / path).resolve())
-        return url
-
-    @property
-    def templates_dir(self) -> Path:
-        """Return the folder of the user's templates."""
-        return self.root / self.newsletter.templates
-
-    @property
-    def zone(self) -> ZoneInfo:
-        """Return the newsletter's time zone."""
-        return ZoneInfo(self.newsletter.timezone)
-
-    def resolve(self, path: str) -> Path:
-        """Return ``path`` made absolute against the config's folder."""
-        return (self.root / path).resolve()
-
-    def replace(self, **tables: Any) -> Config:
-        """Return a copy with the given settings changed, e.g. ``smtp={"url": ...}``."""
-        changes: dict[str, Any] = {}
-        for name, values in tables.items():
-            current = getattr(self, name)
-            if isinstance(values, Mapping):
-                changes[name] = dataclasses.replace(current, **values)
-            else:
-                changes[name] = values
-        return dataclasses.replace(self, **changes)
 
 
 def find(path: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None) -> Path:

@@ -113,3 +113,25 @@ def serve(config: Config, folder: Path, *, host: str, port: int, progress: Progr
         finally:
             app.store.close()
     return result
+
+
+def serve_sink(app: Newsletter, folder: Path, *, host: str, port: int, web_host: str, web_port: int,
+          ready: Callable[[str], None] = print) -> None:
+    """Run a sink on ``host:port`` keeping mail in ``folder``, and the web app with its mail view, until Ctrl-C.
+
+    ``ready`` hears where each listens once both are up: a line starting ``SMTP sink:``
+    and a line starting ``mail view:``.
+    """
+    # The web app is a heavy import: only a command that serves it pays for it.
+    from newsletter.web import server
+
+    sock = server.bind(web_host, web_port)
+    url = server.url_of(sock)
+    with Sink(host, port, folder=folder) as sink:
+        kept = f", {len(sink.messages)} kept from before" if sink.messages else ""
+
+        def announce(line: str) -> None:  # once the web app is up and Ctrl-C stops both
+            ready(f"SMTP sink: {sink.url} (every message kept in {folder}{kept})")
+            ready(f"mail view: {url}/mail/ (the web app serves the rest at {url}/); Ctrl-C stops both")
+
+        server.run(app, web_host, web_port, announce=announce, mailbox=sink, sock=sock)

@@ -10,21 +10,17 @@ import errno
 import ipaddress
 import re
 import socket
-from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from newsletter.config import Config, parse_url
 from newsletter.error import NewsletterError
-
-if TYPE_CHECKING:
-    from newsletter.app import Newsletter
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 1025
 
@@ -137,25 +133,3 @@ def _local(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
-def serve(app: Newsletter, folder: Path, *, host: str, port: int, web_host: str, web_port: int,
-          ready: Callable[[str], None] = print) -> None:
-    """Run a sink on ``host:port`` keeping mail in ``folder``, and the web app with its mail view, until Ctrl-C.
-
-    ``ready`` hears where each listens once both are up: a line starting ``SMTP sink:``
-    and a line starting ``mail view:``.
-    """
-    # The web app is a heavy import: only a command that serves it pays for it.
-    from newsletter.web import server
-
-    sock = server.bind(web_host, web_port)
-    url = server.url_of(sock)
-    with Sink(host, port, folder=folder) as sink:
-        kept = f", {len(sink.messages)} kept from before" if sink.messages else ""
-
-        def announce(line: str) -> None:  # once the web app is up and Ctrl-C stops both
-            ready(f"SMTP sink: {sink.url} (every message kept in {folder}{kept})")
-            ready(f"mail view: {url}/mail/ (the web app serves the rest at {url}/); Ctrl-C stops both")
-
-        server.run(app, web_host, web_port, announce=announce, mailbox=sink, sock=sock)

@@ -82,5 +82,5 @@ def sink_command(ctx: click.Context, host: str | None, port: int | None, web_por
     if why:
         click.echo(f"note: {why}: to send here, set NEWSLETTER_SMTP_URL=smtp://{host}:{port}", err=True)
     web = config.web
-    sink.serve(_app(ctx), out or config.resolve("sink-mail"), host=host, port=port, web_host=web.host,
-               web_port=web.port if web_port is None else web_port, ready=click.echo)
+    demo.serve_sink(_app(ctx), out or config.resolve("sink-mail"), host=host, port=port, web_host=web.host,
+                    web_port=web.port if web_port is None else web_port, ready=click.echo)

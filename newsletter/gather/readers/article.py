@@ -6,9 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-import trafilatura
 from lxml import html as lxml_html
-from trafilatura.htmlprocessing import build_html_output
 
 from newsletter.error import FeedError
 from newsletter.gather import charset, markup
@@ -42,6 +40,11 @@ def looks_like(content: bytes) -> bool:
 
 def parse(content: bytes, *, base_url: str = "", content_type: str = "") -> Parsed:
     """Extract the article on an HTML page; raise FeedError when the page holds none."""
+
+    # The heavy edge of gathering: trafilatura (with its date and URL libraries) takes a
+    # sixth of a second to load and only article pages need it.
+    import trafilatura
+    from trafilatura.htmlprocessing import build_html_output
 
     text, _ = charset.decode(content, content_type)
     try:
