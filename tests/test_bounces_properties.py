@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from helpers.damage import damaged
 from helpers.reports import (
     arf,
     attacker,
@@ -55,17 +56,7 @@ PIECES = [b"\n", b"\n\n", b"\r", b"--", b";", b'"', b"<", b">", b"@", b"\x00", b
 
 def _damaged(draw: st.DrawFn, report: bytes) -> bytes:
     """Return ``report`` with a few bytes inserted, cut or replaced."""
-    data = bytearray(report)
-    for _ in range(draw(st.integers(1, 6))):
-        at = draw(st.integers(0, len(data)))
-        how = draw(st.sampled_from(["insert", "cut", "piece"]))
-        if how == "insert":
-            data[at:at] = draw(st.binary(max_size=16))
-        elif how == "cut":
-            del data[at:at + draw(st.integers(1, 64))]
-        else:
-            data[at:at] = draw(st.sampled_from(PIECES))
-    return bytes(data)
+    return damaged(draw, report, PIECES)
 
 
 def _samples(message: bytes, email: str) -> list[bytes]:

@@ -14,21 +14,15 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from helpers.damage import damaged
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from newsletter import item
 from newsletter.error import NewsletterError
 from newsletter.gather import opml, prolog, readers
 from newsletter.gather.readers import document, jsonfeed
-from newsletter.item import (
-    ENTRY_LIMIT,
-    HTML_LIMIT,
-    LINK_LIMIT,
-    TEXT_LIMIT,
-    TITLE_LIMIT,
-    UID_LIMIT,
-    Parsed,
-)
+from newsletter.item import Parsed
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLES = sorted([*(FIXTURES / "feeds").iterdir(), *(FIXTURES / "hostile").iterdir()])
@@ -43,13 +37,13 @@ XML_PIECES = [b"<", b">", b"&", b"&amp;", b"&#0;", b"&#x110000;", b"]]>", b"<![C
 
 def within_limits(parsed: Parsed, size: int) -> None:
     """Assert that what a reader returned fits the item limits and is no larger than its input allows."""
-    assert len(parsed.title) <= TITLE_LIMIT
-    assert len(parsed.entries) <= min(ENTRY_LIMIT, size)
+    assert len(parsed.title) <= item.TITLE_LIMIT
+    assert len(parsed.entries) <= min(item.ENTRY_LIMIT, size)
     for entry in parsed.entries:
-        assert len(entry.uid) <= UID_LIMIT and len(entry.title) <= TITLE_LIMIT
-        assert len(entry.body) <= TEXT_LIMIT and len(entry.summary) <= TEXT_LIMIT
-        assert len(entry.html) <= HTML_LIMIT and len(entry.link or "") <= LINK_LIMIT
-        assert len(entry.author or "") <= TITLE_LIMIT and len(entry.label or "") <= TITLE_LIMIT
+        assert len(entry.uid) <= item.UID_LIMIT and len(entry.title) <= item.TITLE_LIMIT
+        assert len(entry.body) <= item.TEXT_LIMIT and len(entry.summary) <= item.TEXT_LIMIT
+        assert len(entry.html) <= item.HTML_LIMIT and len(entry.link or "") <= item.LINK_LIMIT
+        assert len(entry.author or "") <= item.TITLE_LIMIT and len(entry.label or "") <= item.TITLE_LIMIT
     assert "\n" not in (parsed.warning or "")
 
 
@@ -65,17 +59,7 @@ def read(content: bytes, hint: str | None = None) -> None:
 @st.composite
 def mutated(draw: st.DrawFn) -> bytes:
     """Return a real feed, page or JSON Feed of the fixtures with a few bytes inserted, cut or replaced."""
-    data = bytearray(draw(st.sampled_from(SAMPLES)).read_bytes())
-    for _ in range(draw(st.integers(1, 6))):
-        at = draw(st.integers(0, len(data)))
-        how = draw(st.sampled_from(["insert", "cut", "piece"]))
-        if how == "insert":
-            data[at:at] = draw(st.binary(max_size=16))
-        elif how == "cut":
-            del data[at:at + draw(st.integers(1, 64))]
-        else:
-            data[at:at] = draw(st.sampled_from(XML_PIECES))
-    return bytes(data)
+    return damaged(draw, draw(st.sampled_from(SAMPLES)).read_bytes(), XML_PIECES)
 
 
 HINTS = st.sampled_from([None, "feed", "json", "page"])
