@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from helpers.asgi import InProcess
+from helpers.clock import Clock
 from helpers.newsletters import write_config
 
 from newsletter import subscribers
@@ -22,16 +23,6 @@ from newsletter.subscribers.signup_limit import admit, client_address
 
 START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 BOMBER = ("203.0.113.5", 40000)
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def limited(web_app: Newsletter, clock: Callable[[], datetime] | None = None, **web: Any) -> Newsletter:
@@ -53,7 +44,7 @@ def known(app: Newsletter, email: str) -> bool:
 
 
 def test_one_client_gets_three_sign_ups_an_hour(web_app: Newsletter, sink: Sink) -> None:
-    clock = Clock()
+    clock = Clock(START)
     app = limited(web_app, clock)
     bomber = browser(app)
     for n in range(3):
@@ -142,7 +133,7 @@ def test_an_ipv6_client_counts_by_its_network(web_app: Newsletter, sink: Sink) -
 
 
 def test_the_store_keeps_no_client_address_and_forgets_old_rows(web_app: Newsletter, sink: Sink) -> None:
-    clock = Clock()
+    clock = Clock(START)
     app = limited(web_app, clock)
     t = app.store.t.signup_attempts
     with app.store.begin() as conn:  # a row from two days ago, as a worker left it
@@ -157,7 +148,7 @@ def test_the_store_keeps_no_client_address_and_forgets_old_rows(web_app: Newslet
 
 
 def test_the_count_is_shared_by_workers_and_restarts(web_app: Newsletter, sink: Sink) -> None:
-    clock = Clock()
+    clock = Clock(START)
     first, second = browser(limited(web_app, clock)), browser(limited(web_app, clock))
     assert [sign_up(first, "a@example.org").status_code, sign_up(second, "b@example.org").status_code,
             sign_up(first, "c@example.org").status_code] == [200, 200, 200]
@@ -182,7 +173,7 @@ def test_settings_are_checked(tmp_path: Path, sink: Sink) -> None:
 def test_the_limit_on_postgresql(tmp_path: Path, sink: Sink, postgres_url: str) -> None:
     write_config(tmp_path, smtp_url=sink.url, sources=[], extra="\n[web]\nsignups_per_hour = 2\n")
     app = Newsletter(load(tmp_path / "newsletter.toml", environ={"NEWSLETTER_DATABASE_URL": postgres_url}),
-                     clock=Clock())
+                     clock=Clock(START))
     assert app.store.engine.dialect.name == "postgresql"
     results = [admit(app, "203.0.113.5") for _ in range(3)]
     assert [r.allowed for r in results] == [True, True, False] and results[2].retry_after == 3600

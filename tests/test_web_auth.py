@@ -12,6 +12,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from helpers.asgi import InProcess, log_in
+from helpers.clock import Clock
 from helpers.newsletters import ADMIN_TOKEN, write_config
 
 from newsletter.app import Newsletter
@@ -22,16 +23,6 @@ from newsletter.web import create_app
 START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 GUESSER = ("203.0.113.5", 40000)
 PROXY = ("10.1.2.3", 443)
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def cookie_attributes(response: Any) -> set[str]:
@@ -94,7 +85,7 @@ def test_a_copied_cookie_dies_when_its_session_logs_out(client: InProcess, web_a
 
 
 def test_thirty_wrong_tokens_are_throttled_and_a_right_one_elsewhere_still_works(web_app: Newsletter) -> None:
-    clock = Clock()
+    clock = Clock(START)
     app = Newsletter(web_app.config, store=web_app.store, clock=clock)
     guesser = InProcess(create_app(app), client=GUESSER)
     answers = [login(guesser, f"guess-{n:04d}-0123456789") for n in range(30)]

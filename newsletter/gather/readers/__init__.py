@@ -12,7 +12,10 @@ from newsletter.error import FeedError
 from newsletter.gather.readers import article, feed, jsonfeed
 from newsletter.item import Parsed, cap
 
-KINDS = ("feed", "json", "page")  # what ``[[sources]] kind`` may force for a URL or a file
+# The reader of each kind of document, as pelican registers a reader per file extension;
+# the keys are what ``[[sources]] kind`` may force for a URL or a file.
+READERS = {"feed": feed.parse, "json": jsonfeed.parse, "page": article.parse}
+KINDS = tuple(READERS)
 _FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF|channel)[\s>]", re.IGNORECASE)
 _HTML = re.compile(rb"<!doctype\s+html|<html[\s>]|<body[\s>]|<head[\s>]", re.IGNORECASE)
 _ALTERNATE = re.compile(
@@ -43,13 +46,9 @@ def read(content: bytes, *, base_url: str = "", content_type: str = "", hint: st
         media = content_type.split(";", 1)[0].strip() or "unknown type"
         raise FeedError(f"not a feed: binary data ({media}, {len(content):,} bytes)")
     kind = detect(content, content_type, hint)
-    if kind == "json":
-        return cap(jsonfeed.parse(content, base_url=base_url, content_type=content_type))
-    if kind == "page":
-        return cap(article.parse(content, base_url=base_url, content_type=content_type))
-    if hint is None and not _FEED_ROOT.search(content[:65536]) and _HTML.search(content[:4096]):
+    if kind == "feed" and hint is None and not _FEED_ROOT.search(content[:65536]) and _HTML.search(content[:4096]):
         raise FeedError(_html_not_feed(content, base_url))
-    return cap(feed.parse(content, base_url=base_url, content_type=content_type))
+    return cap(READERS[kind](content, base_url=base_url, content_type=content_type))
 
 
 def _binary(content: bytes) -> bool:
