@@ -1,4 +1,4 @@
-"""The schema, declared once: every table as the latest migration in ``migrations.py`` leaves it.
+"""The schema, declared once: every table as the latest migration in ``migrations/`` leaves it.
 
 The store works with these ``Table`` objects (``store.t.items``) and never reflects the database.
 The migrations stay the only way a database changes (each one is history and is never edited);
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
-# Owner: newsletter/migrations.py, one row per migration applied (the record of the others).
+# Owner: newsletter/migrations/__init__.py, one row per migration applied (the record of the others).
 sa.Table(
     "migrations", metadata,
     sa.Column("name", sa.String(200), primary_key=True),

@@ -1,49 +1,15 @@
-"""Named schema migrations; each runs once, in a transaction, with its own record.
-
-Schema changes happen here and only here. ``schema.py`` declares the tables as the latest
-migration leaves them, and the store uses that declaration. Never edit a migration that has
-shipped; add a new one, and bring ``schema.py`` along (``tests/test_schema.py`` compares them).
-Each migration is frozen SQL, one text for SQLite and PostgreSQL: it never changes with the
-declaration or with SQLAlchemy.
-"""
+"""Migrations 0001 to 0011, as they shipped: never edit one; add a new module beside this one."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-
 import sqlalchemy as sa
 
-from newsletter import schema
-
-Migration = tuple[str, Callable[[sa.Connection], None]]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-# The frozen SQL below is written once for both dialects; these few words are all they spell apart,
-# as SQLAlchemy's create_all spelled them when the first migrations built tables with it: an
-# Integer primary key, a DateTime, a false default. On SQLite an INTEGER column that is the whole
-# primary key is the rowid, numbered as SQLAlchemy's autoincrement expects (no AUTOINCREMENT).
-_SPELLINGS: dict[str, dict[str, str]] = {
-    "sqlite": {"serial": "INTEGER", "timestamp": "DATETIME", "false": "0"},
-    "postgresql": {"serial": "SERIAL", "timestamp": "TIMESTAMP WITHOUT TIME ZONE", "false": "false"},
-}
-
-
-def _run(conn: sa.Connection, ddl: str) -> None:
-    """Run frozen SQL, statements ended by ``;``, with the dialect's ``{serial}``, ``{timestamp}``, ``{false}``."""
-    spelled = ddl.format_map(_SPELLINGS[conn.dialect.name])
-    for statement in spelled.split(";"):
-        if statement.strip():
-            conn.exec_driver_sql(statement.strip())
+from newsletter.migrations.sql import run
 
 
 def initial(conn: sa.Connection) -> None:
     """Create sources, items, issues, subscribers, deliveries and meta."""
-    _run(conn, """
+    run(conn, """
         CREATE TABLE meta (
             "key" VARCHAR(100) NOT NULL,
             value TEXT NOT NULL,
@@ -139,7 +105,7 @@ def initial(conn: sa.Connection) -> None:
 
 def scheduler(conn: sa.Connection) -> None:
     """Record scheduled runs (one row per job and fire time) and leases between daemons."""
-    _run(conn, """
+    run(conn, """
         CREATE TABLE leases (
             name VARCHAR(50) NOT NULL,
             holder TEXT NOT NULL,
@@ -163,7 +129,7 @@ def scheduler(conn: sa.Connection) -> None:
 
 def editorial(conn: sa.Connection) -> None:
     """Keep editors' choices for waiting items: pinned, dropped, moved to a section."""
-    _run(conn, """
+    run(conn, """
         CREATE TABLE editorial (
             item_id INTEGER NOT NULL,
             pinned BOOLEAN DEFAULT {false} NOT NULL,
@@ -178,19 +144,19 @@ def editorial(conn: sa.Connection) -> None:
 
 def delivery_engine(conn: sa.Connection) -> None:
     """Let workers claim deliveries and retry them later; count each subscriber's bounces."""
-    _run(conn, """
+    run(conn, """
         ALTER TABLE deliveries ADD COLUMN next_attempt_at {timestamp};
         ALTER TABLE deliveries ADD COLUMN claimed_by VARCHAR(200);
         ALTER TABLE deliveries ADD COLUMN claimed_at {timestamp};
         ALTER TABLE subscribers ADD COLUMN bounces INTEGER DEFAULT '0' NOT NULL;
     """)
     # Claims walk one issue's pending rows in id order: this index serves them without a sort.
-    _run(conn, "CREATE INDEX ix_deliveries_claim ON deliveries (issue_id, status, id);")
+    run(conn, "CREATE INDEX ix_deliveries_claim ON deliveries (issue_id, status, id);")
 
 
 def source_health(conn: sa.Connection) -> None:
     """Remember where sources moved, since when they fail, what they last answered; keep safe HTML."""
-    _run(conn, """
+    run(conn, """
         ALTER TABLE sources ADD COLUMN permanent_url TEXT;
         ALTER TABLE sources ADD COLUMN failing_since {timestamp};
         ALTER TABLE sources ADD COLUMN last_http_status INTEGER;
@@ -202,7 +168,7 @@ def source_health(conn: sa.Connection) -> None:
 
 def subscriber_lifecycle(conn: sa.Connection) -> None:
     """Time every change of a subscriber's status, pace confirmation mail, keep a history of events."""
-    _run(conn, """
+    run(conn, """
         ALTER TABLE subscribers ADD COLUMN status_changed_at {timestamp};
         ALTER TABLE subscribers ADD COLUMN confirmed_at {timestamp};
         ALTER TABLE subscribers ADD COLUMN unsubscribed_at {timestamp};
@@ -211,11 +177,11 @@ def subscriber_lifecycle(conn: sa.Connection) -> None:
         ALTER TABLE subscribers ADD COLUMN confirm_sent_at {timestamp};
     """)
     # What is known of existing rows: their last change is their last update.
-    _run(conn, """
+    run(conn, """
         UPDATE subscribers SET status_changed_at = updated_at;
         UPDATE subscribers SET confirmed_at = created_at WHERE status = 'active';
     """)
-    _run(conn, """
+    run(conn, """
         CREATE INDEX ix_subscribers_status ON subscribers (status, id);
         CREATE TABLE subscriber_events (
             id {serial} NOT NULL,
@@ -234,13 +200,13 @@ def subscriber_lifecycle(conn: sa.Connection) -> None:
 
 def delivery_bounced(conn: sa.Connection) -> None:
     """Remember which deliveries bounced, so retrying an issue never counts a reader's bounce twice."""
-    _run(conn, "ALTER TABLE deliveries ADD COLUMN bounced BOOLEAN DEFAULT false NOT NULL;")
+    run(conn, "ALTER TABLE deliveries ADD COLUMN bounced BOOLEAN DEFAULT false NOT NULL;")
 
 
 def send_rate(conn: sa.Connection) -> None:
     """Keep the series of send slots every worker takes from, so the rate limit holds across workers."""
     # next_at: seconds since the epoch, the first slot not taken.
-    _run(conn, """
+    run(conn, """
         CREATE TABLE send_rate (
             series VARCHAR(20) NOT NULL,
             next_at FLOAT NOT NULL,
@@ -253,7 +219,7 @@ def send_rate(conn: sa.Connection) -> None:
 def signup_attempts(conn: sa.Connection) -> None:
     """Keep each client's recent sign-ups (a keyed hash of its address, never the address) for the hourly limit."""
     # ix_signup_attempts_at serves the clean-up of day-old rows.
-    _run(conn, """
+    run(conn, """
         CREATE TABLE signup_attempts (
             id {serial} NOT NULL,
             client VARCHAR(64) NOT NULL,
@@ -267,7 +233,7 @@ def signup_attempts(conn: sa.Connection) -> None:
 
 def issue_items_shown(conn: sa.Connection) -> None:
     """Mark the items an issue took along unseen (repeats of a story already sent); all earlier ones were shown."""
-    _run(conn, "ALTER TABLE issue_items ADD COLUMN shown BOOLEAN DEFAULT true NOT NULL;")
+    run(conn, "ALTER TABLE issue_items ADD COLUMN shown BOOLEAN DEFAULT true NOT NULL;")
 
 
 def desk_sessions(conn: sa.Connection) -> None:
@@ -275,7 +241,7 @@ def desk_sessions(conn: sa.Connection) -> None:
 
     The sign-up limit's attempts get a kind: a sign-up, or a wrong admin token.
     """
-    _run(conn, """
+    run(conn, """
         ALTER TABLE signup_attempts ADD COLUMN kind VARCHAR(20) DEFAULT 'signup' NOT NULL;
         CREATE TABLE desk_sessions (
             id VARCHAR(64) NOT NULL,
@@ -285,40 +251,3 @@ def desk_sessions(conn: sa.Connection) -> None:
         );
         CREATE INDEX ix_desk_sessions_expires_at ON desk_sessions (expires_at);
     """)
-
-
-MIGRATIONS: list[Migration] = [
-    ("0001_initial", initial),
-    ("0002_source_health", source_health),
-    ("0003_editorial", editorial),
-    ("0004_delivery_engine", delivery_engine),
-    ("0005_subscriber_lifecycle", subscriber_lifecycle),
-    ("0006_scheduler", scheduler),
-    ("0007_delivery_bounced", delivery_bounced),
-    ("0008_send_rate", send_rate),
-    ("0009_signup_attempts", signup_attempts),
-    ("0010_issue_items_shown", issue_items_shown),
-    ("0011_desk_sessions", desk_sessions),
-]
-
-
-def apply(engine: sa.Engine, migrations: list[Migration] | None = None) -> list[str]:
-    """Run every migration not yet recorded and return the names that ran."""
-    migrations = MIGRATIONS if migrations is None else migrations
-    record = schema.metadata.tables["migrations"]
-    with engine.begin() as conn:
-        record.create(conn, checkfirst=True)
-        applied = set(conn.execute(sa.select(record.c.name)).scalars())
-    ran = []
-    for name, migrate in migrations:
-        if name in applied:
-            continue  # the common case at every start: one query, not a transaction per migration
-        with engine.begin() as conn:
-            # Re-check inside the transaction: another process may have just applied it.
-            done = conn.execute(sa.select(record.c.name).where(record.c.name == name)).first()
-            if done:
-                continue
-            migrate(conn)
-            conn.execute(record.insert().values(name=name, applied_at=_now()))
-        ran.append(name)
-    return ran
