@@ -127,6 +127,8 @@ sa.Table(
     sa.Column("bounced_at", sa.DateTime),
     sa.Column("complained_at", sa.DateTime),
     sa.Column("confirm_sent_at", sa.DateTime),
+    sa.Column("language", sa.String(35), nullable=False, server_default=""),  # 0012_reader_locale
+    sa.Column("timezone", sa.String(64), nullable=False, server_default=""),
     sa.Index("ix_subscribers_status", "status", "id"),
 )
 

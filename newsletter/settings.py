@@ -30,7 +30,10 @@ class NewsletterSettings:
         "http://127.0.0.1:8000", "Public address of the web app (unsubscribe and archive links)."
     )
     timezone: str = setting("UTC", "IANA time zone for dates in the issue and the schedule.")
-    language: str = setting("en", "Language tag of the issue (the HTML lang attribute).")
+    language: str = setting("en", "Language of the newsletter's own words for readers who chose none (BCP 47 tag).")
+    languages: list[str] = setting(
+        ["en"], "Languages offered to readers on the sign-up and preferences pages."
+    )
     subject: str = setting(
         "{title} #{number}: {headline}",
         "Subject line; fields {title}, {number}, {date}, {headline} (first item's title).",

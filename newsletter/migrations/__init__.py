@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from newsletter import schema
 from newsletter.migrations import first
+from newsletter.migrations.reader_locale import reader_locale
 
 Migration = tuple[str, Callable[[sa.Connection], None]]
 
@@ -37,6 +38,7 @@ MIGRATIONS: list[Migration] = [
     ("0009_signup_attempts", first.signup_attempts),
     ("0010_issue_items_shown", first.issue_items_shown),
     ("0011_desk_sessions", first.desk_sessions),
+    ("0012_reader_locale", reader_locale),
 ]
 
 
