@@ -4,15 +4,15 @@ The stages, in the order an issue flows through them: ``gather`` (sources to ite
 ``edit`` (items to an issue's sections), ``email`` (the issue rendered and built into
 messages), ``delivery`` (the outbox emptied over SMTP) and ``subscribers`` (who the
 issue goes to). ``app.Newsletter`` opens them all over one config and one store.
+
+Importing the package loads nothing else: a command loads only the stages it uses
+(``newsletter gather`` neither renders nor delivers). Import from the module that
+defines a name: ``from newsletter.app import Newsletter``, ``from newsletter.config
+import load``, ``from newsletter.store import Store``.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from newsletter.app import Newsletter  # noqa: E402 - the version first: modules below read it
-from newsletter.config import Config, load  # noqa: E402
-from newsletter.error import NewsletterError  # noqa: E402
-from newsletter.store import Store  # noqa: E402
-
-__all__ = ["Config", "Newsletter", "NewsletterError", "Store", "__version__", "load"]
+__all__ = ["__version__"]

@@ -16,13 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from newsletter import archive, delivery, subscribers
 from newsletter.archive import ArchiveReport
 from newsletter.config import Config, parse_url
-from newsletter.delivery import outbox
+from newsletter.delivery import oauth, outbox, waves
 from newsletter.delivery.bounces import BounceReport, Reports
 from newsletter.delivery.smtp import Connection
 from newsletter.edit import issue
 from newsletter.edit.issue import Draft
 from newsletter.email import dkim as dkim_module
-from newsletter.email import message
+from newsletter.email import links, message
 from newsletter.email import render as rendering
 from newsletter.email.message import Composer
 from newsletter.email.render import Rendered, Renderer
@@ -32,6 +32,7 @@ from newsletter.progress import Progress, Silent
 from newsletter.store import Store
 from newsletter.subscribers import iterate, normalise_email
 from newsletter.tokens import Signer
+from newsletter.webhooks import sender as webhook_sender
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,9 @@ class SendReport:
 
 
 
-def _sample() -> Any:
-    """Return the reader a preview is rendered for."""
-    return message.Recipient(id=0, email="reader@example.org", name="Reader")
+def _sample(sections: tuple[str, ...] = (), language: str = "") -> Any:
+    """Return the reader a preview is rendered for (every section, the newsletter's language, unless chosen)."""
+    return message.Recipient(id=0, email="reader@example.org", name="Reader", sections=sections, language=language)
 
 
 class Newsletter:
@@ -111,8 +112,13 @@ class Newsletter:
             return self._connect()
         smtp = self.config.smtp
         return Connection(parse_url(smtp.url), timeout=smtp.timeout, data_timeout=smtp.data_timeout,
-                          pipelining=smtp.pipelining,
+                          pipelining=smtp.pipelining, token=self.oauth_token,
                           ca_file=str(self.config.resolve(smtp.ca_file)) if smtp.ca_file else None)
+
+    @cached_property
+    def oauth_token(self) -> oauth.Token | None:
+        """Return the OAuth token of ``[smtp]`` for XOAUTH2, shared by every connection; None without one."""
+        return oauth.configured(self.config)
 
     @cached_property
     def dkim(self) -> dkim_module.Dkim | None:
@@ -141,11 +147,15 @@ class Newsletter:
         return message.Composer(self.config, number=draft.number, subject=draft.subject, rendered=rendered,
                         signer=self.signer(), date=draft.date)
 
-    def preview(self) -> tuple[Draft, Rendered]:
-        """Render the next issue as a sample reader would see it; nothing is consumed."""
+    def preview(self, *, sections: tuple[str, ...] = (), language: str = "") -> tuple[Draft, Rendered]:
+        """Render the next issue as a sample reader would see it (the copy of ``sections`` and ``language``).
+
+        Nothing is consumed.
+        """
         draft = self.draft()
         composer = self.composer(draft, rendering.Renderer(self.config, draft, preview=True))
-        return draft, rendering.personalise(composer.rendered_for(_sample()), composer.personal(_sample()))
+        sample = _sample(sections, language)
+        return draft, rendering.personalise(composer.rendered_for(sample), composer.personal(sample))
 
     def send(
         self,
@@ -157,8 +167,13 @@ class Newsletter:
         progress: Progress | None = None,
         retry_failed: bool = False,
         stop: threading.Event | None = None,
+        now: bool = False,
     ) -> SendReport:
         """Resume any unfinished issue, gather, then build and deliver the next issue.
+
+        With ``[schedule] local_time`` each reader's copy falls due at that hour on their own
+        clock, and only what is due is sent here (``newsletter run`` or a following worker sends
+        the rest); ``now`` makes everything due at once, the waves of unfinished issues too.
 
         ``to`` sends a test copy of the next issue to one address and touches nothing;
         ``dry_run`` renders and builds every message but sends nothing; ``confirm`` is
@@ -171,13 +186,14 @@ class Newsletter:
             return self._send_test(to, self.gather(progress=progress) if fetch else None)
         if retry_failed:
             return self._retry_failed(progress, stop)
-        resumed = [] if dry_run else self._resume(progress, stop)
+        resumed = [] if dry_run else self._resume(progress, stop, now=now)
         gathered = self.gather(progress=progress) if fetch else None
         draft = self.draft()
         if draft.empty:
             return SendReport("nothing-new", resumed, gathered, draft,
                               message="nothing new to send: no items are waiting")
-        renderer = rendering.Renderer(self.config, draft)
+        renderer = rendering.Renderer(self.config, draft,
+                                      links=links.tracker(self.config, self.signer(), draft.number))
         rendered = renderer.render()
         composer = self.composer(draft, renderer)
         recipients = subscribers.count(self.store, "active")
@@ -188,7 +204,7 @@ class Newsletter:
 
             stamp = self.stamp(composer)
             built = sum(1 for s in iterate(self.store, status="active")
-                        if stamp(composer.build(message.Recipient(s.id, s.email, s.name, s.sections))))
+                        if stamp(composer.build(message.Recipient(s.id, s.email, s.name, s.sections, s.language))))
             return SendReport("dry-run", resumed, gathered, draft, built,
                               message=f"dry run: built {built} messages for issue {draft.number}, sent none")
         if confirm is not None and not confirm(draft, recipients):
@@ -200,15 +216,18 @@ class Newsletter:
         try:
             with self.store.begin() as conn:
                 issue_id = issue.record(conn, self.store, draft, html=rendered.html, text=rendered.text)
-                queued = delivery.create_outbox(conn, self.store, issue_id=issue_id, composer=composer)
+                queued = delivery.create_outbox(conn, self.store, issue_id=issue_id, composer=composer,
+                                                due=waves.DueTimes(self.config, self.clock(), now=now))
         except IntegrityError:  # another process queued this issue first: help deliver it
-            resumed += self._resume(progress, stop)
+            resumed += self._resume(progress, stop, now=now)
             return SendReport("sent", resumed, gathered, draft, message=f"issue {draft.number} was queued by "
                               "another process; delivered its share")
         result = self._deliver(issue_id, composer, progress, stop)
         report = IssueReport(draft.number, draft.subject, False, result)
+        later = (f"; {result.scheduled} wait for {self.config.schedule.local_time} on their own clocks"
+                 if result.scheduled else "")
         return SendReport("sent", [*resumed, report], gathered, draft, queued,
-                          message=f"issue {draft.number} sent to {result.sent} of {queued} subscribers")
+                          message=f"issue {draft.number} sent to {result.sent} of {queued} subscribers{later}")
 
     def archive(self, folder: Path, *, progress: Progress | None = None) -> ArchiveReport:
         """Write the web archive into ``folder``: a page per sent issue, an index and an Atom feed."""
@@ -219,13 +238,20 @@ class Newsletter:
         """Deliver the unfinished issues (sharing them with other workers); with ``follow``, wait for more."""
         stop = stop or threading.Event()
         reports = self._resume(progress or Silent(), stop)
+        self.deliver_webhooks()
         while follow and not stop.wait(poll):
             reports += self._resume(progress or Silent(), stop)
+            self.deliver_webhooks()
         return reports
 
+    def deliver_webhooks(self) -> webhook_sender.Pass:
+        """Hand the queued webhook events to their endpoints: one pass, after the mail (``webhooks.sender``)."""
+        return webhook_sender.Sender(self.config, self.store, clock=self.clock).run()
+
     def deliveries(self, number: int, *, limit: int = 50) -> outbox.Summary:
-        """Return the delivery figures of issue ``number`` and its failed or deferred readers."""
-        return outbox.summary(self.store, number, limit=limit)
+        """Return the delivery figures of issue ``number``, its failed or deferred readers and those not yet due."""
+        return waves.issue_summary(self.store, number, zone=self.config.zone,
+                                   present=waves.clock_reading(self.clock), limit=limit)
 
     def process_reports(self, messages: Iterable[tuple[str, bytes | Path]]) -> BounceReport:
         """Read bounce and complaint reports (``(name, bytes or file)``) and apply them to the subscribers.
@@ -252,19 +278,26 @@ class Newsletter:
         try:
             return delivery.deliver(self.store, composer, self.connection, issue_id=issue_id,
                                     smtp=self.config.smtp, stamp=self.stamp(composer),
-                                    progress=progress, stop=stop)
+                                    progress=progress, stop=stop, clock=self.clock)
         except SmtpError as e:
             left = delivery.counts(self.store, issue_id)
             raise SmtpError(f"{e}; issue {composer.number}: {left.sent} sent, {left.pending + left.deferred} "
                             "waiting; run `newsletter send` again to resume") from e
 
-    def _resume(self, progress: Progress, stop: threading.Event | None = None) -> list[IssueReport]:
+    def _resume(self, progress: Progress, stop: threading.Event | None = None, *,
+                now: bool = False) -> list[IssueReport]:
         reports = []
         for number in outbox.unfinished(self.store):
             unfinished = issue.get(self.store, number)
             if unfinished is None or (stop is not None and stop.is_set()):
                 continue
-            rendered = archive.Archive(self.config, self.store).renderer(unfinished)  # readers' own sections again
+            present = waves.clock_reading(self.clock)
+            if now:
+                outbox.bring_forward(self.store, unfinished.id, present)
+            if not waves.ready(self.store, present, issue_id=unfinished.id):
+                continue  # only later waves are left: nothing to render or send yet
+            rendered = archive.Archive(self.config, self.store).renderer(  # readers' own sections again
+                unfinished, links=links.tracker(self.config, self.signer(), unfinished.number))
             composer = message.Composer(self.config, number=unfinished.number, subject=unfinished.subject,
                                 rendered=rendered, signer=self.signer(), date=unfinished.created_at)
             result = self._deliver(unfinished.id, composer, progress, stop)

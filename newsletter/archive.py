@@ -3,7 +3,9 @@
 The same pages are served by the web app at ``{base_url}/archive/`` (index),
 ``{base_url}/archive/{number}.html`` (one issue) and ``{base_url}/archive/feed.atom``,
 and written as static files by ``newsletter archive --out DIR``. A page shows the
-issue as sent, without anything personal (no greeting, no reader's links).
+issue as sent, without anything personal (no greeting, no reader's links), with the
+editor's headlines and summaries (``editorial.edited``), and the whole text of each item that
+has no other home (a single-article document: the email links to it, see ``item.full_text``).
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from newsletter import i18n
 from newsletter.config import Config
+from newsletter.edit import editorial, words
 from newsletter.edit import issue as issues
-from newsletter.edit.issue import Draft, Stored, format_date
+from newsletter.edit.issue import Draft, Stored
 from newsletter.edit.sections import Placed, Placement, Section
+from newsletter.email.links import Rewrite
 from newsletter.email.render import Renderer, archive_url, render_template
 from newsletter.item import Item
 from newsletter.progress import Progress, Silent
@@ -87,11 +92,18 @@ def stored_draft(config: Config, store: Store, stored: Stored) -> Draft:
             order.setdefault(row["section"], []).append(item.id)
         elif lead is None:
             lead = item.id
+    edits = editorial.choices(store, [r["id"] for r in rows])  # frozen once the item went out
+    for item_id, p in placed.items():
+        choice = editorial.merge([edits[m.id] for m in p.members if m.id in edits])
+        if choice is not None:
+            placed[item_id] = dataclasses.replace(p, item=editorial.edited(p.item, choice))
     intros = {s.name: s.intro for s in config.sections}
     sections = tuple(Section(name, intros.get(name, ""), tuple(placed[i] for i in ids)) for name, ids in order.items())
     moment = (stored.created_at or now()).astimezone(config.zone)
+    chosen = words.get(store, stored.number)  # the editor's words stay with the issue they were written for
     return Draft(stored.number, stored.subject, stored.preheader, moment, sections,
-                 lead=placed[lead] if lead is not None else None)
+                 lead=placed[lead] if lead is not None else None, intro=chosen.intro,
+                 editor_subject=chosen.subject)
 
 
 def _item(row: Any, limit: int) -> Item:
@@ -101,8 +113,9 @@ def _item(row: Any, limit: int) -> Item:
         published_at=from_db(row["published_at"]), gathered_at=from_db(row["gathered_at"]) or now(),
     )
     if limit and hasattr(issues, "brief"):  # summaries as the issue showed them
-        whole = row["source_kind"] == "documents" and "#" in row["uid"]
-        item = issues.brief(item, limit, whole=whole)
+        document = row["source_kind"] == "documents"
+        item = issues.brief(item, limit, whole=document and "#" in row["uid"],
+                            article=document and "#" not in row["uid"])
     return item
 
 
@@ -113,9 +126,9 @@ class Archive:
         self.config = config
         self.store = store
 
-    def renderer(self, stored: Stored) -> Renderer:
-        """Return the renderer of a recorded issue (also what resuming a send uses)."""
-        return Renderer(self.config, stored_draft(self.config, self.store, stored))
+    def renderer(self, stored: Stored, *, links: Rewrite | None = None) -> Renderer:
+        """Return the renderer of a recorded issue (also what resuming a send uses, with its ``links``)."""
+        return Renderer(self.config, stored_draft(self.config, self.store, stored), links=links)
 
     def page(self, number: int) -> str | None:
         """Return the HTML page of issue ``number``, or None if it has not been sent."""
@@ -160,7 +173,7 @@ class Archive:
         return {"number": stored.number, "subject": stored.subject, "preheader": stored.preheader,
                 "url": archive_url(self.config, stored.number), "updated": _rfc3339(moment),
                 "published": _rfc3339(stored.created_at),
-                "date": format_date(moment.astimezone(self.config.zone))}
+                "date": i18n.format_date(moment.astimezone(self.config.zone), self.config.newsletter.language)}
 
 
 def _rfc3339(moment: datetime) -> str:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from newsletter import i18n
 from newsletter.error import ConfigError
-from newsletter.schedule import trigger
-from newsletter.settings import SOURCE_KINDS, Config, ScheduleSettings
+from newsletter.schedule import local_time, trigger
+from newsletter.settings import SOURCE_KINDS, WEBHOOK_EVENTS, Config, ScheduleSettings
+from newsletter.webhooks.signature import key_of
 
 
 class Problem(Exception):
@@ -33,6 +36,7 @@ def check(config: Config) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         raise Problem("newsletter.timezone",
                       f"newsletter.timezone: unknown time zone {config.newsletter.timezone!r}") from None
+    _check_languages(config)
     _check_sources(config)
     _check_sections(config)
     for key in ("cron", "gather_cron"):
@@ -43,6 +47,10 @@ def check(config: Config) -> None:
                 trigger(cron, config.zone, key=f"schedule.{key}")
             except ConfigError as e:
                 raise Problem(f"schedule.{key}", str(e)) from None
+    try:
+        local_time(config.schedule.local_time)
+    except ConfigError as e:
+        raise Problem("schedule.local_time", str(e)) from None
     _check_theme(config)
     for key in ("concurrency", "per_host", "max_bytes"):
         if getattr(config.gather, key) < 1:
@@ -65,6 +73,27 @@ def check(config: Config) -> None:
         raise Problem("storage.url", "storage.url must be sqlite:///PATH or postgresql://USER@HOST/DATABASE, "
                       f"got {config.storage.url.split('://')[0]!r}")
     _check_web(config)
+    _check_insight(config)
+
+
+def _check_languages(config: Config) -> None:
+    """Reject a language Babel does not know, and a default language that is not offered."""
+    n = config.newsletter
+    for key, tags in (("language", [n.language]), ("languages", n.languages)):
+        for tag in tags:
+            try:
+                i18n.check(tag)
+            except ValueError as e:
+                raise Problem(f"newsletter.{key}", f"newsletter.{key}: {e}") from None
+    if n.language.casefold() not in {tag.casefold() for tag in n.languages}:
+        raise Problem("newsletter.language", f"newsletter.language {n.language!r} is not among newsletter.languages "
+                      f"({', '.join(n.languages)}); add it there")
+    for number, section in enumerate(config.sections, start=1):
+        for tag in section.titles:
+            try:
+                i18n.check(tag)
+            except ValueError as e:
+                raise Problem(f"sections[{number}].titles", f"sections[{number}].titles: {e}") from None
 
 
 def _check_sources(config: Config) -> None:
@@ -118,6 +147,30 @@ def _check_web(config: Config) -> None:
         raise Problem("web.admin_token", "web.admin_token must be at least 16 characters (a long random string)")
 
 
+def _check_insight(config: Config) -> None:
+    """Reject click tracking, metrics and webhook settings that could never work."""
+    if config.tracking.scanner_seconds < 0:
+        raise Problem("tracking.scanner_seconds", "tracking.scanner_seconds must be 0 or more")
+    if config.metrics.token and len(config.metrics.token) < 16:
+        raise Problem("metrics.token", "metrics.token must be at least 16 characters (a long random string)")
+    if config.metrics.textfile and not config.metrics.textfile.endswith(".prom"):
+        raise Problem("metrics.textfile", "metrics.textfile must end in .prom (node_exporter reads only those)")
+    for n, hook in enumerate(config.webhooks, start=1):
+        key = f"webhooks[{n}]"
+        if not re.fullmatch(r"https?://[^\s/?#]+(/\S*)?", hook.url):
+            raise Problem(f"{key}.url", f"{key}.url must be an http(s) address, got {hook.url!r}")
+        earlier = [h.url for h in config.webhooks[:n - 1]]
+        if hook.url in earlier:
+            raise Problem(f"{key}.url", f"{key}.url repeats webhooks[{earlier.index(hook.url) + 1}]")
+        for event in hook.events:
+            if event not in WEBHOOK_EVENTS:
+                raise Problem(f"{key}.events", f"{key}.events: unknown event {event!r}"
+                              + suggestion(event, list(WEBHOOK_EVENTS)))
+        if hook.secret and not 24 <= len(key_of(hook.secret)) <= 64:
+            raise Problem(f"{key}.secret", f"{key}.secret must be whsec_ followed by the base64 of 24 to 64 "
+                          "random bytes (`newsletter webhooks secret --new` makes one)")
+
+
 def _check_delivery(config: Config) -> None:
     """Reject delivery settings that could never work."""
     for key in ("max_attempts", "bounce_limit"):
@@ -133,6 +186,23 @@ def _check_delivery(config: Config) -> None:
     if any((dkim.selector, dkim.domain, dkim.key_file)) and not all((dkim.selector, dkim.domain, dkim.key_file)):
         missing = [k for k in ("selector", "domain", "key_file") if not getattr(dkim, k)]
         raise Problem(f"dkim.{missing[0]}", f"dkim.{missing[0]} is required when DKIM signing is configured")
+    _check_oauth(config)
+
+
+def _check_oauth(config: Config) -> None:
+    """XOAUTH2 takes one token source, and the account from the URL's user instead of a password."""
+    smtp = config.smtp
+    if not (smtp.oauth_token_command or smtp.oauth_token_file):
+        return
+    if smtp.oauth_token_command and smtp.oauth_token_file:
+        raise Problem("smtp.oauth_token_file", "smtp.oauth_token_command and smtp.oauth_token_file: set one, not both")
+    parts = urlsplit(smtp.url)
+    if not parts.username:
+        raise Problem("smtp.url", "smtp.url must name the account for XOAUTH2, with @ written %40: "
+                      "smtp+starttls://you%40example.com@smtp.gmail.com:587")
+    if parts.password:
+        raise Problem("smtp.url", "smtp.url has a password and an OAuth token is configured: "
+                      "leave the password out (XOAUTH2 signs in with the token)")
 
 
 def _check_theme(config: Config) -> None:
@@ -152,9 +222,10 @@ def _check_theme(config: Config) -> None:
         raise Problem("theme.logo_width", "theme.logo_width and theme.logo_height are required with theme.logo_url")
     for key in ("greeting", "greeting_anonymous"):
         try:
-            getattr(config.newsletter, key).format(name="")
+            getattr(config.newsletter, key).format(name="", first_name="")
         except (KeyError, IndexError, ValueError) as e:
-            raise Problem(f"newsletter.{key}", f"newsletter.{key}: only the field {{name}} is allowed ({e})") from None
+            raise Problem(f"newsletter.{key}", f"newsletter.{key}: only the fields {{first_name}} and {{name}} "
+                          f"are allowed ({e})") from None
 
 
 def suggestion(wrong: str, choices: list[str]) -> str:

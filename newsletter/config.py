@@ -167,6 +167,11 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
             if all(isinstance(v, str) for v in value):
                 return list(value)
             raise Problem(key, f"{key} must be a list of strings")
+        if typing.get_origin(kind) is dict and isinstance(value, Mapping):
+            for name, text in value.items():
+                if not isinstance(text, str):
+                    raise Problem(f"{key}.{name}", f"{key}.{name} must be a string, got {text!r}")
+            return dict(value)
     names = " or ".join(_type_name(k) for k in allowed if k is not type(None))
     raise Problem(key, f"{key} must be {names}, got {value!r}")
 
@@ -174,6 +179,8 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
 def _type_name(kind: Any) -> str:
     if typing.get_origin(kind) is list:
         return "a list of strings"
+    if typing.get_origin(kind) is dict:
+        return "a table of strings"
     return {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false"}[
         kind.__name__
     ]
@@ -257,27 +264,40 @@ class SmtpUrl:
         return f"{scheme}://{self.host}:{self.port}"
 
 
-def parse_url(url: str, *, where: str = "SMTP URL") -> SmtpUrl:
-    """Return the parts of ``smtp://user:pass@host:port`` (also ``smtp+starttls``, ``smtps``)."""
+@dataclass(frozen=True)
+class ServerUrl:
+    """A mail server's URL taken apart: host, port (the scheme's default if none), security, login, path."""
+
+    host: str
+    port: int
+    security: str  # plain | starttls | tls
+    username: str | None
+    password: str | None
+    path: str
+
+
+def split_server_url(url: str, schemes: Mapping[str, tuple[int, str]], *, where: str) -> ServerUrl:
+    """Return the parts of ``scheme://user:pass@host:port/path`` for one of ``schemes``, or raise ConfigError."""
     parts = urlsplit(url)
-    if parts.scheme not in SCHEMES:
-        raise ConfigError(
-            f"{where}: scheme must be one of {', '.join(SCHEMES)}, got {url.split(':')[0]!r}"
-        )
+    if parts.scheme not in schemes:
+        raise ConfigError(f"{where}: scheme must be one of {', '.join(schemes)}, got {url.split(':')[0]!r}")
     try:
         port = parts.port
     except ValueError:
         raise ConfigError(f"{where}: invalid port in {_redact(url)!r}") from None
     if not parts.hostname:
         raise ConfigError(f"{where}: missing host in {_redact(url)!r}")
-    default_port, security = SCHEMES[parts.scheme]
-    return SmtpUrl(
-        host=parts.hostname,
-        port=port or default_port,
-        security=security,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-    )
+    default_port, security = schemes[parts.scheme]
+    return ServerUrl(parts.hostname, port or default_port, security,
+                     unquote(parts.username) if parts.username else None,
+                     unquote(parts.password) if parts.password is not None else None,
+                     unquote(parts.path.lstrip("/")))
+
+
+def parse_url(url: str, *, where: str = "SMTP URL") -> SmtpUrl:
+    """Return the parts of ``smtp://user:pass@host:port`` (also ``smtp+starttls``, ``smtps``)."""
+    server = split_server_url(url, SCHEMES, where=where)
+    return SmtpUrl(server.host, server.port, server.security, server.username, server.password or None)
 
 
 def _redact(url: str) -> str:

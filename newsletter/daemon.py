@@ -5,6 +5,11 @@ newsletter's database. What makes a run happen exactly once lives in our own
 tables: a lease says which daemon is active, and each (job, fire time) is claimed
 by one row in ``schedule_runs`` before it runs, so a second daemon, a restart or a
 coalesced misfire can never repeat it.
+
+With ``[schedule] local_time`` an issue is delivered in waves, each reader's copy at that hour
+on their clock: the daemon resumes an issue only when some of it is due, and asks APScheduler
+to wake it when the next wave falls due (a one-off ``wave`` job), so it neither polls nor
+sleeps through one.
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ import sqlalchemy as sa
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from newsletter import schedule
+from newsletter import doctor, schedule
 from newsletter.app import Newsletter
-from newsletter.edit import issue
+from newsletter.delivery import waves
+from newsletter.delivery.mailbox import poller
 from newsletter.error import NewsletterError
 from newsletter.store import from_db, to_db
 from newsletter.subscribers import optin
@@ -59,12 +65,14 @@ class Daemon:
         self.lease_seconds = lease_seconds
         self.stop = threading.Event()
         self._busy = threading.Lock()
+        self._scheduler: BackgroundScheduler | None = None  # while ``run_forever`` runs
         zone = self.config.zone
         self.jobs = {"send": schedule.trigger(self.config.schedule.cron, zone)}
         if self.config.schedule.gather_cron:
             self.jobs["gather"] = schedule.trigger(self.config.schedule.gather_cron, zone,
                                                    key="schedule.gather_cron")
         self.grace = timedelta(minutes=self.config.schedule.grace_minutes)
+        self.bounces = poller(app, self.clock)  # the bounce mailbox, read every bounces.poll_minutes
 
     # -- lease: only one daemon per database is active ---------------------------------
 
@@ -139,6 +147,17 @@ class Daemon:
         return {job: (n.astimezone(self.config.zone) if (n := schedule.next_time(cron, now)) else None)
                 for job, cron in self.jobs.items()}
 
+    def next_wave(self) -> datetime | None:
+        """Return when the next readers of an issue being delivered fall due (their local hour), if any."""
+        return waves.next_due(self.app.store, to_db(self.clock()))
+
+    def plan_wave(self) -> datetime | None:
+        """Have APScheduler wake this daemon when the next wave falls due; return when (None: no wave waits)."""
+        at = self.next_wave()
+        if at is not None and self._scheduler is not None:
+            self._scheduler.add_job("newsletter.daemon:fire", "date", run_date=at, id="wave", replace_existing=True)
+        return at
+
     def tick(self) -> list[Run]:
         """Do whatever is due now; safe to call at any moment, from any number of daemons."""
         if not self._busy.acquire(blocking=False):
@@ -152,9 +171,10 @@ class Daemon:
         if not self.acquire():
             return []
         optin.expire(self.app)  # sign-ups never confirmed within web.pending_days
+        self.bounces.tick()  # when it is time; it logs what it did and never raises
         runs = []
-        if not self.stop.is_set() and issue.unfinished(self.app.store) is not None:
-            runs.append(self._logged(self._resume()))
+        if not self.stop.is_set() and waves.ready(self.app.store, to_db(self.clock())):
+            runs.append(self._logged(self._resume()))  # an interrupted issue, or its next wave
         for job, cron in self.jobs.items():
             now = self.clock()
             due = schedule.due(cron, last=self.last_due(job), now=now, grace=self.grace)
@@ -179,7 +199,24 @@ class Daemon:
                                    crash=True)
             self._finish(run)
             runs.append(run)
+        self._after_runs()
         return runs
+
+    def _after_runs(self) -> None:
+        """Deliver webhooks, then rewrite the metrics textfile: after the runs, so neither delays a send."""
+        try:
+            self.app.deliver_webhooks()
+        except Exception as e:  # noqa: BLE001 - the daemon must outlive any webhook endpoint or database hiccup
+            log.error("webhooks: %s: %s", type(e).__name__, e)
+        if self.config.metrics.textfile:
+            # The heavy edge of metrics: prometheus_client takes a tenth of a second to load, and
+            # every command imports this module.
+            from newsletter.insight import metrics
+
+            try:
+                metrics.write_textfile(self.config, self.app.store)
+            except (OSError, NewsletterError) as e:
+                log.error("cannot write metrics.textfile: %s", e)
 
     def _logged(self, run: Run, *, crash: bool = False) -> Run:
         """Log how ``run`` ended, in one line (with the traceback after a crash); return it."""
@@ -196,7 +233,8 @@ class Daemon:
         except NewsletterError as e:
             return Run("resume", now, "failed", str(e))
         note = "; ".join(f"issue {r.number}: {r.counts.sent} sent, {r.counts.pending + r.counts.deferred} "
-                         "waiting" for r in reports)
+                         "waiting" + (f" ({r.counts.scheduled} for their local hour)" if r.counts.scheduled else "")
+                         for r in reports)
         return Run("resume", now, "interrupted" if self.stop.is_set() else "sent", note)
 
     def _perform(self, run: Run) -> Run:
@@ -279,17 +317,29 @@ class Daemon:
         scheduler.add_job("newsletter.daemon:fire", "interval", minutes=1, id="standby",
                           replace_existing=True)
         scheduler.start()
+        self._scheduler = scheduler
         log.info("newsletter daemon %s started; next: %s", self.holder,
-                 ", ".join(f"{j} {shown(t, self.config.zone)}" for j, t in self.next_runs().items() if t))
+                 ", ".join(f"{j} {shown(t, self.config.zone)}" for j, t in
+                           [*self.next_runs().items(), ("wave", self.next_wave())] if t))
+        if self.config.schedule.doctor:
+            self.examine()
         try:
             fire()  # catch up at once on anything missed while we were down
             self.stop.wait()
         finally:
             log.info("stopping: waiting for the current run to reach a safe point")
             scheduler.shutdown(wait=True)
+            self._scheduler = None
             self.release()
             _current = None
             log.info("stopped")
+
+    def examine(self) -> bool:
+        """Log what `newsletter doctor` finds, before any scheduled send; a failing check warns, never stops."""
+        diagnosis = doctor.examine(self.config, self.app.connection(), self.app.dkim)
+        for check in diagnosis.checks:
+            log.log(logging.INFO if check.ok else logging.WARNING, "doctor: %s", check.line())
+        return diagnosis.ok
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self.stop.set()  # before the log line: whoever reads "received" may rely on the stop being set
@@ -305,6 +355,7 @@ def fire() -> None:
     if daemon is None or daemon.stop.is_set():
         return
     daemon.tick()  # which logs each run it did, once
+    daemon.plan_wave()  # after the tick: a send may have queued waves, a resume emptied one
 
 
 def renew() -> None:

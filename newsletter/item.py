@@ -124,6 +124,20 @@ class Item:
     forced_section: str | None = None
 
 
+def full_text(item: Item) -> list[str]:
+    """Return the paragraphs of ``item``'s whole text when the issue is the only place to read it, else [].
+
+    That is an item with no link (a single-article document) whose summary leaves part of its
+    text out: the archive page shows the paragraphs, and the email links there.
+    """
+    if item.link:
+        return []
+    text = html_to_text(item.body) if "<" in item.body else item.body
+    if len(text.split()) <= len(item.summary.split()):
+        return []
+    return [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+
+
 def identify(guid: str | None, link: str | None, *content: str | None) -> str:
     """Return an item's stable uid: its guid, else its link, else a hash of its content.
 

@@ -1,10 +1,14 @@
-"""The schedule: cron expressions with day names, and which runs are due at a given moment."""
+"""The schedule: cron expressions with day names, which runs are due at a given moment, and local hours.
+
+A local hour (``[schedule] local_time``) is a wall-clock time: ``first_at`` finds when a clock
+in a given zone next shows it, which is when ``delivery.waves`` makes each reader's copy due.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -89,3 +93,46 @@ def due(cron: CronTrigger, *, last: datetime, now: datetime, grace: timedelta) -
     if not recent:
         return Due(None, first, late=True)
     return Due(recent[-1], first)
+
+
+def local_time(text: str, *, key: str = "schedule.local_time") -> time | None:
+    """Return the wall-clock time ``"07:00"`` stands for (24-hour ``H:MM`` or ``HH:MM``); None for ``""``."""
+    if not text:
+        return None
+    match = re.fullmatch(r"([0-9]{1,2}):([0-9]{2})", text)
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ConfigError(f"{key}: expected a 24-hour time like \"07:00\" (or \"\" for none), got {text!r}")
+    return time(int(match[1]), int(match[2]))
+
+
+def first_at(moment: datetime, at: time, zone: ZoneInfo) -> datetime:
+    """Return the first moment not earlier than ``moment`` at which a clock in ``zone`` shows ``at`` (in UTC).
+
+    Daylight-saving changes follow RFC 5545 (iCalendar). A time the clocks skip (02:30 on a
+    spring-forward night, when 02:00 jumps to 03:00) is read with the offset from before the
+    jump: it comes as long after the jump as it was meant to come after 02:00 (03:30). A time
+    the clocks show twice (01:30 on an autumn night) is its first showing, or, once that has
+    passed, its second: the clock does show it again, and nobody gets the issue twice.
+    """
+    moment = moment.astimezone(UTC)
+    day = moment.astimezone(zone).date()
+    for _ in range(3):  # today or tomorrow on the zone's clock; one more day for a zone that skips one
+        for candidate in _showings(day, at, zone):
+            if candidate >= moment:
+                return candidate
+        day += timedelta(days=1)
+    raise AssertionError(f"no {at} in {zone} within three days of {moment}")  # every day shows some time
+
+
+def _showings(day: date, at: time, zone: ZoneInfo) -> list[datetime]:
+    """Return the moments (in UTC, earliest first) at which the clock in ``zone`` shows ``at`` on ``day``.
+
+    Compared in UTC: two datetimes in one zone compare by wall time, blind to ``fold``.
+    """
+    wall = datetime.combine(day, at)
+    shown = {local.astimezone(UTC) for fold in (0, 1)
+             if (local := wall.replace(tzinfo=zone, fold=fold)).astimezone(UTC).astimezone(zone).replace(
+                 tzinfo=None) == wall}
+    if not shown:  # skipped by the clocks: the offset from before the jump
+        return [wall.replace(tzinfo=zone, fold=0).astimezone(UTC)]
+    return sorted(shown)

@@ -97,7 +97,8 @@ sa.Table(
     sa.UniqueConstraint("item_id", name="uq_issue_items_item"),
 )
 
-# Owner: newsletter/edit/editorial.py, editors' choices for waiting items.
+# Owner: newsletter/edit/editorial.py, editors' choices for waiting items (kept, unchanged, once an
+# item went out: the archive shows the editor's headline and summary); web/desk_issue.py calls it.
 sa.Table(
     "editorial", metadata,
     sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),
@@ -105,6 +106,11 @@ sa.Table(
     sa.Column("dropped", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("section", sa.Text),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("title", sa.Text),  # 0015_issue_editing: the editor's headline and summary (None: the source's)
+    sa.Column("summary", sa.Text),
+    sa.Column("position", sa.Integer),  # place within its section
+    sa.Column("apart", sa.Boolean, nullable=False, server_default=sa.false()),  # split from its story
+    sa.Column("joined_to", sa.Integer),  # merged into the story of this item
 )
 
 # Owner: newsletter/subscribers/__init__.py; csvfile.py, optin.py and the delivery modules (bounce
@@ -129,7 +135,9 @@ sa.Table(
     sa.Column("confirm_sent_at", sa.DateTime),
     sa.Column("language", sa.String(35), nullable=False, server_default=""),  # 0012_reader_locale
     sa.Column("timezone", sa.String(64), nullable=False, server_default=""),
+    sa.Column("name_key", sa.Text, nullable=False, server_default=""),  # 0013_subscriber_search
     sa.Index("ix_subscribers_status", "status", "id"),
+    sa.Index("ix_subscribers_name_key", "name_key", "id"),
 )
 
 # Owner: newsletter/subscribers/__init__.py, each subscriber's history (bounce reports included).
@@ -162,9 +170,11 @@ sa.Table(
     sa.Column("claimed_by", sa.String(200)),
     sa.Column("claimed_at", sa.DateTime),
     sa.Column("bounced", sa.Boolean, nullable=False, server_default=sa.text("false")),  # 0007_delivery_bounced
+    # 0014_local_delivery: when the reader's copy falls due (naive UTC); delivery/waves.py plans it.
+    sa.Column("due_at", sa.DateTime, nullable=False, server_default="1970-01-01 00:00:00"),
     sa.UniqueConstraint("issue_id", "subscriber_id", name="uq_deliveries_issue_subscriber"),
     sa.Index("ix_deliveries_issue_status", "issue_id", "status"),
-    sa.Index("ix_deliveries_claim", "issue_id", "status", "id"),
+    sa.Index("ix_deliveries_due", "issue_id", "status", "due_at", "id"),
 )
 
 # Owner: newsletter/daemon.py, one row per scheduled job and fire time.
@@ -215,4 +225,79 @@ sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("expires_at", sa.DateTime, nullable=False),
     sa.Index("ix_desk_sessions_expires_at", "expires_at"),
+)
+
+# Owner: newsletter/delivery/receipts.py, one row per report applied (a mailbox message, an ESP's event),
+# so that the same one is never applied twice (0017_bounce_mailbox).
+sa.Table(
+    "report_receipts", metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("origin", sa.String(20), nullable=False),
+    sa.Column("received_at", sa.DateTime, nullable=False),
+)
+
+# Owner: newsletter/edit/words.py, the subject and intro an editor wrote for each issue, by number
+# (written for the next issue on the desk, kept once it is made; 0018_issue_words).
+sa.Table(
+    "issue_words", metadata,
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("subject", sa.Text, nullable=False, server_default=""),
+    sa.Column("intro", sa.Text, nullable=False, server_default=""),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+# Owner: newsletter/insight/clicks.py, clicks on an issue's links per item and ten-minute bucket (0016_insight):
+# counts only, nothing about who clicked; ``discounted`` are those taken for mail scanners' fetches.
+sa.Table(
+    "clicks", metadata,
+    sa.Column("issue_id", sa.Integer, sa.ForeignKey("issues.id"), primary_key=True),
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),
+    sa.Column("bucket", sa.DateTime, primary_key=True),
+    sa.Column("clicks", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("discounted", sa.Integer, nullable=False, server_default="0"),
+)
+
+# Owner: newsletter/webhooks/events.py, each event queued in the transaction of its change (0016_insight):
+# subscribers/__init__.py (record_events) and delivery/outbox.py (finish) call it; webhooks/sender.py marks
+# them ``fanned`` once each endpoint that wants one has its delivery row, and forgets old ones, through it.
+sa.Table(
+    "webhook_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("msg_id", sa.String(40), nullable=False),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("subscriber_id", sa.Integer),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("fanned", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.UniqueConstraint("msg_id", name="uq_webhook_events_msg_id"),
+    sa.Index("ix_webhook_events_fanned", "fanned", "id"),
+)
+
+# Owner: newsletter/webhooks/sender.py, one row per event and endpoint: its attempts and outcome.
+sa.Table(
+    "webhook_deliveries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("webhook_events.id"), nullable=False),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("subscriber_id", sa.Integer),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime),
+    sa.Column("claimed_until", sa.DateTime),
+    sa.Column("last_code", sa.Integer),
+    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("delivered_at", sa.DateTime),
+    sa.UniqueConstraint("event_id", "url", name="uq_webhook_deliveries_event_url"),
+    sa.Index("ix_webhook_deliveries_open", "url", "status", "subscriber_id", "event_id"),
+    sa.Index("ix_webhook_deliveries_updated", "updated_at"),
+)
+
+# Owner: newsletter/insight/timings.py, how long the last run of each kind took (the last gather), for /metrics.
+sa.Table(
+    "timings", metadata,
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.DateTime, nullable=False),
 )

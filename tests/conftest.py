@@ -9,11 +9,13 @@ use live in ``tests/helpers/``.
 from __future__ import annotations
 
 import shutil
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from helpers.asgi import InProcess
+from helpers.dovecot import Dovecot, Mailbox, run_dovecot
 from helpers.http import FeedServer, serve_folder
 from helpers.newsletters import ADMIN_TOKEN, FIXTURES, write_config
 from helpers.postgres import Postgres, run_postgres
@@ -75,6 +77,27 @@ def feed_server(feeds: Path) -> Iterator[FeedServer]:
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """A private CA and a server certificate for 127.0.0.1 it signed: (ca.pem, cert.pem, key.pem)."""
     return make_certificates(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def server_context(certificates: tuple[Path, Path, Path]) -> ssl.SSLContext:
+    """A server's TLS context holding the certificate of ``certificates``."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificates[1], certificates[2])
+    return context
+
+
+@pytest.fixture(scope="session")
+def imap_server(certificates: tuple[Path, Path, Path]) -> Iterator[Dovecot]:
+    """A real IMAP server (Dovecot) on loopback for the session: plain with STARTTLS, and TLS."""
+    with run_dovecot(certificates) as server:
+        yield server
+
+
+@pytest.fixture
+def imap(imap_server: Dovecot) -> Mailbox:
+    """An empty mailbox of a user of its own on ``imap_server``."""
+    return imap_server.user()
 
 
 @pytest.fixture

@@ -98,8 +98,8 @@ def test_subscribers_round_trip(scaffold: Path, tmp_path: Path) -> None:
     active = json.loads(run("subscribers", "list", "--status", "active", "--json", cwd=scaffold).stdout)
     assert sorted(s["email"] for s in active) == ["Ann@example.org", "erin@example.org"]
     exported = run("subscribers", "export", cwd=scaffold).stdout.splitlines()
-    assert exported[0] == "email,name,sections,status"
-    assert '"bob@example.org,Bob"' not in exported and "bob@example.org,,\"Russia,China\",pending" in exported
+    assert exported[0] == "email,name,sections,status,language,timezone"
+    assert '"bob@example.org,Bob"' not in exported and "bob@example.org,,\"Russia,China\",pending,," in exported
     # A re-import never brings back someone who unsubscribed.
     csv.write_text("email,name,sections,status\ncarol@example.org,Carol,,active\n", encoding="utf-8")
     run("subscribers", "import", str(csv), cwd=scaffold)

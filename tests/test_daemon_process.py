@@ -92,7 +92,7 @@ def test_sigterm_during_a_send_checkpoints_and_a_restart_resumes(tmp_path: Path,
                                                                  gated: Any) -> None:
     server, port = gated
     write_config(tmp_path, smtp_url=f"smtp://127.0.0.1:{port}", sources=[{"path": "inbox"}],
-                 extra='\n[schedule]\ncron = "* * * * *"\n')
+                 extra='\n[schedule]\ncron = "* * * * *"\ndoctor = false\n')
     app = Newsletter(load(tmp_path / "newsletter.toml", environ={}))
     for n in range(READERS):
         subscribers.add(app.store, f"reader{n:02d}@example.org", status="active")

@@ -44,9 +44,10 @@ def make(tmp_path: Path, documents: Path) -> Make:
 
 def add_document(folder: Path, n: int) -> None:
     """Give the next issue something new to carry."""
+    port, goods = [("Aktau", "grain"), ("Baku", "steel"), ("Turkmenbashi", "cotton")][n % 3]
     (folder / f"2026-12-{n:02d}-note.txt").write_text(
-        f"Caspian ferry line number {n} opens\nA new ferry crosses the Caspian, the {n}th this year.\n"
-        f"Operators said route {n} would carry freight and passengers from spring.\n", encoding="utf-8")
+        f"{port} opens a {goods} terminal\nThe port of {port} opened terminal {n} this week.\n"
+        f"Its operators expect {n * 40} ships carrying {goods} in the first year.\n", encoding="utf-8")
 
 
 def rows(app: Newsletter) -> dict[str, dict]:
@@ -286,7 +287,9 @@ def test_deliveries_summary_lists_counts_and_failures(make: Make, scripted_smtp:
     app = make(scripted_smtp.url, ["a@example.org", "gone@example.org"])
     app.send()
     summary = app.deliveries(1).to_json()
-    assert summary["deliveries"] == {"pending": 0, "sent": 1, "deferred": 0, "failed": 1, "skipped": 0, "total": 2}
+    assert summary["deliveries"] == {"pending": 0, "sent": 1, "deferred": 0, "failed": 1, "skipped": 0, "scheduled": 0,
+                                     "total": 2}
+    assert summary["scheduled"] == [] and summary["waves"] == []
     assert summary["status"] == "sent" and summary["number"] == 1
     [failure] = summary["failures"]
     assert failure["email"] == "gone@example.org" and failure["status"] == "failed"

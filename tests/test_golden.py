@@ -21,7 +21,8 @@ from helpers.newsletters import FIXTURES, write_config
 
 from newsletter.app import Newsletter
 from newsletter.config import load
-from newsletter.email.message import Recipient, confirmation
+from newsletter.email.message import Recipient
+from newsletter.email.notice import confirmation
 from newsletter.email.render import Renderer
 
 MOMENT = datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("Asia/Almaty"))

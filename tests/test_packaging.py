@@ -25,6 +25,9 @@ def test_wheel_ships_templates_and_runs_init_and_preview(tmp_path: Path) -> None
     assert {"newsletter/starter/newsletter.toml", "newsletter/starter/inbox/welcome.md"} <= set(names)  # `init`
     assert {"newsletter/web/templates/base.html", "newsletter/web/templates/desk/preview.html",
             "newsletter/web/templates/mail/message.html"} <= set(names)  # the web app's pages
+    assert {f"newsletter/locale/{language}/LC_MESSAGES/messages.{kind}"
+            for language in ("en", "ru", "kk") for kind in ("po", "mo")} <= set(names)  # the compiled catalogs
+    assert {"newsletter/_bundled/templates/welcome.mjml", "newsletter/_bundled/templates/notice.mjml"} <= set(names)
     code = "".join(zipfile.ZipFile(wheel).read(n).decode("utf-8") for n in names if n.endswith(".py"))
     assert "FastSink" not in code and "build_reference" not in code  # test and bench scaffolding stays in tests/
     target = tmp_path / "site"
@@ -35,6 +38,10 @@ def test_wheel_ships_templates_and_runs_init_and_preview(tmp_path: Path) -> None
     code = "import newsletter, sys; print(newsletter.__file__)"
     where = subprocess.run([sys.executable, "-c", code], env=env, cwd=work, capture_output=True, text=True)
     assert where.stdout.startswith(str(target))  # the wheel's copy, not the checkout
+    speaks = subprocess.run([sys.executable, "-c", "from newsletter import i18n; "
+                             "print(i18n.translations('kk').gettext('View in browser'))"],
+                            env=env, cwd=work, capture_output=True, text=True)
+    assert speaks.stdout.strip() == "Браузерде ашу", speaks.stderr  # its catalogs load from the wheel
     init = subprocess.run([sys.executable, "-m", "newsletter", "init", "--demo", "brief"], env=env, cwd=work,
                           capture_output=True, text=True, timeout=60)
     assert init.returncode == 0, init.stderr

@@ -81,7 +81,7 @@ def test_the_html_email(tmp_path: Path) -> None:
 
 
 def test_right_to_left_languages_set_dir(tmp_path: Path) -> None:
-    html = render(config(tmp_path, language="ar"), draft()).html
+    html = render(config(tmp_path, language="ar", languages=["ar"]), draft()).html
     assert '<html lang="ar" dir="rtl"' in html and "text-align:right" in html
 
 

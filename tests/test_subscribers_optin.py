@@ -59,7 +59,10 @@ def confirmation_link(sink: Sink, index: int = -1) -> str:
 
 
 def test_sign_up_mails_a_link_that_makes_the_reader_active(app: Newsletter, sink: Sink, clock: Clock) -> None:
-    signup = optin.request(app, "New.Reader@Example.org", name="Nia", sections=["china", "Nowhere"])
+    with pytest.raises(SubscriberError, match=r"^unknown section 'Chna'; did you mean 'China'\?$"):
+        optin.request(app, "New.Reader@Example.org", name="Nia", sections=["russia", "Chna"])
+    assert sink.messages == [] and subscribers.find(app.store, "new.reader@example.org") is None
+    signup = optin.request(app, "New.Reader@Example.org", name="Nia", sections=["china"])
     assert (signup.email, signup.sent, signup.reason) == ("New.Reader@example.org", True, "sent")
     pending = subscribers.get(app.store, "new.reader@example.org")
     assert (pending.status, pending.name, pending.sections, pending.origin) == ("pending", "Nia", ("China",), "web")

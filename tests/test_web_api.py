@@ -82,10 +82,10 @@ def test_subscribers_endpoints(client: InProcess, web_app: Newsletter) -> None:
                                                            ("preferences", "api")]
     imported = client.post("/api/subscribers/import", content="email,status\nfay@example.org,active\nbad,\n",
                            headers={**BEARER, "Content-Type": "text/csv"})
-    assert imported.json() == {"added": 1, "updated": 0, "skipped": 0,
+    assert imported.json() == {"added": 1, "updated": 0, "skipped": 0, "no_status": 0, "note": "",
                                "rejected": [{"line": 3, "reason": imported.json()["rejected"][0]["reason"]}]}
     export = client.get("/api/subscribers/export.csv", params={"q": "fay"}, headers=BEARER)
-    assert export.text == "email,name,sections,status\r\nfay@example.org,,,active\r\n"  # RFC 4180 rows
+    assert export.text == "email,name,sections,status,language,timezone\r\nfay@example.org,,,active,,\r\n"  # RFC 4180
 
 
 def test_preview_items_test_send_and_send(client: InProcess, web_app: Newsletter, sink: Sink) -> None:

@@ -1,8 +1,11 @@
-"""The ``newsletter`` command: each command opens the app and calls one library function."""
+"""The ``newsletter`` command: each command calls one library function.
+
+A command's module is imported when that command runs, not before: ``base.COMMANDS``
+says which module holds each command (add a row there with a new command).
+"""
 
 from __future__ import annotations
 
-from newsletter.cli import lists, local, reports, work  # noqa: F401 - importing them registers their commands
 from newsletter.cli.base import cli
 
 

@@ -1,7 +1,15 @@
-"""The root of the ``newsletter`` command: library errors become one line on stderr."""
+"""The root of the ``newsletter`` command: which module holds each command, and what every command shares.
+
+Library errors become one line on stderr here. A command's module is imported only when
+that command runs or shows its own help (click's lazily loaded subcommands): ``COMMANDS``
+names the module of each command and the line ``newsletter --help`` shows for it. So
+this module imports no stage of the library, only the config; commands that need the
+whole application open it through ``newsletter.cli.app``.
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -11,11 +19,8 @@ from typing import Any
 import click
 
 from newsletter import __version__, config
-from newsletter.app import Newsletter, SendReport
 from newsletter.config import Config
-from newsletter.edit.issue import Planned
 from newsletter.error import ConfigError, NewsletterError
-from newsletter.gather import GatherReport
 
 
 class Group(click.Group):
@@ -32,6 +37,69 @@ class Group(click.Group):
             sys.exit(130)
 
 
+COMMANDS: dict[str, tuple[str, str]] = {
+    "archive": ("newsletter.cli.work", "Write the web archive: a page per sent issue, index.html and feed.atom."),
+    "bounces": ("newsletter.cli.reports", ("Apply bounce (DSN) and complaint (ARF) reports: files, folders (maildirs "
+                                            "too), one on stdin, or a mailbox.")),
+    "deliveries": ("newsletter.cli.work", ("Show how the deliveries of issue ISSUE went: counts, the waves still to "
+                                            "come, each failed or deferred reader.")),
+    "demo": ("newsletter.cli.local", "Send one issue of this newsletter to demo readers through an embedded SMTP sink."),
+    "doctor": ("newsletter.cli.doctor", "Check the relay, SPF, DKIM, DMARC, MX and unsubscribe links before sending."),
+    "gather": ("newsletter.cli.gather", "Fetch every source and store new items; exits 1 if any source failed."),
+    "init": ("newsletter.cli.work", ("Create a newsletter in FOLDER: a commented newsletter.toml with one source and "
+                                      "one section.")),
+    "items": ("newsletter.cli.lists", "List the waiting items; pin, drop or move one for the next issue."),
+    "preview": ("newsletter.cli.work", "Render the next issue from waiting items; nothing is consumed or sent."),
+    "report": ("newsletter.cli.insight", ("Show issue ISSUE's figures: deliveries by outcome and answer, unsubscribes, "
+                                           "complaints, clicks, earlier ones.")),
+    "run": ("newsletter.cli.work", ("Run the scheduler daemon: send (and gather) on the configured schedule until "
+                                     "stopped.")),
+    "send": ("newsletter.cli.work", "Gather, build the next issue and deliver it; resumes an unfinished issue first."),
+    "serve": ("newsletter.cli.local", ("Run the web app: sign-up, confirm, preferences, unsubscribe, archive, "
+                                        "editor's desk, JSON API.")),
+    "sink": ("newsletter.cli.local", ("Catch this newsletter's mail on this machine: an SMTP sink where smtp.url "
+                                       "points, and a mail view.")),
+    "sources": ("newsletter.cli.lists", "List sources with their health; import and export OPML."),
+    "status": ("newsletter.cli.work", ("Show the next scheduled runs, the last issue and its deliveries, and source "
+                                        "health.")),
+    "subscribers": ("newsletter.cli.lists", "Manage the subscriber list."),
+    "webhooks": ("newsletter.cli.insight", "Outbound webhooks: recent attempts, and the endpoints' signing secrets."),
+    "worker": ("newsletter.cli.work", ("Deliver unfinished issues, sharing them with other workers (PostgreSQL: on any "
+                                        "number of hosts).")),
+}
+"""Each command: the module that defines it (with ``@cli.command``), and the first line of its help.
+
+A new command gets a row here; ``tests/test_cli_startup.py`` fails when a command is
+missing or its line differs from the command's own help.
+"""
+
+
+class Commands(Group):
+    """The root group: import a command's module only when the command is asked for (``COMMANDS``).
+
+    This is click's documented lazy loading (``list_commands`` and ``get_command``
+    overridden); the listing of ``--help`` comes from the table, so it imports nothing.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Return every command's name, loaded or not."""
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Return the command ``cmd_name``, importing its module first; None if there is no such command."""
+        if cmd_name not in self.commands:
+            # An unknown name loads every command, so that click can suggest the nearest one.
+            wanted = [COMMANDS[cmd_name][0]] if cmd_name in COMMANDS else [m for m, _ in COMMANDS.values()]
+            for module in dict.fromkeys(wanted):
+                importlib.import_module(module)  # its decorators register its commands on ``cli``
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Write the Commands section of ``--help`` from ``COMMANDS``, as click would from the commands themselves."""
+        listed = {name: click.Command(name, help=line) for name, (_, line) in COMMANDS.items()}
+        click.Group(commands={**listed, **self.commands}).format_commands(ctx, formatter)
+
+
 def _config(ctx: click.Context) -> Config:
     """Return the loaded configuration: cheap, so a command can look at it before opening the app."""
 
@@ -45,16 +113,6 @@ def _config(ctx: click.Context) -> Config:
     return loaded
 
 
-def _app(ctx: click.Context) -> Newsletter:
-
-    obj = ctx.find_root().obj
-    if "app" not in obj:
-        obj["app"] = Newsletter(_config(ctx))
-        ctx.find_root().call_on_close(obj["app"].close)
-    app: Newsletter = obj["app"]
-    return app
-
-
 def _json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
@@ -63,7 +121,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 """The ``--json`` flag every listing and report command takes; its output goes through ``_json``."""
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
               help="Config file (default: $NEWSLETTER_CONFIG, else ./newsletter.toml).")
 @click.option("-q", "--quiet", is_flag=True, help="Only print errors and results.")
@@ -84,42 +142,3 @@ class _Null:
 
     def __exit__(self, *exc: object) -> None:
         return None
-
-
-def _print_send(report: SendReport, as_json: bool) -> None:
-    if report.gather is not None:
-        _print_source_notes(report.gather)
-    if as_json:
-        _json(report.to_json())
-        return
-    if report.gather is not None:
-        for s in report.gather.failed:
-            if not s.alarm:
-                click.echo(f"warning: source {s.name} failed: {s.error}", err=True)
-    for i in report.issues:
-        c = i.counts
-        verb = "resumed" if i.resumed else "sent"
-        click.echo(f"issue {i.number} {verb}: {c.sent} sent, {c.deferred} deferred, {c.failed} failed, "
-                   f"{c.skipped} skipped of {c.total}")
-    if report.status != "sent":
-        click.echo(report.message)
-
-
-def _print_source_notes(report: GatherReport) -> None:
-    """Warn on stderr about sources failing too long and sources that moved."""
-    for s in report.alarms:
-        click.echo(f"warning: {s.alarm_message}", err=True)
-    for s in report.sources:
-        if s.moved_to:
-            click.echo(f"note: source {s.name} moved permanently to {s.moved_to}; "
-                       "update its url in the config", err=True)
-
-
-def _print_plan(rows: list[Planned], *, status: bool = False) -> None:
-    """Print items as ``id  [status]  section  title  (source)`` with the reason indented below."""
-    for p in rows:
-        section = p.section or ("(lead)" if p.status == "lead" else "-")
-        head = f"{p.item.id:>5}  " + (f"{p.status:<11} " if status else "") + f"{section:<16} {p.item.title}"
-        click.echo(f"{head}  ({p.item.source_name})")
-        why = "; ".join(x for x in [p.reason, p.note, *(p.choice.actions if p.choice else [])] if x)
-        click.echo(f"       {why}")

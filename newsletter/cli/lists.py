@@ -10,11 +10,13 @@ from typing import Any, TextIO
 import click
 
 from newsletter import subscribers
-from newsletter.cli.base import Group, _app, _json, _Null, _print_plan, cli, json_option
+from newsletter.cli.app import _app, _print_plan
+from newsletter.cli.base import Group, _json, _Null, cli, json_option
 from newsletter.edit import editorial
 from newsletter.gather import opml, sources
 from newsletter.progress import for_terminal
-from newsletter.subscribers import STATUSES, csvfile
+from newsletter.subscribers import STATUSES, csvfile, editor
+from newsletter.subscribers.choices import Choices
 from newsletter.times import shown
 
 
@@ -27,12 +29,17 @@ def subscribers_group() -> None:
 @click.argument("email")
 @click.option("--name", default="", help="The subscriber's name, used in the greeting.")
 @click.option("--sections", default="", metavar="A,B", help="Only these sections (default: all).")
+@click.option("--language", default="", metavar="TAG", help="Their language, one of [newsletter] languages "
+              "(default: the newsletter's).")
+@click.option("--timezone", default="", metavar="ZONE", help="Their IANA time zone, e.g. Asia/Almaty "
+              "(default: the newsletter's).")
 @click.option("--confirmed", is_flag=True, help="They already agreed: make them active without opt-in.")
 @click.pass_context
-def subscribers_add(ctx: click.Context, email: str, name: str, sections: str, confirmed: bool) -> None:
+def subscribers_add(ctx: click.Context, email: str, name: str, sections: str, language: str, timezone: str,
+                    confirmed: bool) -> None:
     """Add a subscriber (pending until confirmed, unless --confirmed)."""
-    s = subscribers.add(_app(ctx).store, email, name=name, sections=subscribers.parse_sections(sections),
-                        status="active" if confirmed else "pending")
+    s = editor.add(_app(ctx), email, name=name, sections=sections, language=language, timezone=timezone,
+                   status="active" if confirmed else "pending")
     click.echo(f"added {s.email} ({s.status})")
 
 
@@ -47,19 +54,50 @@ def subscribers_remove(ctx: click.Context, email: str) -> None:
 
 @subscribers_group.command("list")
 @click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
-@click.option("--search", metavar="TEXT", help="Only addresses or names containing TEXT (any case).")
+@click.option("--search", metavar="TEXT", help="Only addresses or names containing TEXT (any case, any script).")
 @click.option("--section", metavar="NAME", help="Only readers who receive section NAME.")
+@click.option("--sort", type=click.Choice(["id", "name"]), default="id", show_default=True,
+              help="In the order they were added, or by name (any case; readers without a name last).")
 @json_option
 @click.pass_context
-def subscribers_list(ctx: click.Context, status: str | None, search: str | None, section: str | None,
+def subscribers_list(ctx: click.Context, status: str | None, search: str | None, section: str | None, sort: str,
                      as_json: bool) -> None:
     """List subscribers (filter by status, a search, a section)."""
-    rows = subscribers.iterate(_app(ctx).store, status=status, search=search, section=section)
+    app = _app(ctx)
+    choices = Choices.of(app.config)
+    if section:
+        choices.pick([section])  # an unknown section is an error that names the nearest real one
+        section = choices.meaning(section)[0]
+    rows = subscribers.iterate(app.store, status=status, search=search, section=section, choices=choices, sort=sort)
     if as_json:
         _json([s.to_json() for s in rows])
         return
     for s in rows:
-        click.echo(f"{s.email}\t{s.status}\t{s.name}\t{','.join(s.sections)}")
+        click.echo(f"{s.email}\t{s.status}\t{s.name}\t{','.join(s.sections)}\t{s.language}\t{s.timezone}".rstrip())
+
+
+@subscribers_group.command("check")
+@json_option
+@click.pass_context
+def subscribers_check(ctx: click.Context, as_json: bool) -> None:
+    """List readers whose sections name no section of the config (nor a former name); exit 1 if any."""
+    app = _app(ctx)
+    found = subscribers.strays(app.store, Choices.of(app.config))
+    if as_json:
+        _json([stray.to_json() for stray in found])
+    else:
+        for stray in found:
+            names = ", ".join(f"{name!r}" + (f" (did you mean {stray.suggestions[name]!r}?)"
+                                             if stray.suggestions[name] else "") for name in stray.unknown)
+            click.echo(f"{stray.subscriber.email}\t{stray.subscriber.status}\tunknown section {names}")
+        if found:
+            click.echo(f"{len(found)} reader{'s' if len(found) > 1 else ''} chose sections the config does not have: "
+                       "give the section they became `formerly = [\"old name\"]`, or change their sections "
+                       "(desk, API or a CSV import)", err=True)
+        else:
+            click.echo("every reader's sections are in the config")
+    if found:
+        sys.exit(1)
 
 
 @subscribers_group.command("import")
@@ -67,15 +105,18 @@ def subscribers_list(ctx: click.Context, status: str | None, search: str | None,
 @json_option
 @click.pass_context
 def subscribers_import(ctx: click.Context, file: Any, as_json: bool) -> None:
-    """Import a CSV with the header email,name,sections,status; exits 1 if a row was rejected."""
+    """Import a CSV (ours, or a Mailchimp, listmonk, Buttondown or Substack export); exits 1 if a row was rejected."""
     progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
+    app = _app(ctx)
     with progress if hasattr(progress, "__enter__") else _Null():
-        report = csvfile.import_csv(_app(ctx).store, file, progress=progress)
+        report = csvfile.import_csv(app.store, file, choices=Choices.of(app.config), progress=progress)
     if as_json:
         _json(report.to_json())
     else:
         click.echo(f"{report.added} added, {report.updated} updated, {report.skipped} unchanged, "
                    f"{len(report.rejected)} rejected")
+        if report.note:
+            click.echo(f"note: {report.note}")
         for line, reason in report.rejected:
             click.echo(f"{file.name}:{line}: {reason}", err=True)
     if report.rejected:

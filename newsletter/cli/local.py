@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from newsletter import demo, sink
-from newsletter.cli.base import _app, _config, _Null, _print_send, cli
+from newsletter.cli.app import _app, _print_send
+from newsletter.cli.base import _config, _Null, cli
 from newsletter.progress import for_terminal
 
 

@@ -1,4 +1,4 @@
-"""Commands that gather, preview, send and schedule issues."""
+"""Commands that start, preview, send and schedule issues (``gather`` has a module of its own)."""
 
 from __future__ import annotations
 
@@ -12,21 +12,12 @@ import click
 
 from newsletter import bundle, status
 from newsletter.app import SendReport
-from newsletter.cli.base import (
-    _app,
-    _config,
-    _json,
-    _Null,
-    _print_plan,
-    _print_send,
-    _print_source_notes,
-    cli,
-    json_option,
-)
+from newsletter.cli.app import _app, _print_plan, _print_send
+from newsletter.cli.base import _json, _Null, cli, json_option
 from newsletter.daemon import Daemon
+from newsletter.delivery.waves import Wave
 from newsletter.edit.issue import SENT_BEFORE, Draft
 from newsletter.error import NewsletterError
-from newsletter.gather import processes, sources
 from newsletter.progress import Bar, for_terminal
 from newsletter.times import shown
 
@@ -50,41 +41,6 @@ def init(folder: Path, demo: bool) -> None:
     click.echo(f"  1. edit {folder / 'newsletter.toml'}: your title, sources and sections")
     click.echo(f"  2. in another terminal: {cd}newsletter sink   (catches the mail; shows it at /mail/)")
     click.echo(f"  3. {cd}newsletter subscribers add you@example.org --confirmed && newsletter send --yes")
-
-
-@cli.command()
-@json_option
-@click.pass_context
-def gather(ctx: click.Context, as_json: bool) -> None:
-    """Fetch every source and store new items; exits 1 if any source failed."""
-
-    # Fork the reader processes first: they import feedparser and the readers on the other cores
-    # while this process loads the database and HTTP layers.
-    readers = processes.pool(processes.feeds(_config(ctx)))
-    app = _app(ctx)
-    try:
-        report = app.gather(progress=for_terminal(quiet=as_json or ctx.obj["quiet"]), readers=readers)
-    finally:
-        if readers is not None:
-            readers.shutdown()
-    if as_json:
-        _json(report.to_json())
-    else:
-        # A 304 reads nothing: what counts is what the source already has in store.
-        unchanged = any(s.status == "not-modified" for s in report.sources)
-        stored = {h.key: h.items for h in sources.health(app.config, app.store)} if unchanged else {}
-        for s in report.sources:
-            detail = s.error if s.error else f"{s.new} new, {s.entries} in source"
-            if s.status == "not-modified":
-                n = stored.get(s.key, 0)
-                detail = f"not modified ({n} item{'' if n == 1 else 's'} stored)"
-            click.echo(f"{s.status:<12} {s.name}: {detail}")
-        click.echo(f"{report.new} new items from {len(report.sources)} sources")
-    _print_source_notes(report)
-    if report.failed:
-        if not as_json:
-            click.echo(f"error: {len(report.failed)} source(s) failed (see above)", err=True)
-        sys.exit(1)
 
 
 @cli.command()
@@ -134,11 +90,17 @@ def archive(ctx: click.Context, folder: Path, as_json: bool) -> None:
 @click.option("--to", "to", metavar="EMAIL", help="Send a test copy to EMAIL only; the outbox is untouched.")
 @click.option("--no-gather", is_flag=True, help="Send what is already stored without fetching.")
 @click.option("--retry-failed", is_flag=True, help="Only re-send the latest issue's failed deliveries.")
+@click.option("--now", is_flag=True,
+              help="Send to every reader now, ignoring [schedule] local_time (an unfinished issue's waves too).")
 @json_option
 @click.pass_context
 def send(ctx: click.Context, yes: bool, dry_run: bool, to: str | None, no_gather: bool, retry_failed: bool,
-         as_json: bool) -> None:
-    """Gather, build the next issue and deliver it; resumes an unfinished issue first."""
+         now: bool, as_json: bool) -> None:
+    """Gather, build the next issue and deliver it; resumes an unfinished issue first.
+
+    With [schedule] local_time, only the readers whose hour has come get it now; `newsletter
+    run` or `newsletter worker --follow` sends the others at their hour (or use --now).
+    """
     asks = not (yes or dry_run or to or retry_failed)  # only a new issue to every reader is asked about
     if asks and not sys.stdin.isatty():  # nobody could answer: say so before fetching or opening anything
         raise NewsletterError("not on a terminal, so nobody can confirm: run `newsletter send --yes` to send")
@@ -148,14 +110,27 @@ def send(ctx: click.Context, yes: bool, dry_run: bool, to: str | None, no_gather
         if not asks:
             return True
         with progress.paused() if isinstance(progress, Bar) else nullcontext():
-            return click.confirm(f"Send issue {draft.number} {draft.subject!r} to {recipients} subscribers?",
+            hour = app.config.schedule.local_time
+            when = f", each at {hour} on their own clock" if hour and not now else ""
+            return click.confirm(f"Send issue {draft.number} {draft.subject!r} to {recipients} subscribers{when}?",
                                  default=False, err=True)
 
     progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
     with progress if hasattr(progress, "__enter__") else _Null():
         report = app.send(dry_run=dry_run, to=to, fetch=not no_gather, confirm=confirm, progress=progress,
-                          retry_failed=retry_failed)
+                          retry_failed=retry_failed, now=now)
     _print_send(report, as_json)
+    _print_waiting(report, as_json)
+
+
+def _print_waiting(report: SendReport, as_json: bool) -> None:
+    """Say which issues have readers whose local hour has not come, and what sends their copies."""
+    for i in report.issues:
+        if i.counts.scheduled and not as_json:
+            readers = "1 reader waits" if i.counts.scheduled == 1 else f"{i.counts.scheduled} readers wait"
+            click.echo(f"issue {i.number}: {readers} for their local hour; "
+                       "`newsletter run` or `newsletter worker --follow` sends them then "
+                       f"(`newsletter deliveries {i.number}` lists the waves)")
 
 
 @cli.command()
@@ -163,15 +138,21 @@ def send(ctx: click.Context, yes: bool, dry_run: bool, to: str | None, no_gather
 @json_option
 @click.pass_context
 def deliveries(ctx: click.Context, number: int, as_json: bool) -> None:
-    """Show how the deliveries of issue ISSUE went: counts, then each failed or deferred reader."""
+    """Show how the deliveries of issue ISSUE went: counts, the waves still to come, each failed or deferred reader.
+
+    With --json, `scheduled` lists each reader not yet due with their due time (ISO 8601, on their clock).
+    """
     app = _app(ctx)
     summary = app.deliveries(number)
     if as_json:
         _json(summary.to_json())
         return
     c = summary.counts
-    click.echo(f"issue {summary.number} ({summary.status}): {c.sent} sent, {c.pending} pending, "
+    later = f" ({c.scheduled} not yet due)" if c.scheduled else ""
+    click.echo(f"issue {summary.number} ({summary.status}): {c.sent} sent, {c.pending} pending{later}, "
                f"{c.deferred} deferred, {c.failed} failed, {c.skipped} skipped of {c.total}")
+    for wave in summary.waves:
+        click.echo(f"wave      {wave.line(app.config.zone)}")
     for f in summary.failures:
         retry = f" (next try {shown(f['next_attempt_at'], app.config.zone)})" if f["next_attempt_at"] else ""
         click.echo(f"{f['status']:<9} {f['email']}  after {f['attempts']} attempt(s): {f['last_error']}{retry}")
@@ -192,7 +173,9 @@ def worker(ctx: click.Context, follow: bool, poll: float, as_json: bool) -> None
     with progress if hasattr(progress, "__enter__") else _Null():
         reports = app.work(follow=follow, poll=poll, progress=progress, stop=stop)
 
-    _print_send(SendReport("sent" if reports else "idle", reports, message="no unfinished issue"), as_json)
+    report = SendReport("sent" if reports else "idle", reports, message="no unfinished issue")
+    _print_send(report, as_json)
+    _print_waiting(report, as_json)
 
 
 @cli.command("run")
@@ -229,6 +212,8 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
                    f"{d['pending']} pending, {d['deferred']} deferred, {d['failed']} failed")
     else:
         click.echo("last issue: none yet")
+    for wave in data["waves"]:
+        click.echo(f"  issue {wave['issue']} waits: {Wave.from_json(wave).line(zone)}")
     if data["awaiting_approval"]:
         click.echo(f"awaiting approval: {data['awaiting_approval']['note']}")
     click.echo(f"waiting items: {data['waiting_items']}")

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from newsletter.delivery import outbox
+from newsletter.delivery import outbox, waves
 from newsletter.delivery.outbox import (
     PENDING,
     Counts,
@@ -28,6 +28,7 @@ from newsletter.delivery.ratelimit import RateLimit, SharedRateLimit
 from newsletter.delivery.recorder import Recorder
 from newsletter.delivery.smtp import Connection
 from newsletter.email.dkim import Dkim
+from newsletter.email.signing import Stamp
 from newsletter.email.message import Composer, Recipient, header
 from newsletter.progress import Progress, Silent
 from newsletter.settings import SmtpSettings
@@ -50,16 +51,14 @@ def feedback_id(composer: Composer) -> str:
 
 
 def recipient(job: Job) -> Recipient:
-    """Return the message's reader for a claimed job, with the sections they chose."""
-    return Recipient(job.subscriber_id, job.email, job.name, tuple(s for s in job.sections.split(",") if s))
+    """Return the message's reader for a claimed job, with the sections and the language they chose."""
+    return Recipient(job.subscriber_id, job.email, job.name, tuple(s for s in job.sections.split(",") if s),
+                     job.language)
 
 
-def stamper(composer: Composer, dkim: Dkim | None) -> Callable[[bytes], bytes]:
+def stamper(composer: Composer, dkim: Dkim | None) -> Stamp:
     """Return what finishes each built message: a Feedback-ID header, then the DKIM signature."""
-    feedback = header("Feedback-ID", feedback_id(composer))
-    if dkim is None:
-        return lambda message: feedback + message
-    return lambda message: dkim.sign(feedback + message)
+    return Stamp(header("Feedback-ID", feedback_id(composer)), dkim)
 
 
 def deliver(
@@ -75,8 +74,13 @@ def deliver(
     stop: threading.Event | None = None,
     worker: str | None = None,
     reconnect_delays: tuple[float, ...] = (1.0, 4.0),
+    clock: Callable[[], datetime] | None = None,
 ) -> Counts:
     """Send every open row of an issue that this worker can claim, recording each outcome as it happens.
+
+    Only rows due by ``clock`` (the newsletter's; default the system's) are sent: those whose
+    reader's local hour has not come (see ``waves``) are left for ``newsletter run`` or
+    ``newsletter worker --follow``.
 
     Deferred rows are retried here while their next attempt falls within
     ``smtp.retry_window`` of the start; later ones are left for the next run.
@@ -91,20 +95,21 @@ def deliver(
     stop = stop or threading.Event()
     worker = worker or outbox.worker_name()
     stamp = stamp or stamper(composer, None)
-    todo = counts(store, issue_id)
-    progress.start(f"issue {composer.number}", todo.pending + todo.deferred)
+    present = (lambda: waves.clock_reading(clock)) if clock is not None else now
+    todo = counts(store, issue_id, present())
+    progress.start(f"issue {composer.number}", todo.pending - todo.scheduled + todo.deferred)
     run = _Run(progress, low=claim_size(smtp) // 2, lease=smtp.lease)
     recorder = Recorder(store, max_attempts=smtp.max_attempts, retry_delay=smtp.retry_delay,
                         bounce_limit=smtp.bounce_limit, worker=worker, on_recorded=run.recorded)
     pool = Pool(connect, size=smtp.connections, sender=composer.address,
-                build=lambda job: stamp(composer.build(recipient(job))), record=recorder.submit,
+                build=lambda job: composer.build(recipient(job)), stamp=stamp, record=recorder.submit,
                 limit=limit or SharedRateLimit(store, smtp.max_rate), stop=stop, reconnect_delays=reconnect_delays,
                 held=run.held, on_exit=run.wake)
     outbox.reap(store, issue_id)
     recorder.start()
     pool.start()
     try:
-        _dispatch(store, issue_id, worker, smtp, pool, run, stop)
+        _dispatch(store, issue_id, worker, smtp, pool, run, stop, present)
         if pool.fatal:
             assert pool.error is not None
             raise pool.error
@@ -113,7 +118,7 @@ def deliver(
         recorder.close()
         outbox.release(store, worker)
     outbox.finish(store, issue_id)
-    return counts(store, issue_id)
+    return counts(store, issue_id, present())
 
 
 class _Run:
@@ -177,8 +182,8 @@ class _Run:
 
 
 def _dispatch(store: Store, issue_id: int, worker: str, smtp: SmtpSettings, pool: Pool, run: _Run,
-              stop: threading.Event) -> None:
-    """Claim rows for the pool until the issue is done, only far retries remain, or ``stop`` is set."""
+              stop: threading.Event, present: Callable[[], datetime] = now) -> None:
+    """Claim due rows for the pool until none is left, only far retries or later waves remain, or ``stop`` is set."""
     started = time.monotonic()
     due_by = now() + timedelta(seconds=smtp.retry_window)  # retries due later wait for a later run
     dry_until = 0.0  # after a short claim, claim again only when the pool is idle or a second passed
@@ -191,7 +196,8 @@ def _dispatch(store: Store, issue_id: int, worker: str, smtp: SmtpSettings, pool
         with run.cond:
             room, busy = claim_size(smtp) - run.outstanding, run.outstanding > 0
         if room >= claim_size(smtp) // 2 and (not busy or time.monotonic() >= dry_until):
-            jobs = outbox.claim(store, issue_id, worker, limit=room, lease=smtp.lease, due_by=due_by)
+            jobs = outbox.claim(store, issue_id, worker, limit=room, lease=smtp.lease, due_by=due_by,
+                                present=present())
             if len(jobs) < room:
                 dry_until = time.monotonic() + 1.0
             if jobs:
@@ -205,7 +211,7 @@ def _dispatch(store: Store, issue_id: int, worker: str, smtp: SmtpSettings, pool
                 continue
         if outbox.reap(store, issue_id):
             continue
-        wait = _idle_wait(outbox.backlog(store, issue_id, lease=smtp.lease), started, smtp)
+        wait = _idle_wait(outbox.backlog(store, issue_id, lease=smtp.lease, present=present()), started, smtp)
         if wait is None:
             return
         stop.wait(wait)
@@ -225,7 +231,10 @@ def _idle_wait(left: outbox.Backlog, started: float, smtp: SmtpSettings) -> floa
             waits.append(due)
         else:
             log.info("%d deliveries wait for a retry after %s UTC; run `newsletter send` again then",
-                     left.open - left.held, left.next_retry.isoformat(timespec="seconds"))
+                     left.open - left.held - left.scheduled, left.next_retry.isoformat(timespec="seconds"))
+    if left.next_due is not None and not waits:
+        log.info("%d deliveries wait for their readers' local hour, the first at %s UTC: `newsletter run` or "
+                 "`newsletter worker --follow` sends them", left.scheduled, left.next_due.isoformat(timespec="seconds"))
     return min(waits) if waits else None
 
 

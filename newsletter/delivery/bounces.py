@@ -54,12 +54,13 @@ from newsletter.delivery.dsn import (
     parse,
 )
 from newsletter.delivery.outbox import FAILED, SENT, flag_bounced
-from newsletter.email.message import read_message_id
+from newsletter.email.message import read_message_id, sender_address
 from newsletter.error import BounceError, NewsletterError
+from newsletter.settings import Config
 from newsletter.store import Store, now
 from newsletter.tokens import UNSUBSCRIBE, Signer
 
-__all__ = ["LIMIT", "Applied", "BounceReport", "Reports", "Result", "files"]
+__all__ = ["LIMIT", "Applied", "BounceReport", "Reports", "Result", "files", "reports"]
 
 EVENT = "bounce report"  # the history row each counted bounce leaves
 UNVERIFIED = "unverified report"  # the history row of a report that proves nothing
@@ -105,7 +106,8 @@ class Result:
         if self.error:
             return f"error: {self.name}: {self.error}"
         if not self.applied:
-            return f"{self.name}: {self.kind}: skipped ({self.reason or 'nothing in it'})"
+            return f"{self.name}: " + (f"{self.kind}: " if self.kind else "") + \
+                f"skipped ({self.reason or 'nothing in it'})"
         return f"{self.name}: {self.kind}: " + "; ".join(a.describe() for a in self.applied)
 
     def to_json(self) -> dict[str, Any]:
@@ -170,6 +172,10 @@ class Reports:
             parsed = parse(data)
         except BounceError as e:
             return Result(name, error=str(e))
+        return self.parsed(name, parsed)
+
+    def parsed(self, name: str, parsed: Parsed) -> Result:
+        """Apply a report already read (from mail, or an ESP's event); return what was done (errors included)."""
         if parsed.kind == OTHER:
             return Result(name, OTHER, reason=parsed.reason)
         try:
@@ -341,6 +347,12 @@ class Reports:
             elif status == SENT:
                 return run, number
         return run, None
+
+
+def reports(config: Config, store: Store, signer: Signer) -> Reports:
+    """Return the Reports of a newsletter: its From domain, its signing key, its ``smtp.bounce_limit``."""
+    domain = sender_address(config)[1].rsplit("@", 1)[1]
+    return Reports(store, domain=domain, signer=signer, bounce_limit=config.smtp.bounce_limit)
 
 
 def files(paths: Iterable[str]) -> Iterator[tuple[str, Path]]:

@@ -127,6 +127,16 @@ def _ids(value: Any) -> list[str]:
     return re.findall(r"<[^<>\s]+>", _text(value))
 
 
+def message_ids(value: Any) -> list[str]:
+    """Return the ``<…>`` Message-IDs in a header's value (References may hold several), at most 50."""
+    return _ids(str(value or "")[:FIELD])[:50]
+
+
+def tokens(list_unsubscribe: Any) -> list[str]:
+    """Return the unsubscribe tokens of the links in a List-Unsubscribe value."""
+    return _TOKEN.findall(str(list_unsubscribe or "")[:FIELD])[:10]
+
+
 def _original(parts: list[Any]) -> Any:
     """Return the headers of the returned original (an empty message when the report left it out)."""
     for part in parts:
@@ -191,13 +201,23 @@ def _delivery(parts: list[Any]) -> list[Finding]:
 
 def _classify(block: Any) -> Finding:
     """Return what one per-recipient block says: a hard bounce, a soft one, or nothing to count."""
-    action = _text(block.get("Action")).lower()
-    diagnostic = _text(block.get("Diagnostic-Code")).split(";", 1)[-1].strip()[:1000]
-    found = _ENHANCED.search(_text(block.get("Status")))
+    return classify(block.get("Action"), block.get("Status"), block.get("Diagnostic-Code"),
+                    block.get("Final-Recipient"), block.get("Original-Recipient"))
+
+
+def classify(action: Any, status: Any, diagnostic: Any, email: Any, original: Any = "") -> Finding:
+    """Return what a recipient's action, status and diagnostic say: a hard bounce, a soft one, or nothing to count.
+
+    The one rule for reports and for ESPs' events alike: each field is cut and cleaned
+    here, whoever wrote it; an address may come as ``rfc822; a@b``.
+    """
+    action = _text(action).lower()[:100]
+    diagnostic = _text(diagnostic).split(";", 1)[-1].strip()[:1000]
+    found = _ENHANCED.search(_text(status)[:1000])
     status = found.group(0) if found else ""
     if status in ("", "5.0.0") and (in_diagnostic := _ENHANCED.search(diagnostic)):
         status = in_diagnostic.group(0)  # Exim says 5.0.0 and leaves the detail to the diagnostic
-    email, original = _address(block.get("Final-Recipient")), _address(block.get("Original-Recipient"))
+    email, original = _address(email), _address(original)
     finding = Finding(SOFT, email, original, status, diagnostic)
     bare = re.match(r"\s*([245])\d\d\b", diagnostic)
     if action == "delayed" or status.startswith("4") or (not status and bare and bare.group(1) == "4"):

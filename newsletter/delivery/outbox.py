@@ -1,7 +1,8 @@
 """The outbox: one delivery row per (issue, subscriber), claimed by a worker and closed with its outcome.
 
 A row is ``pending`` until a worker claims it (``claimed_by``/``claimed_at``, a lease
-the worker renews), then ``sent``, ``deferred`` (retried from ``next_attempt_at``),
+the worker renews), which it does only once the row's ``due_at`` has come (each reader's
+local hour, planned by ``waves``; otherwise the moment it was queued), then ``sent``, ``deferred`` (retried from ``next_attempt_at``),
 ``failed`` or ``skipped``. Claims are taken with ``SELECT … FOR UPDATE SKIP LOCKED``
 on PostgreSQL (SQLite serialises writers), so no two workers hold the same row.
 A claim outlives its worker only until the lease runs out, or, on the same host,
@@ -17,7 +18,8 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -28,6 +30,7 @@ from newsletter.edit import issue
 from newsletter.email.message import Composer, Recipient
 from newsletter.error import NewsletterError
 from newsletter.store import Store, now
+from newsletter.webhooks import events as webhook_events
 
 PENDING, SENT, DEFERRED, FAILED, SKIPPED = "pending", "sent", "deferred", "failed", "skipped"  # a row's status
 OPEN = (PENDING, DEFERRED)
@@ -45,6 +48,7 @@ class Job(NamedTuple):
     sections: str
     bounces: int
     bounced: bool = False  # this delivery has already counted as one of the reader's bounces
+    language: str = ""  # the reader's language (empty: the newsletter's)
 
 
 @dataclass(frozen=True)
@@ -56,11 +60,12 @@ class Counts:
     deferred: int = 0
     failed: int = 0
     skipped: int = 0
+    scheduled: int = 0  # of the pending rows, those not yet due (their reader's hour has not come)
 
     @property
     def total(self) -> int:
         """Return the number of rows in the outbox."""
-        return self.pending + self.sent + self.deferred + self.failed + self.skipped
+        return self.pending + self.sent + self.deferred + self.failed + self.skipped  # scheduled: in pending
 
     @property
     def finished(self) -> bool:
@@ -73,35 +78,38 @@ class Counts:
 
 
 def create_outbox(conn: sa.Connection, store: Store, *, issue_id: int, composer: Composer,
-                  batch: int = 2000) -> int:
+                  batch: int = 2000, due: Callable[[str], datetime] | None = None) -> int:
     """Queue one pending row per active subscriber, in the caller's transaction; return the count.
 
-    Subscribers are read a batch at a time, so memory stays flat however long the list.
+    ``due`` gives a reader's due time (naive UTC) from their time zone's name (``waves.DueTimes``);
+    without it everyone is due at once. Subscribers are read a batch at a time, so memory stays
+    flat however long the list.
     """
     s, d = store.t.subscribers, store.t.deliveries
     moment = now()
+    due = due or (lambda zone: moment)
     last = total = 0
     while True:
-        ids = conn.execute(sa.select(s.c.id).where(s.c.status == "active", s.c.id > last)
-                           .order_by(s.c.id).limit(batch)).scalars().all()
-        if not ids:
+        rows = conn.execute(sa.select(s.c.id, s.c.timezone).where(s.c.status == "active", s.c.id > last)
+                            .order_by(s.c.id).limit(batch)).all()
+        if not rows:
             return total
         conn.execute(d.insert(), [
-            dict(issue_id=issue_id, subscriber_id=i, status=PENDING, attempts=0, updated_at=moment,
-                 message_id=composer.message_id(Recipient(i, ""))) for i in ids])
-        total += len(ids)
-        last = ids[-1]
+            dict(issue_id=issue_id, subscriber_id=r.id, status=PENDING, attempts=0, updated_at=moment,
+                 due_at=due(r.timezone), message_id=composer.message_id(Recipient(r.id, ""))) for r in rows])
+        total += len(rows)
+        last = rows[-1].id
 
 
-def counts(store: Store, issue_id: int) -> Counts:
-    """Return the deliveries of an issue by status."""
-    t = store.t
+def counts(store: Store, issue_id: int, present: datetime | None = None) -> Counts:
+    """Return the deliveries of an issue by status, and how many are not yet due at ``present`` (default now)."""
+    d = store.t.deliveries
+    later = sa.func.count(sa.case((d.c.due_at > (present or now()), 1)))
     with store.begin() as conn:
-        rows = conn.execute(
-            sa.select(t.deliveries.c.status, sa.func.count()).where(t.deliveries.c.issue_id == issue_id)
-            .group_by(t.deliveries.c.status)
-        ).all()
-    return Counts(**{status: n for status, n in rows})
+        rows = conn.execute(sa.select(d.c.status, sa.func.count(), later).where(d.c.issue_id == issue_id)
+                            .group_by(d.c.status)).all()
+    return Counts(**{status: n for status, n, _ in rows},
+                  scheduled=sum(n for status, _, n in rows if status == PENDING))
 
 
 def failures(store: Store, issue_id: int, limit: int = 50) -> list[dict[str, Any]]:
@@ -127,24 +135,29 @@ class Summary:
     status: str
     counts: Counts
     failures: list[dict[str, Any]]
+    issue_id: int = 0
+    scheduled: list[dict[str, str]] = field(default_factory=list)  # readers not yet due (``waves.scheduled``)
+    waves: list[Any] = field(default_factory=list)  # ``waves.Wave``s: the same readers by zone and due time
 
     def to_json(self) -> dict[str, Any]:
         """Return plain data for ``--json``."""
         return {"number": self.number, "subject": self.subject, "status": self.status,
                 "deliveries": self.counts.to_json(),
                 "failures": [{k: v.isoformat() if isinstance(v, datetime) else v for k, v in f.items()}
-                             for f in self.failures]}
+                             for f in self.failures],
+                "scheduled": self.scheduled, "waves": [w.to_json() for w in self.waves]}
 
 
-def summary(store: Store, number: int, *, limit: int = 50) -> Summary:
-    """Return the deliveries of issue ``number``, or raise NewsletterError if there is no such issue."""
+def summary(store: Store, number: int, *, limit: int = 50, present: datetime | None = None) -> Summary:
+    """Return the deliveries of issue ``number`` (as of ``present``), or raise NewsletterError if there is none."""
     t = store.t
     with store.begin() as conn:
         row = conn.execute(sa.select(t.issues.c.id, t.issues.c.subject, t.issues.c.status)
                            .where(t.issues.c.number == number)).first()
     if row is None:
         raise NewsletterError(f"no issue number {number}")
-    return Summary(number, row.subject, row.status, counts(store, row.id), failures(store, row.id, limit))
+    return Summary(number, row.subject, row.status, counts(store, row.id, present), failures(store, row.id, limit),
+                   row.id)
 
 
 def unfinished(store: Store) -> list[int]:
@@ -203,11 +216,16 @@ def _alive(worker: str) -> bool:
 
 
 def claim(store: Store, issue_id: int, worker: str, *, limit: int, lease: float,
-          due_by: datetime | None = None) -> list[Job]:
-    """Claim up to ``limit`` rows held by no live worker: pending ones, then retries due (by ``due_by`` at most)."""
+          due_by: datetime | None = None, present: datetime | None = None) -> list[Job]:
+    """Claim up to ``limit`` due rows held by no live worker: pending ones, then retries due (by ``due_by`` at most).
+
+    A row is due once ``present`` (the newsletter's clock, naive UTC; default now) has reached its
+    ``due_at``; due rows are claimed earliest first, in the order of the index that serves the claim.
+    """
     d, s = store.t.deliveries, store.t.subscribers
     moment = now()
     due = min(moment, due_by) if due_by is not None else moment
+    reached = present or moment
     expired = moment - timedelta(seconds=lease)
     jobs: list[Job] = []
     with store.begin() as conn:
@@ -216,11 +234,11 @@ def claim(store: Store, issue_id: int, worker: str, *, limit: int, lease: float,
                 break
             query = (
                 sa.select(d.c.id, d.c.attempts, s.c.id.label("sid"), s.c.email, s.c.name, s.c.status,
-                          s.c.sections, s.c.bounces, d.c.bounced)
+                          s.c.sections, s.c.bounces, d.c.bounced, s.c.language)
                 .join(s, s.c.id == d.c.subscriber_id)
-                .where(d.c.issue_id == issue_id, d.c.status == status,
+                .where(d.c.issue_id == issue_id, d.c.status == status, d.c.due_at <= reached,
                        sa.or_(d.c.claimed_by.is_(None), d.c.claimed_at < expired))
-                .order_by(d.c.id).limit(limit - len(jobs))
+                .order_by(d.c.due_at, d.c.id).limit(limit - len(jobs))
                 .with_for_update(skip_locked=True, of=d)
             )
             if status == DEFERRED:
@@ -230,7 +248,7 @@ def claim(store: Store, issue_id: int, worker: str, *, limit: int, lease: float,
                 conn.execute(d.update().where(d.c.id.in_([r.id for r in rows]))
                              .values(claimed_by=worker, claimed_at=moment))
                 jobs += [Job(r.id, r.attempts, r.sid, r.email, r.name, r.status, r.sections, r.bounces,
-                             bool(r.bounced))
+                             bool(r.bounced), r.language)
                          for r in rows]
     return jobs
 
@@ -315,30 +333,46 @@ class Backlog:
     held: int  # of those, claimed by other live workers
     held_until: datetime | None  # when the first of those leases runs out
     next_retry: datetime | None  # when the first deferred row not held falls due
+    scheduled: int = 0  # open rows whose reader's hour has not come (see ``waves``)
+    next_due: datetime | None = None  # when the first of those falls due
 
 
-def backlog(store: Store, issue_id: int, *, lease: float) -> Backlog:
-    """Return the open rows of an issue: how many, how many held by others, when retries fall due."""
+def backlog(store: Store, issue_id: int, *, lease: float, present: datetime | None = None) -> Backlog:
+    """Return the open rows of an issue: how many, how many held by others, when retries and waves fall due."""
     d = store.t.deliveries
-    expired = now() - timedelta(seconds=lease)
+    moment = now()
+    expired = moment - timedelta(seconds=lease)
     held = sa.and_(d.c.claimed_by.is_not(None), d.c.claimed_at >= expired)
+    later = d.c.due_at > (present or moment)
     with store.begin() as conn:
         row = conn.execute(sa.select(
             sa.func.count(),
             sa.func.count(sa.case((held, 1))),
             sa.func.min(sa.case((held, d.c.claimed_at))),
-            sa.func.min(sa.case((sa.and_(sa.not_(held), d.c.status == DEFERRED), d.c.next_attempt_at))),
+            sa.func.min(sa.case((sa.and_(sa.not_(held), sa.not_(later), d.c.status == DEFERRED),
+                                 d.c.next_attempt_at))),
+            sa.func.count(sa.case((later, 1))),
+            sa.func.min(sa.case((later, d.c.due_at))),
         ).where(d.c.issue_id == issue_id, d.c.status.in_(OPEN))).one()
     until = row[2] + timedelta(seconds=lease) if row[2] is not None else None
-    return Backlog(row[0], row[1], until, row[3])
+    return Backlog(row[0], row[1], until, row[3], row[4], row[5])
+
+
+def bring_forward(store: Store, issue_id: int, present: datetime) -> int:
+    """Make every open row of an issue due by ``present`` (naive UTC), as ``send --now`` asks; return how many."""
+    d = store.t.deliveries
+    with store.begin() as conn:
+        return conn.execute(d.update().where(d.c.issue_id == issue_id, d.c.status.in_(OPEN), d.c.due_at > present)
+                            .values(due_at=present)).rowcount or 0
 
 
 def finish(store: Store, issue_id: int) -> None:
-    """Mark the issue sent once none of its rows is open."""
+    """Mark the issue sent once none of its rows is open (queueing its ``issue.sent`` webhook event)."""
     d = store.t.deliveries
     open_rows = sa.select(d.c.id).where(d.c.issue_id == issue_id, d.c.status.in_(OPEN)).exists()
     with store.begin() as conn:
-        issue.mark_sent(conn, store, issue_id, when=~open_rows)
+        if issue.mark_sent(conn, store, issue_id, when=~open_rows):
+            webhook_events.issue_sent(conn, store, issue_id)
 
 
 def retry_failed(store: Store, issue_id: int) -> tuple[int, int]:

@@ -1,36 +1,30 @@
 """The connection pool: a few persistent SMTP sessions, each in its own thread, sending claimed deliveries.
 
-Each thread takes a job, builds the reader's message, waits for a slot of the
-shared rate limit, hands the message over and submits the outcome for recording.
-Before it hands over its next message it waits until the previous outcome is
-committed: so at most one message per connection is ever accepted by the server
-and not yet recorded, while the recording overlaps with building the next one.
+Each thread takes the next job whose message the producer has built and signed
+(``producer``), waits for a slot of the shared rate limit, hands the message over and
+submits the outcome for recording. Before it hands over its next message it waits
+until the previous outcome is committed: so at most one message per connection is
+ever accepted by the server and not yet recorded, while the recording overlaps with
+taking the next one. (Waiting only before the message's final dot, to overlap the
+commit with its envelope, measured slower: docs/performance.md.)
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import queue
 import threading
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
-from newsletter.delivery.outbox import DEFERRED, FAILED, PENDING, SENT, SKIPPED, Job
+from newsletter.delivery.outbox import DEFERRED, FAILED, PENDING, SENT, Job
+from newsletter.delivery.producer import Outcome, Producer, Ready, reason_of
 from newsletter.delivery.ratelimit import RateLimit
 from newsletter.delivery.smtp import Connection, Dropped, Refused
-from newsletter.error import NewsletterError, SmtpError
+from newsletter.error import SmtpError
+
+__all__ = ["LAPSED", "Outcome", "Pool", "SenderRefused"]
 
 log = logging.getLogger("newsletter.delivery")
-
-class Outcome(NamedTuple):
-    """What became of one job: ``sent``, ``deferred``, ``failed`` or ``skipped``."""
-
-    job: Job
-    status: str
-    error: str | None = None
-    bounce: bool = False  # the server refused the recipient permanently
-
 
 LAPSED = "not sent: this worker's claim lapsed before its turn (was the process paused?)"
 POLICY_REFUSALS = 5  # policy refusals in a row, with nothing accepted, that mean the relay refuses us
@@ -43,31 +37,31 @@ class SenderRefused(SmtpError):
 class Pool:
     """Send jobs over ``size`` persistent connections until closed.
 
-    ``build`` turns a job into message bytes; ``record`` takes an outcome (from any
-    sending thread) and returns a function that blocks until it is stored. A job is only
-    sent while ``held(job)`` says this worker's claim on it stands. A connection that
-    drops is reopened; one that cannot be reopened after ``reconnect_delays`` ends
-    its thread and hands its job back. ``error`` holds the reason the last thread
+    ``build`` turns a job into message bytes and ``stamp`` finishes them (both run by the
+    producer, at most ``depth`` messages ahead; by default two per connection); ``record``
+    takes an outcome (from any sending thread) and returns a function that blocks until
+    it is stored. A job is only sent while ``held(job)`` says this worker's claim on it
+    stands. A connection that drops is reopened; one that cannot be reopened after
+    ``reconnect_delays`` ends its thread and hands its job back. ``error`` holds the reason the last thread
     ended, and ``alive`` how many threads still run.
     """
 
     def __init__(self, connect: Callable[[], Connection], *, size: int, sender: str,
                  build: Callable[[Job], bytes], record: Callable[[Outcome], Callable[[], None]],
+                 stamp: Callable[[bytes], bytes] = lambda message: message,
                  limit: RateLimit,
                  stop: threading.Event | None = None, reconnect_delays: Sequence[float] = (1.0, 4.0),
                  held: Callable[[Job], bool] = lambda job: True,
-                 on_exit: Callable[[], None] | None = None) -> None:
+                 on_exit: Callable[[], None] | None = None, depth: int | None = None) -> None:
         self.connect = connect
         self.size = size
         self.sender = sender
-        self.build = build
         self.record = record
         self.limit = limit
         self.stop = stop or threading.Event()
         self.reconnect_delays = tuple(reconnect_delays)
         self.held = held
         self.on_exit = on_exit or (lambda: None)
-        self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self.error: BaseException | None = None
         self.fatal = False
         self.halted = threading.Event()  # set on a fatal error: the other threads stop too
@@ -77,6 +71,8 @@ class Pool:
         self._accepted = False  # has the server taken any message in this run?
         self._probe = threading.Lock()  # held by the one thread sending until then
         self._policy_refusals = 0
+        self.producer = Producer(build, depth=depth or 2 * size, stamp=stamp, skip=self._stopping,
+                                 on_error=lambda e: self._fail(e, fatal=True))
 
     @property
     def alive(self) -> int:
@@ -85,7 +81,8 @@ class Pool:
             return self._alive
 
     def start(self) -> Pool:
-        """Start the sending threads."""
+        """Start the producer and the sending threads."""
+        self.producer.start()
         self._alive = self.size
         for n in range(self.size):
             thread = threading.Thread(target=self._work, name=f"smtp-{n}", daemon=True)
@@ -94,20 +91,17 @@ class Pool:
         return self
 
     def put(self, job: Job) -> None:
-        """Queue a job for the next free connection."""
-        self.jobs.put(job)
+        """Queue a job: the producer builds its message, then the next free connection sends it."""
+        self.producer.put(job)
 
     def close(self) -> None:
-        """Drop queued jobs, let each thread finish its message, close the connections."""
-        while True:
-            try:
-                self.jobs.get_nowait()
-            except queue.Empty:
-                break
-        for _ in self._threads:
-            self.jobs.put(None)
+        """Drop queued jobs, built or not, let each thread finish its message, close the connections."""
+        self.producer.close()
         for thread in self._threads:
             thread.join()
+
+    def _stopping(self) -> bool:
+        return self.stop.is_set() or self.halted.is_set()
 
     def _work(self) -> None:
         connection = self.connect()
@@ -118,18 +112,18 @@ class Pool:
                 # whether a refusal is about us or the reader depends on what came before it.
                 probe = None if self._accepted else self._probe
                 with probe or contextlib.nullcontext():
-                    if (job := self.jobs.get()) is None:
+                    if (ready := self.producer.take()) is None:
                         break
-                    if self.stop.is_set() or self.halted.is_set():
+                    if self._stopping():
                         continue
-                    if not connection.is_open and not self._open(connection):
-                        self.jobs.put(job)  # another connection may still take it
+                    if ready.outcome is None and not connection.is_open and not self._open(connection):
+                        self.producer.give_back(ready)  # another connection may still take it
                         return
                     try:
-                        outcome = self._attempt(connection, job, stored)
+                        outcome = ready.outcome or self._attempt(connection, ready, stored)
                     except SenderRefused as e:
                         self._fail(e, fatal=True)
-                        self.jobs.put(job)
+                        self.producer.give_back(ready)
                         return
                     stored = self.record(outcome)
             stored()
@@ -161,16 +155,10 @@ class Pool:
         if fatal:
             self.halted.set()
 
-    def _attempt(self, connection: Connection, job: Job, stored: Callable[[], None]) -> Outcome:
-        """Build and send one job once ``stored`` returns; every answer of the server becomes an outcome."""
-        if job.status != "active":
-            return Outcome(job, SKIPPED, f"subscriber is {job.status}")
-        try:
-            message = self.build(job)
-        except Exception as e:  # noqa: BLE001 - one reader's message, whatever went wrong, never stops the send
-            reason = f"cannot build the message: {_reason(e)}"
-            log.warning("%s: %s", job.email, reason)
-            return Outcome(job, FAILED, reason)
+    def _attempt(self, connection: Connection, ready: Ready, stored: Callable[[], None]) -> Outcome:
+        """Send one built message once ``stored`` returns; every answer of the server becomes an outcome."""
+        job, message = ready.job, ready.message
+        assert message is not None
         self.limit.acquire()
         stored()
         # Asked last thing before the send: a pause at any point before it (a stopped process, a
@@ -205,13 +193,8 @@ class Pool:
             raise  # no session could be opened: about the server, not this reader
         except Exception as e:  # noqa: BLE001 - an error of ours with this one message: it fails alone
             connection.close()  # the session may be mid-transaction
-            reason = f"cannot send the message: {_reason(e)}"
+            reason = f"cannot send the message: {reason_of(e)}"
             log.warning("%s: %s", job.email, reason)
             return Outcome(job, FAILED, reason)
         self._accepted = True
         return Outcome(job, SENT)
-
-
-def _reason(e: Exception) -> str:
-    """Return an error as one line: our own errors say what happened, others also name their type."""
-    return str(e) if isinstance(e, NewsletterError) else f"{type(e).__name__}: {e}"

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from newsletter import subscribers
 from newsletter.delivery.outbox import DEFERRED, FAILED, PENDING, SENT, SKIPPED, Closer
-from newsletter.delivery.pool import Outcome
+from newsletter.delivery.producer import Outcome
 from newsletter.error import StoreError
 from newsletter.store import Store, now
 

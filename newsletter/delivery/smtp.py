@@ -1,4 +1,9 @@
-"""Talk to the SMTP server: parse its URL, open a session, hand over messages."""
+"""Talk to the SMTP server: open a session (TLS, AUTH with a password or an OAuth token), hand over messages.
+
+A session that cannot be opened says why in words, naming the server and what to do
+(``newsletter.network``): nothing listening, an unknown host, TLS expected where the
+server speaks plain text or the other way round, an untrusted certificate.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,10 @@ import smtplib
 import socket
 import ssl
 
+from newsletter import network
 from newsletter.config import SmtpUrl
+from newsletter.delivery import oauth
+from newsletter.delivery.oauth import Token
 from newsletter.error import SmtpError
 
 
@@ -55,13 +63,15 @@ class Connection:
     """
 
     def __init__(self, url: SmtpUrl, *, timeout: float = 30.0, local_hostname: str | None = None,
-                 ca_file: str | None = None, pipelining: bool = True, data_timeout: float = 600.0) -> None:
+                 ca_file: str | None = None, pipelining: bool = True, data_timeout: float = 600.0,
+                 token: Token | None = None) -> None:
         self.data_timeout = max(timeout, data_timeout)
         self.url = url
         self.timeout = timeout
         self.local_hostname = local_hostname or socket.gethostname() or "localhost"
         self.ca_file = ca_file
         self.pipelining = pipelining
+        self.token = token  # with a token: AUTH XOAUTH2 as the URL's user
         self._smtp: smtplib.SMTP | None = None
         self._pipelined = False
 
@@ -82,32 +92,90 @@ class Connection:
             raise SmtpError(f"cannot read CA file {self.ca_file}: {_reason(e)}") from e
 
     def open(self) -> None:
-        """Connect, secure and authenticate, or raise SmtpError naming the server."""
+        """Connect, secure and authenticate, or raise SmtpError naming the server and saying what to do."""
         if self._smtp is not None:
             return
         url = self.url
-        try:
+        smtp: smtplib.SMTP
+        try:  # connect, TLS for smtps://, and the server's greeting
             if url.security == "tls":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                    url.host, url.port, timeout=self.timeout, local_hostname=self.local_hostname,
-                    context=self._tls(),
-                )
+                smtp = smtplib.SMTP_SSL(url.host, url.port, timeout=self.timeout, local_hostname=self.local_hostname,
+                                        context=self._tls())
             else:
-                smtp = smtplib.SMTP(
-                    url.host, url.port, timeout=self.timeout, local_hostname=self.local_hostname
-                )
+                smtp = smtplib.SMTP(url.host, url.port, timeout=self.timeout, local_hostname=self.local_hostname)
+        except (OSError, smtplib.SMTPException) as e:
+            raise SmtpError(f"cannot connect to SMTP server {url}: {self._explain(e, 'connect')}") from e
+        stage = "hello"  # then starttls and auth: what went wrong depends on how far it got
+        try:
             smtp.ehlo_or_helo_if_needed()
             if url.security == "starttls":
+                stage = "starttls"
                 smtp.starttls(context=self._tls())
                 smtp.ehlo()
-            if url.username:
+            stage = "auth"
+            if self.token is not None:
+                self._xoauth2(smtp)
+            elif url.username:
                 _login(smtp, url.username, url.password or "")
         except smtplib.SMTPAuthenticationError as e:
+            smtp.close()
             raise SmtpError(f"SMTP server {url} rejected the login for {url.username!r}: {_text(e)}") from e
         except (OSError, smtplib.SMTPException) as e:
-            raise SmtpError(f"cannot connect to SMTP server {url}: {_reason(e)}") from e
+            smtp.close()
+            raise SmtpError(f"cannot connect to SMTP server {url}: {self._explain(e, stage)}") from e
+        except SmtpError:
+            smtp.close()
+            raise
         self._smtp = smtp
         self._pipelined = self.pipelining and smtp.has_extn("pipelining")
+
+    def _explain(self, e: BaseException, stage: str) -> str:
+        """Return why a session could not be opened, in words: what happened and what to do."""
+        url, where = self.url, network.address(self.url.host, self.url.port)
+        if stage == "connect" and isinstance(e, smtplib.SMTPServerDisconnected):  # connected, but no greeting came
+            if any(isinstance(c, TimeoutError) for c in network.causes(e)):
+                hint = "" if url.security == "tls" else (
+                    "; if it expects TLS from the first byte (as on port 465), use smtps://")
+                return f"the server at {where} sent no greeting within {self.timeout:g} s{hint}"
+            return f"the server at {where} closed the connection before greeting (is it an SMTP server?)"
+        if isinstance(e, smtplib.SMTPConnectError):
+            return f"the server at {where} refused the session: {_text(e)}"
+        if stage == "starttls" and isinstance(e, smtplib.SMTPNotSupportedError):
+            return (f"the server at {where} does not offer STARTTLS; use smtps:// if it speaks TLS from the "
+                    "first byte (as on port 465), or smtp:// for a server on a trusted network")
+        trust = (f"smtp.ca_file ({self.ca_file}) does not hold the CA that signed it" if self.ca_file else
+                 "if the relay uses a private CA, set smtp.ca_file to that CA's certificate")
+        said = network.describe(e, url.host, url.port, not_tls="use smtp+starttls:// or port 465",
+                                untrusted=trust, timeout=self.timeout if stage == "connect" else None)
+        return said or _reason(e)
+
+    def _xoauth2(self, smtp: smtplib.SMTP) -> None:
+        """Authenticate with the OAuth token as the URL's user; a refused token is fetched again, once."""
+        assert self.token is not None
+        user = self.url.username or ""
+        offered = smtp.esmtp_features.get("auth", "").upper().split()
+        if "XOAUTH2" not in offered:
+            raise SmtpError(f"SMTP server {self.url} does not offer AUTH XOAUTH2"
+                            + (f" (it offers {' '.join(offered)})" if offered else " (nor any AUTH)"))
+        token = self.token.current()
+        for attempt in (1, 2):
+            said: list[str] = []
+
+            def answer(challenge: bytes | None = None, token: str = token, said: list[str] = said) -> str:
+                if challenge is None:
+                    return oauth.initial_response(user, token)
+                said.append(oauth.error_of(challenge))  # the server's reason; an empty reply ends the exchange
+                return ""
+            try:
+                smtp.auth("XOAUTH2", answer)
+                return
+            except smtplib.SMTPAuthenticationError as e:
+                if attempt == 2:
+                    reason = f"{_text(e)}" + (f" ({said[0]})" if said else "")
+                    raise SmtpError(f"SMTP server {self.url} refused the OAuth token for {user!r} from "
+                                    f"{self.token.source}, also after fetching it again: {reason}; check the "
+                                    "account and that the token has the mail scope") from e
+            token = self.token.renew(token)
 
     def send(self, sender: str, recipient: str, message: bytes) -> None:
         """Send one message to one recipient.
@@ -178,6 +246,19 @@ class Connection:
             code = 0
         if code != 250:
             self.close()
+
+    def probe(self, sender: str) -> None:
+        """Open the session, offer ``sender`` in MAIL FROM and take it back (RSET); raise SmtpError if refused."""
+        self.open()
+        assert self._smtp is not None
+        try:
+            code, text = self._smtp.mail(sender)
+            self._smtp.rset()
+        except (OSError, smtplib.SMTPException) as e:
+            self.close()
+            raise SmtpError(f"SMTP server {self.url} dropped the session: {_reason(e)}") from e
+        if code != 250:
+            raise Refused(code, _decode(text), "mail")
 
     def close(self) -> None:
         """Say QUIT if possible and forget the session."""
@@ -262,3 +343,4 @@ def _reason(e: BaseException) -> str:
     if isinstance(e, smtplib.SMTPResponseException):
         return _text(e)
     return str(e) or type(e).__name__
+

@@ -1,6 +1,8 @@
 """Edit: turn the waiting items into the next issue.
 
-``issue`` drafts it: ``cluster`` (with ``minhash``) merges the same story from several
-sources, ``sections`` (with ``keywords``) places each item, and ``editorial`` applies
-the editor's pins, drops and moves.
+``issue`` drafts it: ``cluster`` merges the same story from several sources (``minhash``
+finds nearly the same text; ``facts`` reads the names, figures and dates an item states,
+``names`` and ``quantities`` make them comparable across scripts, and ``likeness`` weighs
+what two items share), ``sections`` (with ``keywords`` and ``outlook``) places each item,
+and ``editorial`` applies the editor's pins, drops and moves.
 """

@@ -1,12 +1,25 @@
 """Clusters: find the same story carried by several sources, so an issue shows it once.
 
 Two items are the same story when they link to the same page (whatever their language),
-when they carry the same headline, or when their text is nearly the same. Near-identical
-text is found with MinHash and locality-sensitive hashing (``minhash``): each item is
-compared only with the few items that share hash bands with it, never with every other
-item, so clustering stays fast at tens of thousands of items. Candidates from LSH are
-confirmed with the exact Jaccard similarity of their word pairs. ``repeats`` applies the
-same rules to tell which waiting items repeat a story an issue already sent.
+when they carry the same headline, when their text is nearly the same, or when they state
+the same particulars — figures, dates and names, compared across English, Russian and
+Kazakh (``facts`` reads them, ``likeness`` weighs them): a paraphrase by another outlet,
+a translation, a briefing paragraph that retells a feed item.
+
+Nearly the same text is found with MinHash and locality-sensitive hashing (``minhash``),
+the same particulars through an index from each rare fact to the items that state it
+(``facts.Batch.candidates``): each item is compared only with the few items that share a
+hash band or a rare fact with it, never with every other item, so clustering stays fast at
+tens of thousands of items.
+
+Only items of different sources (or different documents of one folder) are merged by
+headline, text or particulars: a feed repeats its own headlines, and the paragraphs of
+one briefing are different stories. Nor does a story ever take in two items that could
+not be merged directly: a chain of likenesses (A like B, B like C) stops there. The
+strongest likenesses are joined first.
+
+``repeats`` applies the same rules to tell which waiting items repeat a story an issue
+already sent.
 """
 
 from __future__ import annotations
@@ -18,7 +31,10 @@ from itertools import pairwise
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from newsletter.edit import minhash
+from newsletter.edit.facts import Batch
 from newsletter.edit.keywords import words
+from newsletter.edit.likeness import Evidence, compare, possible
+from newsletter.edit.names import language as language_of
 from newsletter.item import Item
 
 THRESHOLD = 0.5  # Jaccard similarity of word pairs above which two texts tell the same story
@@ -26,6 +42,8 @@ LEAD_WORDS = 80  # compare the opening of the text: copies differ most in what t
 MIN_PAIRS = 8  # texts shorter than this are compared by link and headline only
 MIN_TITLE_WORDS = 4
 _TRACKING = re.compile(r"^(?:utm_\w+|fbclid|gclid|yclid|mc_cid|mc_eid|ref|ref_src|cmpid|at_medium|at_campaign)$")
+# A document's uid: its path in the folder ("2026/briefing.md"), then "#" and the paragraph's key.
+_DOCUMENT = re.compile(r"^([^:#]+\.(?:txt|text|md|markdown|html?))(?:#|$)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -61,39 +79,40 @@ def pairs(item: Item) -> set[str]:
     return {f"{a} {b}" for a, b in pairwise(tokens)}
 
 
-def find(items: Iterable[Item], *, threshold: float = THRESHOLD) -> list[Cluster]:
+def find(items: Iterable[Item], *, threshold: float = THRESHOLD, language: str | None = None) -> list[Cluster]:
     """Return the stories among ``items``, in the order of their first item.
 
-    A shared link merges any two items; a shared headline or nearly the same text merges
-    only items of different sources (a feed repeats its own headlines, and the paragraphs
-    of one briefing are different stories).
+    A shared link merges any two items; a shared headline, nearly the same text or the
+    same particulars merge only items of different sources. Each story shows first the
+    item with the most text, preferring one in ``language`` (the newsletter's).
     """
     items = list(items)
     by_id = {i.id: i for i in items}
-    sets = DisjointSet(by_id)
+    stories = Stories(items)
     reasons: dict[int, str] = {}
 
-    def join(a: Item, b: Item, reason: str) -> None:
-        if not sets.connected(a.id, b.id):
-            sets.merge(a.id, b.id)
+    def join(a: Item, b: Item, reason: str, *, force: bool = False) -> None:
+        if stories.join(a, b, force=force):
             reasons.setdefault(a.id, reason)
             reasons.setdefault(b.id, reason)
 
     for group in _same(items, lambda i: canonical_link(i.link)):
         for other in group[1:]:
-            join(group[0], other, "same link")
+            join(group[0], other, "same link", force=True)
     for group in _same((i for i in items if not i.label), _headline):
         for other in group[1:]:
-            if _separate(group[0], other):
+            if separate(group[0], other):
                 join(group[0], other, "same headline")
     _join_similar(items, threshold, join)
+    for a, b, evidence in _alike(items):
+        join(a, b, evidence.reason)
     clusters = []
-    for subset in sorted(sets.subsets(), key=min):
-        members = sorted((by_id[i] for i in subset), key=_preference)
+    for subset in sorted(stories.subsets(), key=min):
+        members = sorted((by_id[i] for i in subset), key=_preference(language))
         kinds: dict[str, str] = {}  # one reason of each kind: "same link", "nearly the same text (0.8)"
         for m in members:
             if m.id in reasons:
-                kinds.setdefault(reasons[m.id].split(" (")[0], reasons[m.id])
+                kinds.setdefault(re.split(r" \(|:", reasons[m.id])[0], reasons[m.id])
         reason = ", ".join(kinds.values())
         clusters.append(Cluster(tuple(members), reason if len(members) > 1 else ""))
     return clusters
@@ -105,15 +124,16 @@ class Repeat:
 
     item: Item
     sent: Item
-    reason: str  # "same link", "same headline", "nearly the same text (0.83)"
+    reason: str  # "same link", "same headline", "nearly the same text (0.83)", "same story: …"
 
 
 def repeats(items: Iterable[Item], sent: Iterable[Item], *, threshold: float = THRESHOLD) -> dict[int, Repeat]:
     """Return, by item id, the items of ``items`` that tell a story one of ``sent`` told.
 
     "The same story" means what it means in ``find``: a shared link from any source, a
-    shared headline or nearly the same text from another source. The sent items' MinHashes
-    are indexed once and each item queries the index once: no item meets every sent one.
+    shared headline, nearly the same text or the same particulars from another source. The
+    sent items' MinHashes and facts are indexed with the waiting ones: no item meets every
+    sent one.
     """
     items, sent = list(items), list(sent)
     found: dict[int, Repeat] = {}
@@ -129,22 +149,28 @@ def repeats(items: Iterable[Item], sent: Iterable[Item], *, threshold: float = T
     for item in items:
         if (link := canonical_link(item.link)) in links:
             found[item.id] = Repeat(item, links[link], "same link")
-        elif not item.label and (same := [s for s in headlines.get(_headline(item) or "", []) if _separate(item, s)]):
+        elif not item.label and (same := [s for s in headlines.get(_headline(item) or "", []) if separate(item, s)]):
             found[item.id] = Repeat(item, same[0], "same headline")
     known = _shingled(sent)
     rest = _shingled(i for i in items if i.id not in found)
-    if not known or not rest:
-        return found
-    matches: dict[int, list[int]] = {}
-    for a, b in minhash.candidates([minhash.signature(p) for _, p in (*known, *rest)]):
-        if a < len(known) <= b:  # a sent story and a waiting item
-            matches.setdefault(b - len(known), []).append(a)
-    for n, (item, mine) in enumerate(rest):
-        scored = [(_jaccard(mine, theirs), s) for s, theirs in (known[k] for k in matches.get(n, []))
-                  if _separate(item, s)]
-        similarity, best = max(scored, key=lambda x: (x[0], -x[1].id), default=(0.0, None))
-        if best is not None and similarity >= threshold:
-            found[item.id] = Repeat(item, best, f"nearly the same text ({similarity:.2f})")
+    if known and rest:
+        matches: dict[int, list[int]] = {}
+        for a, b in minhash.candidates([minhash.signature(p) for _, p in (*known, *rest)]):
+            if a < len(known) <= b:  # a sent story and a waiting item
+                matches.setdefault(b - len(known), []).append(a)
+        for n, (item, mine) in enumerate(rest):
+            scored = [(_jaccard(mine, theirs), s) for s, theirs in (known[k] for k in matches.get(n, []))
+                      if separate(item, s)]
+            similarity, best = max(scored, key=lambda x: (x[0], -x[1].id), default=(0.0, None))
+            if best is not None and similarity >= threshold:
+                found[item.id] = Repeat(item, best, f"nearly the same text ({similarity:.2f})")
+    waiting = [i for i in items if i.id not in found]
+    sent_ids = {s.id for s in sent}
+    for x, y, evidence in _alike([*sent, *waiting]):
+        if (x.id in sent_ids) != (y.id in sent_ids):
+            old, new = (x, y) if x.id in sent_ids else (y, x)
+            if new.id not in found:  # the strongest likeness comes first
+                found[new.id] = Repeat(new, old, evidence.reason)
     return found
 
 
@@ -179,17 +205,77 @@ class DisjointSet:
         return list(groups.values())
 
 
+class Stories(DisjointSet):
+    """Stories being built: sets of items, each knowing the origins (source, document) of its items."""
+
+    def __init__(self, items: Iterable[Item]) -> None:
+        items = list(items)
+        super().__init__(i.id for i in items)
+        self._origins: dict[int, set[tuple[int, str | None]]] = {i.id: {origin(i)} for i in items}
+
+    def join(self, a: Item, b: Item, *, force: bool = False) -> bool:
+        """Merge the stories of ``a`` and ``b`` unless they hold items that may not be merged; return whether done.
+
+        ``force`` merges them whatever they hold (one link: one page, one story).
+        """
+        ra, rb = self._root(a.id), self._root(b.id)
+        if ra == rb:
+            return False
+        mine, theirs = self._origins[ra], self._origins[rb]
+        if not force and any(not _apart(x, y) for x in mine for y in theirs if x[0] == y[0]):
+            return False
+        self.merge(ra, rb)
+        root = self._root(ra)
+        self._origins[root] = mine | theirs
+        self._origins.pop(rb if root == ra else ra, None)
+        return True
+
+
+def origin(item: Item) -> tuple[int, str | None]:
+    """Return where an item comes from: its source, and for a document its path in the folder."""
+    document = _DOCUMENT.match(item.uid)
+    return item.source_id, document.group(1) if document else None
+
+
+def _apart(x: tuple[int, str | None], y: tuple[int, str | None]) -> bool:
+    """Return whether items of these origins may be one story: other sources, or two documents of one folder."""
+    return x[0] != y[0] or (x[1] is not None and y[1] is not None and x[1] != y[1])
+
+
+def separate(a: Item, b: Item) -> bool:
+    """Return whether two items may be one story by headline, text or particulars (see ``_apart``)."""
+    return _apart(origin(a), origin(b))
+
+
+def _alike(items: list[Item]) -> list[tuple[Item, Item, Evidence]]:
+    """Return the pairs of items of other origins that state the same particulars, strongest first."""
+    if len(items) < 2:
+        return []
+    batch = Batch(items)
+    origins = [origin(i) for i in items]
+    found = []
+    for i, j in batch.candidates():
+        if _apart(origins[i], origins[j]) and possible(batch, i, j) and (evidence := compare(batch, i, j)).same:
+            found.append((items[i], items[j], evidence))
+    found.sort(key=lambda x: (x[0].id, x[1].id))
+    found.sort(key=lambda x: x[2].strength, reverse=True)
+    return found
+
+
 def _join_similar(items: list[Item], threshold: float, join: Callable[[Item, Item, str], None]) -> None:
     """Merge items whose texts are nearly the same, using MinHash LSH to find candidates."""
     shingled = _shingled(items)
     if len(shingled) < 2:
         return
     signatures = [minhash.signature(p) for _, p in shingled]
-    for index, other in sorted(minhash.candidates(signatures)):
+    scored = []
+    for index, other in minhash.candidates(signatures):
         (item, mine), (candidate, theirs) = shingled[index], shingled[other]
         similarity = _jaccard(mine, theirs)
-        if similarity >= threshold and _separate(item, candidate):
-            join(item, candidate, f"nearly the same text ({similarity:.2f})")
+        if similarity >= threshold and separate(item, candidate):
+            scored.append((-similarity, index, other, item, candidate))
+    for similarity, _, _, item, candidate in sorted(scored, key=lambda x: x[:3]):
+        join(item, candidate, f"nearly the same text ({-similarity:.2f})")
 
 
 def _shingled(items: Iterable[Item]) -> list[tuple[Item, set[str]]]:
@@ -216,11 +302,9 @@ def _headline(item: Item) -> str | None:
     return " ".join(tokens) if len(tokens) >= MIN_TITLE_WORDS else None
 
 
-def _separate(a: Item, b: Item) -> bool:
-    """Return whether two items may be one story by headline or text: they come from different sources."""
-    return a.source_id != b.source_id
-
-
-def _preference(item: Item) -> tuple[bool, int, int]:
-    """Return the sort key that puts the best item of a story first: a link, more text, earlier."""
-    return (not item.link, -len(item.body), item.id)
+def _preference(language: str | None) -> Callable[[Item], tuple[bool, int, bool, int]]:
+    """Return the sort key that puts the best item of a story first: in ``language``, the most text, a link, earlier."""
+    def key(item: Item) -> tuple[bool, int, bool, int]:
+        foreign = language is not None and language_of(f"{item.title} {item.body[:300]}") != language.split("-")[0]
+        return (foreign, -len(item.body.split()), not item.link, item.id)
+    return key

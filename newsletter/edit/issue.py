@@ -3,7 +3,8 @@
 Drafting an issue: load the waiting items, merge the same story from several sources
 (``cluster``), apply the editors' choices (``editorial``), take the opening summary of
 the main briefing (the one with the most paragraphs waiting) as the issue's lead, place
-every other story in a section (``sections``), order and limit the sections, and note
+every other story in a section (``sections``; a briefing's closing outlook goes under the
+outlook heading, last), order and limit the sections, and note
 for every waiting item what the issue does with it. A story a recent issue already sent
 (``newsletter.repeat_days``) is left out, unless an editor pinned it, and the issue that
 goes out takes it along unseen so that it does not wait for ever.
@@ -24,10 +25,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from newsletter.config import Config
-from newsletter.edit import cluster, editorial
+from newsletter.edit import cluster, editorial, subject, words
 from newsletter.edit.editorial import Choice
 from newsletter.edit.sections import Placed, Placement, Section, Sorter
-from newsletter.gather.readers.document import is_opening
+from newsletter.gather.readers.document import SUMMARY_WORDS, is_opening, lead_sentences
 from newsletter.item import Item, html_to_text, summarise
 from newsletter.store import Store, from_db, now, to_db
 
@@ -42,7 +43,7 @@ class Planned:
     """One waiting item and what the next issue does with it."""
 
     item: Item
-    section: str  # the section it is (or would be) in; "" for the lead, dropped and sent-before items
+    section: str  # the section it is in, or would be in if not dropped; "" for the lead and sent-before items
     reason: str  # why that section
     status: str  # one of STATUSES
     note: str = ""  # why it waits, which story it repeats
@@ -60,7 +61,9 @@ class Planned:
 class Draft:
     """The next issue as it would go out: number, subject, preheader, lead and sections.
 
-    ``plan`` tells, for every waiting item, what this issue does with it.
+    ``plan`` tells, for every waiting item, what this issue does with it. ``intro`` and
+    ``editor_subject`` are the editor's words (``edit.words``); the subject of a reader's
+    copy is ``editor_subject`` when set, else the rule of ``edit.subject`` for that copy.
     """
 
     number: int
@@ -70,6 +73,8 @@ class Draft:
     sections: tuple[Section, ...]
     lead: Placed | None = None
     plan: tuple[Planned, ...] = ()
+    intro: str = ""
+    editor_subject: str = ""
 
     @property
     def items(self) -> list[Item]:
@@ -104,6 +109,8 @@ class Waiting:
     items: list[Item]
     paragraphs: set[int]  # ids of briefing paragraphs: shown whole, an editor wrote them
     openings: set[int]  # ids of briefing openings: candidates for the lead
+    articles: set[int] = dataclasses.field(default_factory=set)  # ids of single-article documents
+    closings: set[int] = dataclasses.field(default_factory=set)  # ids of briefings' unheaded last paragraphs
 
 
 def waiting(config: Config, store: Store, *, limit: int | None = None) -> list[Item]:
@@ -128,9 +135,12 @@ def _waiting(config: Config, store: Store, limit: int | None = None) -> Waiting:
     with store.begin() as conn:
         rows = [r for r in conn.execute(query).mappings() if r["source_key"] in configured]
     documents = [r for r in rows if r["source_kind"] == "documents" and "#" in r["uid"]]
+    last = {r["uid"].partition("#")[0]: r for r in documents}  # each briefing's closing paragraph
     return Waiting([_item(r, pinned.get(r["source_key"])) for r in rows],
                    {r["id"] for r in documents},
-                   {r["id"] for r in documents if is_opening(r["uid"]) and not r["label"]})
+                   {r["id"] for r in documents if is_opening(r["uid"]) and not r["label"]},
+                   {r["id"] for r in rows if r["source_kind"] == "documents" and "#" not in r["uid"]},
+                   {r["id"] for r in last.values() if not r["label"] and not is_opening(r["uid"])})
 
 
 def _item(row: Any, section: str | None) -> Item:
@@ -142,12 +152,19 @@ def _item(row: Any, section: str | None) -> Item:
     )
 
 
-def brief(item: Item, limit: int, *, whole: bool = False) -> Item:
+def brief(item: Item, limit: int, *, whole: bool = False, article: bool = False) -> Item:
     """Return ``item`` with a clean summary: markup gone, first sentences up to ``limit`` characters.
 
     ``whole`` keeps all of the text (a briefing paragraph an editor wrote has nowhere else
-    to be read).
+    to be read). An ``article`` (a single-article document) gets whole sentences from the top
+    of its text, at least ``SUMMARY_WORDS`` words, more when ``limit`` allows.
     """
+    if article:
+        text = html_to_text(item.body)
+        summary = summarise(text, limit)
+        if summary.endswith("…") or len(summary.split()) < SUMMARY_WORDS:
+            summary = lead_sentences(text)
+        return dataclasses.replace(item, summary=summary)
     text = html_to_text(item.summary or item.body)
     return dataclasses.replace(item, summary=text if whole else summarise(text, limit))
 
@@ -169,11 +186,17 @@ def plan(config: Config, store: Store, *, moment: datetime | None = None,
     openings: list[Placed] = []
     dropped: list[Planned] = []
     repeats: dict[int, str] = {}  # item id of a story's first item -> why the others repeat it
-    for story in cluster.find(found.items):
+    for story in editorial.regroup(cluster.find(found.items, language=config.newsletter.language), chosen):
         choice = editorial.merge([chosen[i.id] for i in story.items if i.id in chosen])
-        first = brief(story.first, limit, whole=story.first.id in found.paragraphs)
+        first = brief(story.first, limit, whole=story.first.id in found.paragraphs,
+                      article=story.first.id in found.articles)
+        moved_to = choice.section if choice is not None else None
+        if moved_to not in (*sorter.settings, sorter.catch_all):
+            moved_to = None  # a move to a section the config no longer has is void
         if choice is not None and choice.dropped:
-            dropped += [Planned(i, "", "dropped by an editor", "dropped", choice=choice) for i in story.items]
+            # Where it would be: the desk's section menu shows it, and "move" puts it back there.
+            home = moved_to or sorter.place(first, closing=first.id in found.closings).section
+            dropped += [Planned(i, home, "dropped by an editor", "dropped", choice=choice) for i in story.items]
             continue
         repeat = next((repeated[i.id] for i in story.items if i.id in repeated), None)
         if repeat is not None and not (choice is not None and choice.pinned):
@@ -181,12 +204,11 @@ def plan(config: Config, store: Store, *, moment: datetime | None = None,
                    f"({repeat.sent.source_name}), {repeat.reason}")
             dropped += [Planned(i, "", why, SENT_BEFORE, choice=chosen.get(i.id)) for i in story.items]
             continue
-        moved_to = choice.section if choice is not None else None
-        if moved_to not in (*sorter.settings, sorter.catch_all):
-            moved_to = None  # a move to a section the config no longer has is void
         moved = moved_to is not None
-        placement = Placement(moved_to, "moved here by an editor") if moved_to else sorter.place(first)
-        placed = Placed(first, placement, story.items[1:], pinned=bool(choice and choice.pinned))
+        placement = (Placement(moved_to, "moved here by an editor") if moved_to
+                     else sorter.place(first, closing=first.id in found.closings, also=story.items[1:]))
+        placed = Placed(editorial.edited(first, choice), placement, story.items[1:],
+                        pinned=bool(choice and choice.pinned))
         repeats[first.id] = story.reason
         (openings if first.id in found.openings and not moved else stories).append(placed)
     # The lead is the opening of the main briefing: the one with the most waiting paragraphs, else the newest.
@@ -195,17 +217,18 @@ def plan(config: Config, store: Store, *, moment: datetime | None = None,
                                         p.item.published_at or p.item.gathered_at, p.item.id), default=None)
     stories += [p for p in openings if p is not lead]
     arrangement = sorter.arrange(stories)
+    sections = editorial.reorder(arrangement.sections, chosen)
     planned: list[Planned] = []
     if lead is not None:
         lead = dataclasses.replace(lead, placement=Placement("", LEAD_REASON))
         planned += _planned(lead, "lead", "", repeats, chosen)
-    for section in arrangement.sections:
+    for section in sections:
         for p in section.items:
             planned += _planned(p, "in issue", "", repeats, chosen)
     for p in stories:
         if p.item.id in arrangement.waiting:
             planned += _planned(p, "waiting", arrangement.waiting[p.item.id], repeats, chosen)
-    return lead, arrangement.sections, planned + dropped
+    return lead, sections, planned + dropped
 
 
 def _planned(p: Placed, status: str, note: str, repeats: dict[int, str],
@@ -252,23 +275,11 @@ def draft(config: Config, store: Store, *, moment: datetime | None = None) -> Dr
     moment = (moment or datetime.now(config.zone)).astimezone(config.zone)
     lead, sections, planned = plan(config, store, moment=moment)
     number = next_number(store)
-    items = [p.item for s in sections for p in s.items] or ([lead.item] if lead else [])
-    # The subject leads with a real headline (a feed entry or an article), else the first item.
-    titled = [i for i in items if not i.label and not i.body.startswith(i.title.rstrip("…").rstrip())]
-    headline = (titled or items)[0].title if items else ""
-    subject = config.newsletter.subject.format_map(_Fields(
-        title=config.newsletter.title, number=number, date=format_date(moment), headline=headline,
-    ))
-    preheader = " · ".join(i.title for i in items[:4])
-    if len(preheader) > 140:
-        preheader = preheader[:139].rsplit(" ", 1)[0] + "…"
-    return Draft(number, " ".join(subject.split()).strip(" :—-"), preheader, moment, tuple(sections), lead,
-                 tuple(planned))
-
-
-class _Fields(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+    items = subject.stories(sections, lead)
+    chosen = words.get(store, number)
+    line = chosen.subject or subject.subject(config, number=number, moment=moment, items=items)
+    return Draft(number, line, subject.preheader(items), moment, tuple(sections), lead, tuple(planned),
+                 intro=chosen.intro, editor_subject=chosen.subject)
 
 
 def format_date(moment: datetime) -> str:
@@ -337,14 +348,14 @@ def record(conn: sa.Connection, store: Store, issue: Draft, *, html: str, text: 
     return issue_id
 
 
-def mark_sent(conn: sa.Connection, store: Store, issue_id: int, *, when: sa.ColumnElement[bool]) -> None:
-    """Mark a sending issue sent if ``when`` holds, in the caller's transaction.
+def mark_sent(conn: sa.Connection, store: Store, issue_id: int, *, when: sa.ColumnElement[bool]) -> bool:
+    """Mark a sending issue sent if ``when`` holds, in the caller's transaction; return whether it did.
 
     ``when`` is tested by the same statement, so nothing can change between the test and the write.
     """
     issues = store.t.issues
-    conn.execute(issues.update().where(issues.c.id == issue_id, issues.c.status == "sending", when)
-                 .values(status="sent", sent_at=now()))
+    return bool(conn.execute(issues.update().where(issues.c.id == issue_id, issues.c.status == "sending", when)
+                             .values(status="sent", sent_at=now())).rowcount)
 
 
 def reopen(conn: sa.Connection, store: Store, issue_id: int) -> None:

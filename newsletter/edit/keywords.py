@@ -4,12 +4,13 @@ A keyword matches a word of the text when, both folded (case, ``ё``→``е``):
 
 * the keyword has three letters or fewer and the word equals it ("EU", "oil");
 * the keyword is longer and the word starts with it ("Russia" → "Russian", "Қазақстан" →
-  "Қазақстанның": English and Kazakh inflect with endings). A Kazakh keyword (one with
+  "Қазақстанның": English and Kazakh inflect with endings), unless the word is a number
+  word ("bill" does not find "billion"). A Kazakh keyword (one with
   letters only Kazakh uses: ә ғ қ ң ө ұ ү һ і) admits endings however short: "заң" → "заңды";
 * the keyword is Cyrillic and the word shares its Russian stem: "Россия" → "России",
-  "Москва" → "Москве", "Китай" → "Китая", "газ" → "газа". Stems of four letters or more
-  also match as prefixes, so "Россия" finds "российский" (at the price of the rare
-  "россыпь"). Stems come from the Snowball stemmer.
+  "Москва" → "Москве", "Китай" → "Китая", "газ" → "газа". A stem of four letters or more
+  also finds the word with a short ending or an adjective made from it, so "Россия" finds
+  "российский" and "Китай" "Китая" and "китайские" (but "тенге" does not find "Тенгизе"). Stems come from the Snowball stemmer.
 
 A keyword of several words matches those words in a row, each by the rules above.
 Matching works on the text's words, once per text, with a per-distinct-word cache, so it
@@ -28,6 +29,8 @@ _WORD = re.compile(r"\w+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _KAZAKH = re.compile(r"[әғқңөұүһі]")  # letters of Kazakh that Russian does not use
 MIN_PREFIX = 4  # a keyword or stem shorter than this must match a whole word
+# Words that only ever match a keyword whole: "bill" is not a form of "billion".
+WHOLE = frozenset({"million", "millions", "billion", "billions", "trillion", "trillions", "thousand", "thousands"})
 
 
 def fold(text: str) -> str:
@@ -62,6 +65,7 @@ class Matcher:
         self._exact: dict[str, set[int]] = {}
         self._prefix: dict[str, set[int]] = {}
         self._stems: dict[str, set[int]] = {}
+        self._adjectives: dict[str, set[int]] = {}  # Russian stems whose adjectives match: "росс" → "российский"
         self._cache: dict[str, frozenset[int]] = {}
         next_id = 0
         for index, keyword in enumerate(self.keywords):
@@ -83,7 +87,7 @@ class Matcher:
             root = stem(word)
             self._stems.setdefault(root, set()).add(word_id)
             if len(root) >= MIN_PREFIX:
-                self._prefix.setdefault(root, set()).add(word_id)
+                self._adjectives.setdefault(root, set()).add(word_id)
 
     def _ids(self, word: str) -> frozenset[int]:
         """Return the ids of the keyword words that ``word`` matches (cached per word)."""
@@ -91,12 +95,16 @@ class Matcher:
         if found is not None:
             return found
         ids = set(self._exact.get(word, ()))
-        for n in range(2 if self._short else MIN_PREFIX, len(word) + 1):
+        for n in range(2 if self._short else MIN_PREFIX, len(word) + 1 if word not in WHOLE else 0):
             ids.update(self._prefix.get(word[:n], ()))
         if self._stems and _CYRILLIC.search(word):
             root = stem(word)
             if root != word:  # the word has an ending: "газа", not the bare root "аз"
                 ids.update(self._stems.get(root, ()))
+            for n in range(MIN_PREFIX, len(word)):
+                rest = word[n:]  # "китая" of "кита", "российский" of "росс"; not "Тенгизе" of "тенг"
+                if word[:n] in self._adjectives and (len(rest) <= 2 or "ск" in rest[:5]):
+                    ids.update(self._adjectives[word[:n]])
         found = self._cache[word] = frozenset(ids)
         return found
 

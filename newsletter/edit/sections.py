@@ -1,16 +1,36 @@
-"""Sections: decide which section each item belongs to and why, then order and limit each section."""
+"""Sections: decide which section each item belongs to and why, then order and limit each section.
+
+An item goes where the strongest rule that applies puts it:
+
+1. its source is pinned to a section;
+2. its inline heading names a section or one of its aliases;
+3. it is the closing outlook of a briefing (``outlook``): under the outlook heading, last;
+4. keywords, with real evidence only: a section's keywords must score at least ``MIN_SCORE``
+   (each mention counts once, a mention in the headline or heading ``HEADLINE`` times, and in
+   a paragraph with neither, its opening sentence stands for the headline), and clearly more
+   than any other section's (by ``MARGIN`` and by ``RATIO``); the same story from other
+   sources adds its mentions;
+5. the catch-all section: nothing matched, only passing mentions, or no clear winner.
+
+Each rule leaves its reason in plain words: "mentions China 3 times (once in the headline)".
+"""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from newsletter.config import Config, SectionSettings
 from newsletter.edit.keywords import Matcher, fold, words
-from newsletter.item import Item
+from newsletter.edit.outlook import cues, is_outlook
+from newsletter.item import Item, html_to_text
 
-# How much a keyword counts where it is found: a headline or heading says more than the text.
-WEIGHTS = (("label", 3), ("title", 3), ("body", 1))
+_FIRST_SENTENCE = re.compile(r".*?(?:[.!?…](?=\s|$)|$)", re.DOTALL)
+HEADLINE = 3  # a mention in the headline, heading or opening sentence counts this many times
+MIN_SCORE = 2  # least score a section needs: one mention in the headline, or two in the text
+MARGIN = 1  # ... and at least this much more than the runner-up
+RATIO = 1.0  # ... and at least this many times the runner-up's score
 
 
 @dataclass(frozen=True)
@@ -62,18 +82,50 @@ class Arrangement:
     waiting: dict[int, str]  # item id -> why it waits (a section's limit, the issue's max_items)
 
 
-class Sorter:
-    """Place items by the configured rules, strongest first.
+@dataclass
+class Mentions:
+    """How often one section's keywords occur in an item: per keyword, in the headline and in all."""
 
-    1. the item's source is pinned to a section;
-    2. the item's inline heading names a section or one of its aliases;
-    3. keyword scoring over heading and title (counted three times) and text; ties go to the
-       earlier section;
-    4. the catch-all section.
-    """
+    section: str
+    headline: Counter[str] = field(default_factory=Counter)
+    total: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def score(self) -> int:
+        """Return the evidence: every mention once, a headline mention ``HEADLINE`` times."""
+        return sum(self.total.values()) + (HEADLINE - 1) * sum(self.headline.values())
+
+    def describe(self) -> str:
+        """Return the mentions in words: "Beijing 3 times (once in the headline) and Chinese once"."""
+        parts = []
+        for keyword, n in self.total.most_common():
+            h = self.headline[keyword]
+            parts.append(f"{keyword} {times(n)}" + (f" ({times(h)} in the headline)" if h and h < n
+                                                     else " in the headline" if h else ""))
+        return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _added(mine: list[Mentions], theirs: list[Mentions]) -> list[Mentions]:
+    """Return two items' mentions added up, section by section."""
+    found = {m.section: Mentions(m.section, Counter(m.headline), Counter(m.total)) for m in mine}
+    for m in theirs:
+        into = found.setdefault(m.section, Mentions(m.section))
+        into.headline.update(m.headline)
+        into.total.update(m.total)
+    return list(found.values())
+
+
+def times(n: int) -> str:
+    """Return a count in words: once, twice, 3 times."""
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+class Sorter:
+    """Place items by the configured rules, strongest first (see the module's docstring)."""
 
     def __init__(self, config: Config) -> None:
         self.catch_all = config.newsletter.catch_all
+        self.outlook = config.newsletter.outlook.strip()
         self.max_items = config.newsletter.max_items
         self.settings: dict[str, SectionSettings] = {s.name: s for s in config.sections}
         self.order = [s.name for s in config.sections]
@@ -87,29 +139,59 @@ class Sorter:
         self._owners = [owner for _, owner in pairs]
         self.matcher = Matcher(k for k, _ in pairs)
 
-    def place(self, item: Item) -> Placement:
-        """Return the section for ``item`` and the reason."""
+    def place(self, item: Item, *, closing: bool = False, also: tuple[Item, ...] = ()) -> Placement:
+        """Return the section for ``item`` and the reason.
+
+        ``closing``: the item ends a briefing, unheaded. ``also``: the same story from other
+        sources, whose mentions count too.
+        """
         if item.forced_section:
             return Placement(item.forced_section, f"source {item.source_name!r} is pinned to this section")
         if item.label and fold(item.label).strip() in self.names:
             return Placement(self.names[fold(item.label).strip()], f"inline heading {item.label!r}")
-        scores: Counter[str] = Counter()
-        hits: dict[str, Counter[str]] = {}
-        for key, weight in WEIGHTS:
-            text = item.label if key == "label" else item.title if key == "title" else item.body
-            positions: set[tuple[str, int]] = set()
-            for index, position in self.matcher.find(words(text or "")):
+        text = html_to_text(item.body) if "<" in item.body else item.body
+        if closing and not item.label and is_outlook(text):
+            said = ", ".join(f"“{c}”" for c in dict.fromkeys(c.casefold() for c in cues(text)))
+            where = self.outlook or self.catch_all
+            return Placement(where, f"the closing outlook of a briefing (it looks ahead: {said})")
+        found = self.mentions(item, text)
+        for other in also:
+            found = _added(found, self.mentions(other, html_to_text(other.body) if "<" in other.body else other.body))
+        ranked = sorted(found, key=lambda m: (-m.score, self.order.index(m.section)))
+        if not ranked:
+            return Placement(self.catch_all, "no section matched")
+        top = ranked[0]
+        runner = ranked[1].score if len(ranked) > 1 else 0
+        if top.score >= MIN_SCORE and top.score - runner >= MARGIN and top.score >= RATIO * runner:
+            return Placement(top.section, f"mentions {top.describe()}")
+        seen = "; ".join(f"{m.describe()} ({m.section})" for m in ranked[:3])
+        if top.score < MIN_SCORE:
+            return Placement(self.catch_all, f"only passing mentions: {seen}")
+        return Placement(self.catch_all, f"no clear section, as many mentions of another: {seen}")
+
+    def mentions(self, item: Item, text: str) -> list[Mentions]:
+        """Return, for each section whose keywords occur in ``item``, how often and where."""
+        found: dict[str, Mentions] = {}
+        headline = [item.label or ""]
+        if item.title != item.label and not text.startswith(item.title.rstrip("…").rstrip()):
+            headline.append(item.title)
+        elif not item.label:  # a paragraph with no heading: its opening sentence says what it is about
+            opening = _FIRST_SENTENCE.match(text).group()  # type: ignore[union-attr]
+            headline.append(opening)
+            text = text[len(opening):]
+        for part, tokens in [*(("headline", words(h)) for h in headline if h), ("text", words(text))]:
+            taken: set[tuple[str, int]] = set()  # a word counts once per section
+            for index, position in self.matcher.find(tokens):
                 owner = self._owners[index]
-                hits.setdefault(owner, Counter())[self.matcher.keywords[index]] += weight
-                positions.add((owner, position))  # a word counts once per section
-            for owner, _ in positions:
-                scores[owner] += weight
-        if scores:
-            top = max(scores.values())
-            name = next(n for n in self.order if scores[n] == top)  # ties go to the earlier section
-            matched = ", ".join(f"{k} ×{n}" for k, n in hits[name].most_common())
-            return Placement(name, f"keywords: {matched} (score {top})")
-        return Placement(self.catch_all, "no section matched")
+                if (owner, position) in taken:
+                    continue
+                taken.add((owner, position))
+                keyword = self.matcher.keywords[index]
+                mentions = found.setdefault(owner, Mentions(owner))
+                mentions.total[keyword] += 1
+                if part == "headline":
+                    mentions.headline[keyword] += 1
+        return list(found.values())
 
     def group(self, items: list[Item]) -> list[Section]:
         """Place ``items`` and return the sections an issue shows (see ``arrange``)."""
@@ -126,9 +208,10 @@ class Sorter:
         buckets: dict[str, list[Placed]] = {}
         for p in placed:
             buckets.setdefault(p.placement.section, []).append(p)
-        # The catch-all goes last even when it is also configured, and only once.
-        order = [*(n for n in self.order if n != self.catch_all),
-                 *(n for n in buckets if n not in self.order and n != self.catch_all), self.catch_all]
+        # The catch-all goes last even when it is also configured, and only once; then the outlook.
+        ends = [self.catch_all, *([self.outlook] if self.outlook and self.outlook not in self.order else [])]
+        order = [*(n for n in self.order if n not in ends),
+                 *(n for n in buckets if n not in self.order and n not in ends), *dict.fromkeys(ends)]
         waiting: dict[int, str] = {}
         for name, members in buckets.items():
             members.sort(key=importance)

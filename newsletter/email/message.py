@@ -1,8 +1,10 @@
 """Messages: one multipart/alternative email per reader, with list headers (RFC 2369, 8058).
 
-``Composer.build`` is the fast path: per distinct section selection the issue is
-rendered once and its MIME body encoded once (see ``mime.Body``); per reader only
-the personal values and a few header lines are encoded and joined in.
+``Composer.build`` is the fast path: per distinct copy (language, section selection) the
+issue is rendered once and its MIME body encoded once (see ``mime.Body``), with the
+copy's own subject and ``Content-Language``; per reader only the personal values and a
+few header lines are encoded and joined in. One-off mails to one reader (the
+confirmation, the welcome) are built in ``notice``.
 The tests and ``bench/personalise.py`` hold it to a straightforward ``EmailMessage``
 per reader, built from the public methods below (``tests/helpers/reference.py``).
 """
@@ -15,30 +17,29 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, parseaddr
 
 from newsletter.config import Config
-from newsletter.email import htmlmail
 from newsletter.email.mime import CRLF, Body, Mailbox, clean, header, quoted_printable
-from newsletter.email.render import Rendered, Renderer, render_template
+from newsletter.email.personal import greeting
+from newsletter.email.render import Rendered, Renderer
 from newsletter.error import ConfigError
 from newsletter.tokens import DIGEST_LENGTH, MESSAGE_ID, UNSUBSCRIBE, Signer
 
 # Re-exported: other modules import the header helpers from here.
-__all__ = ["Composer", "Recipient", "Sent", "confirmation", "header", "message_id", "read_message_id",
+__all__ = ["Composer", "Recipient", "Sent", "header", "message_id", "read_message_id", "reader_links",
            "sender_address"]
 
 
 @dataclass(frozen=True)
 class Recipient:
-    """Who a message goes to, and the sections they chose (empty: every section)."""
+    """Who a message goes to, the sections they chose (empty: every section) and their language (empty: ours)."""
 
     id: int
     email: str
     name: str = ""
     sections: tuple[str, ...] = ()
+    language: str = ""
 
 
 def sender_address(config: Config) -> tuple[str, str]:
@@ -92,12 +93,22 @@ def read_message_id(signer: Signer, value: str, domain: str) -> Sent | None:
     return Sent(number, subscriber_id, proven)
 
 
+def reader_links(signer: Signer, base_url: str, subscriber_id: int) -> dict[str, str]:
+    """Return a reader's unsubscribe and preferences URLs (one permanent token for both)."""
+    token = signer.sign(UNSUBSCRIBE, subscriber_id)
+    base = base_url.rstrip("/")
+    return {"unsubscribe_url": f"{base}/unsubscribe/{token}", "preferences_url": f"{base}/preferences/{token}"}
+
+
 @dataclass(frozen=True)
 class _Template:
-    """One selection's message with the personal parts left out, encoded once."""
+    """One copy's message with the personal parts left out, encoded once."""
 
     rendered: Rendered
-    head: bytes  # MIME-Version, Content-Type, and the text part's headers
+    subject: str
+    language: str
+    subject_line: bytes  # the Subject header
+    head: bytes  # MIME-Version, Content-Type, Content-Language, and the text part's headers
     text: Body
     middle: bytes  # the boundary and the HTML part's headers
     html: Body
@@ -108,8 +119,9 @@ class _Template:
 class Composer:
     """Build each reader's copy of one issue; the shared parts are computed once.
 
-    ``rendered`` is a ``Renderer`` (each reader gets the sections they chose) or one
-    ``Rendered`` that every reader gets.
+    ``rendered`` is a ``Renderer`` (each reader gets the copy of their language and the
+    sections they chose) or one ``Rendered`` that every reader gets. ``subject`` is the
+    issue's; each copy from a Renderer has its own.
     """
 
     def __init__(self, config: Config, *, number: int, subject: str, rendered: Rendered | Renderer,
@@ -131,10 +143,10 @@ class Composer:
         self.reply_to = clean(config.newsletter.reply_to)
         reply_name, reply_address = parseaddr(self.reply_to)
         reply_to = Mailbox(reply_name, reply_address) if "@" in reply_address else self.reply_to
-        self._by_choice: dict[tuple[str, ...], _Template] = {}
-        self._by_selection: dict[tuple[str, ...], _Template] = {}
+        self._by_choice: dict[tuple[str, tuple[str, ...]], _Template] = {}
+        self._by_copy: dict[tuple[str, tuple[str, ...]], _Template] = {}
         self._lock = threading.Lock()
-        self._shared = [header("From", self.sender), header("Subject", self.subject), header("Date", self.date)]
+        self._shared = [header("From", self.sender), header("Date", self.date)]
         self._lists = (header("Reply-To", reply_to) if self.reply_to else b"") + header("List-Id", list_id)
         self._post = header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
         self._mailto = f"<mailto:{self.address}?subject=unsubscribe>"
@@ -147,40 +159,42 @@ class Composer:
 
     def links(self, recipient: Recipient) -> dict[str, str]:
         """Return the reader's unsubscribe and preferences URLs."""
-        token = self.signer.sign(UNSUBSCRIBE, recipient.id)
-        return {
-            "unsubscribe_url": f"{self.base_url}/unsubscribe/{token}",
-            "preferences_url": f"{self.base_url}/preferences/{token}",
-        }
+        return reader_links(self.signer, self.base_url, recipient.id)
+
+    def language(self, recipient: Recipient) -> str:
+        """Return the language of this reader's copy."""
+        return self._template(recipient.sections, recipient.language).language
 
     def personal(self, recipient: Recipient) -> dict[str, str]:
-        """Return the values that differ per reader: greeting, address and links."""
-        name = clean(recipient.name)
-        n = self.config.newsletter
-        return {"greeting": n.greeting.format(name=name) if name else n.greeting_anonymous,
+        """Return the values that differ per reader: greeting (in their language), address and links."""
+        return {"greeting": greeting(self.config.newsletter, clean(recipient.name), self.language(recipient)),
                 "email": recipient.email, **self.links(recipient)}
 
     def rendered_for(self, recipient: Recipient) -> Rendered:
-        """Return the issue as rendered for this reader's section choice."""
-        return self._template(recipient.sections).rendered
+        """Return the issue as rendered for this reader's language and section choice."""
+        return self._template(recipient.sections, recipient.language).rendered
+
+    def subject_for(self, recipient: Recipient) -> str:
+        """Return the subject of this reader's copy."""
+        return self._template(recipient.sections, recipient.language).subject
 
     def boundary(self, recipient: Recipient) -> str:
-        """Return the MIME boundary of this reader's message (one per section selection)."""
-        return self._template(recipient.sections).boundary
+        """Return the MIME boundary of this reader's message (one per copy)."""
+        return self._template(recipient.sections, recipient.language).boundary
 
     def build(self, recipient: Recipient, *, subject_prefix: str = "") -> bytes:
         """Return the reader's message as bytes ready for SMTP."""
-        template = self._template(recipient.sections)
+        template = self._template(recipient.sections, recipient.language)
         values = self.personal(recipient)
         plain = {name: quoted_printable(value) for name, value in values.items()}
         escaped = {name: plain[name] if (e := html.escape(value)) == value else quoted_printable(e)
                    for name, value in values.items()}
-        subject = self._shared[1] if not subject_prefix else header("Subject", subject_prefix + self.subject)
+        subject = template.subject_line if not subject_prefix else header("Subject", subject_prefix + template.subject)
         return b"".join((
             self._shared[0],
             header("To", Mailbox(recipient.name, recipient.email)),
             subject,
-            self._shared[2],
+            self._shared[1],
             self._line("Message-ID", self.message_id(recipient)),
             self._lists,
             self._line("List-Unsubscribe", f"<{values['unsubscribe_url']}>,", self._mailto),
@@ -199,31 +213,34 @@ class Composer:
             line += ("\r\n " if len(line) + 1 + len(then) > 78 else " ") + then
         return (line + CRLF).encode("ascii")
 
-    def _template(self, chosen: tuple[str, ...]) -> _Template:
-        template = self._by_choice.get(chosen)
+    def _template(self, chosen: tuple[str, ...], language: str = "") -> _Template:
+        template = self._by_choice.get((language, chosen))
         if template is not None:
             return template
-        with self._lock:  # delivery builds from several threads: render and encode each selection once
+        with self._lock:  # delivery builds from several threads: render and encode each copy once
             if isinstance(self.rendered, Renderer):
-                key = self.rendered.selection(chosen)
-                rendered = self.rendered.render(chosen)
+                key = self.rendered.key(chosen, language)
+                rendered = self.rendered.render(chosen, language)
             else:
-                key, rendered = (), self.rendered
-            template = self._by_selection.get(key) or self._encode(rendered, key)
-            self._by_selection[key] = self._by_choice[chosen] = template
+                rendered = self.rendered
+                key = (rendered.language or self.config.newsletter.language, ())
+            template = self._by_copy.get(key) or self._encode(rendered, key)
+            self._by_copy[key] = self._by_choice[language, chosen] = template
         return template
 
-    def _encode(self, rendered: Rendered, key: tuple[str, ...]) -> _Template:
+    def _encode(self, rendered: Rendered, key: tuple[str, tuple[str, ...]]) -> _Template:
         # "=_" never occurs in quoted-printable text, so this boundary cannot clash with content.
         boundary = "=_" + hashlib.sha256(f"{self.number}:{key}:{self.domain}".encode()).hexdigest()[:24]
+        language, subject = key[0], clean(rendered.subject) or self.subject
 
         def part(subtype: str) -> str:
             return (f"--{boundary}{CRLF}Content-Type: text/{subtype}; charset=\"utf-8\"{CRLF}"
                     f"Content-Transfer-Encoding: quoted-printable{CRLF}{CRLF}")
 
-        head = f"MIME-Version: 1.0{CRLF}Content-Type: multipart/alternative; boundary=\"{boundary}\"{CRLF}{CRLF}"
+        head = (f"MIME-Version: 1.0{CRLF}Content-Type: multipart/alternative; boundary=\"{boundary}\"{CRLF}"
+                f"Content-Language: {language}{CRLF}{CRLF}")
         return _Template(
-            rendered=rendered,
+            rendered=rendered, subject=subject, language=language, subject_line=header("Subject", subject),
             head=(head + part("plain")).encode("ascii"),
             text=Body(_ends_with_newline(rendered.text), rendered.placeholders),
             middle=(CRLF + part("html")).encode("ascii"),
@@ -236,30 +253,3 @@ class Composer:
 def _ends_with_newline(text: str) -> str:
     return text if text.endswith("\n") else text + "\n"
 
-
-def confirmation(config: Config, *, email: str, name: str = "", confirm_url: str,
-                 date: datetime, sections: tuple[str, ...] = ()) -> bytes:
-    """Return the double opt-in email asking ``email`` to confirm with ``confirm_url``.
-
-    Rendered from ``confirm.mjml`` and ``confirm.txt`` (user templates first); the
-    text template sets the subject with ``{% set subject = … %}``.
-    """
-    data = {"email": email, "name": clean(name), "confirm_url": confirm_url, "sections": list(sections)}
-    markup = htmlmail.compile(render_template(config, "confirm.mjml", data)[0], name="confirm.mjml")
-    text, exported = render_template(config, "confirm.txt", data)
-    subject = str(exported.get("subject") or f"Confirm your subscription to {config.newsletter.title}")
-    sender_name, address = sender_address(config)
-    head = b"".join((  # the same header builder as every issue's
-        header("From", Mailbox(sender_name or config.newsletter.title, address)),
-        header("To", Mailbox(name, email)),
-        header("Subject", subject),
-        header("Date", format_datetime(date)),
-        header("Message-ID", make_msgid("confirm", domain=address.rsplit("@", 1)[1])),
-        header("Auto-Submitted", "auto-generated"),
-    ))
-    body = EmailMessage(policy=SMTP)  # MIME-Version, Content-Type and the two parts
-    body.set_content(re.sub(r"\n{3,}", "\n\n", text).strip() + "\n", subtype="plain", charset="utf-8",
-                     cte="quoted-printable")
-    body.add_alternative(markup, subtype="html", charset="utf-8", cte="quoted-printable")
-    body.set_boundary("=_" + hashlib.sha256(f"{email}:{confirm_url}".encode()).hexdigest()[:24])
-    return head + body.as_bytes(policy=SMTP)

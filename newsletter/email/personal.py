@@ -11,11 +11,41 @@ only ever go where a template puts them.
 from __future__ import annotations
 
 import dataclasses
+import re
 import secrets
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from newsletter import i18n
+from newsletter.i18n import N_
+from newsletter.settings import NewsletterSettings
+
 PERSONAL = ("greeting", "unsubscribe_url", "preferences_url", "email")
+# The default greetings are the project's words, so each reader gets them in their language;
+# a greeting an editor wrote is used as written.
+DEFAULT_GREETING = N_("Hello {first_name},")
+DEFAULT_ANONYMOUS = N_("Hello,")
+
+
+def first_name(name: str) -> str:
+    """Return the name a reader is greeted by: the first word, or the one after the comma of "Lee, Ann"."""
+    family, comma, given = name.partition(",")
+    words = (given if comma and given.strip() else family).split()
+    return re.sub(r"[,;:.]+$", "", words[0]) if words else ""
+
+
+def greeting(settings: NewsletterSettings, name: str, language: str) -> str:
+    """Return the greeting of a reader called ``name`` (maybe empty) in ``language``; empty: no greeting.
+
+    ``[newsletter] greeting`` may use ``{first_name}`` and ``{name}``; an empty one greets nobody.
+    """
+    name = " ".join(name.split())
+    pattern = settings.greeting if name else settings.greeting_anonymous
+    if not settings.greeting or not pattern:
+        return ""
+    if pattern in (DEFAULT_GREETING, DEFAULT_ANONYMOUS):
+        pattern = i18n.translations(language).gettext(pattern)
+    return pattern.format(name=name, first_name=first_name(name) or name)
 
 
 def placeholders(content: str) -> dict[str, str]:

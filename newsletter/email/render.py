@@ -1,12 +1,14 @@
 """Render an issue: Jinja2 → MJML → HTML (mjml-python, CSS inlined) and Jinja2 → plain text.
 
-An issue is rendered once per distinct section selection (the sections a reader
-chose), with placeholders where the personal parts go (greeting, address,
-unsubscribe and preferences links); the message builder fills them per reader.
-The archive page is rendered once, without personal parts.
+An issue is rendered once per distinct copy: a language and a section selection (the
+sections a reader chose), with placeholders where the personal parts go (greeting,
+address, unsubscribe and preferences links); the message builder fills them per reader.
+Each copy has its own subject and preheader, from its own stories (``edit.subject``).
+The archive page is rendered once, in the newsletter's language, without personal parts.
 
 The placeholders are drawn afresh for each Renderer (see ``personal``), so text from
-a source can never spell one.
+a source can never spell one. What the templates see is built in ``context``; where the
+templates are found, in ``templates``.
 """
 
 from __future__ import annotations
@@ -14,110 +16,37 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
-import textwrap
 import threading
-import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import jinja2
-
-from newsletter import bundle
+from newsletter import i18n
 from newsletter.config import Config
-from newsletter.edit.issue import Draft, format_date
+from newsletter.edit import subject
+from newsletter.edit.issue import Draft
 from newsletter.email import htmlmail
+from newsletter.email.context import archive_url, context, site
 from newsletter.email.personal import placeholders, strings
+from newsletter.email.templates import References, environment, render_module
+from newsletter.email.templates import render as render_file
 from newsletter.error import TemplateError
+from newsletter.subscribers.choices import Choices
 
-T = TypeVar("T")
+# Re-exported: other modules import these from here.
+__all__ = ["Copy", "Rendered", "Renderer", "archive_url", "personalise", "render", "render_template"]
 
 ISSUE_HTML = "issue.mjml"
 ISSUE_TEXT = "issue.txt"
 
-RTL_LANGUAGES = {"ar", "arc", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"}
-
-
-def builtin_templates() -> Path:
-    """Return the folder of the templates that ship with the package."""
-    return bundle.path("templates")
-
-
-def environment(user_dir: Path | None) -> jinja2.Environment:
-    """Return a Jinja2 environment: user templates first, built-in second, ``default:`` for the original."""
-    builtin = jinja2.FileSystemLoader(builtin_templates())
-    loaders: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({"default": builtin}, delimiter=":")]
-    if user_dir is not None and user_dir.is_dir():
-        loaders.append(jinja2.FileSystemLoader(user_dir))
-    loaders.append(builtin)
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("mjml", "html", "atom"), default=False),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["wrap"] = wrap
-    return env
-
-
-def wrap(text: str, width: int = 72, indent: str = "", first: str | None = None) -> str:
-    """Wrap each paragraph of ``text`` at ``width`` columns, never breaking words or URLs.
-
-    ``first`` replaces the indent on the first line of the first paragraph (a bullet).
-    """
-    paragraphs = [p for p in re.split(r"\n\s*\n", text or "") if p.strip()]
-    return "\n\n".join(
-        textwrap.fill(" ".join(p.split()), width=width,
-                      initial_indent=first if first is not None and i == 0 else indent,
-                      subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
-        for i, p in enumerate(paragraphs)
-    )
-
-
-class References:
-    """Number the links of the text part: ``ref(url)`` gives ``[n]``, listed at the end."""
-
-    def __init__(self) -> None:
-        self.urls: list[str] = []
-
-    def __call__(self, url: str | None) -> str:
-        if not url:
-            return ""
-        if url not in self.urls:
-            self.urls.append(url)
-        return f"[{self.urls.index(url) + 1}]"
-
-    def __iter__(self) -> Any:
-        return iter(enumerate(self.urls, start=1))
-
-
-def headline(item: Any) -> str:
-    """Return the title to print above an item, or "" when it would only repeat the text.
-
-    A briefing paragraph has its inline heading instead (see ``lead``), and a title
-    made from the opening words of the text adds nothing.
-    """
-    if item.label or item.body.startswith(item.title.rstrip("…").rstrip()):
-        return ""
-    return str(item.title)
-
-
-def lead(item: Any, section: str) -> str:
-    """Return the inline heading to print before an item's text, unless the section says it."""
-    if item.label and item.label.casefold() != section.casefold():
-        return str(item.label)
-    return ""
-
 
 @dataclass(frozen=True)
 class Rendered:
-    """An issue's HTML and text with placeholders for the personal parts.
+    """One copy of an issue: its HTML and text with placeholders for the personal parts.
 
-    ``sections`` are the sections shown; ``trimmed`` counts the items the HTML leaves
-    to the online edition to stay under Gmail's clipping limit (the text has them all);
+    ``language`` is the copy's, ``sections`` the sections shown; ``subject`` and
+    ``preheader`` are the copy's own; ``trimmed`` counts the items the HTML leaves to
+    the online edition to stay under Gmail's clipping limit (the text has them all);
     ``placeholders`` name the marker of each personal part (none: nothing is filled in).
     """
 
@@ -126,142 +55,78 @@ class Rendered:
     sections: tuple[str, ...] = ()
     trimmed: int = 0
     placeholders: Mapping[str, str] = field(default_factory=dict)
+    language: str = ""
+    subject: str = ""
+    preheader: str = ""
 
 
-def archive_url(config: Config, number: int | None = None) -> str:
-    """Return the web archive's address: its index, or one issue's page."""
-    base = config.newsletter.base_url.rstrip("/") + "/archive/"
-    return base if number is None else f"{base}{number}.html"
+@dataclass(frozen=True)
+class Copy:
+    """One distinct copy of an issue as readers get it: its language, its sections, how many readers, its subject."""
 
-
-def context(config: Config, issue: Draft) -> dict[str, Any]:
-    """Return what the templates see: every section, and the personal parts as placeholders.
-
-    The placeholders are drawn for this context, absent from everything else in it.
-    """
-    page = archive_url(config, issue.number)
-
-    def entry(p: Any, section: str, position: int) -> dict[str, Any]:
-        return {
-            **_fields(p.item), "headline": headline(p.item), "lead": lead(p.item, section),
-            "source": p.item.source_name, "sources": list(getattr(p, "sources", None) or [p.item.source_name]),
-            "reason": p.placement.reason, "number": position, "anchor": f"item-{position}",
-            "url": f"{page}#item-{position}",
-            "date": format_date(p.item.published_at) if p.item.published_at else "",
-        }
-
-    position = 0
-    sections = []
-    for i, s in enumerate(issue.sections):
-        items = []
-        for p in s.items:
-            position += 1
-            items.append(entry(p, s.name, position))
-        sections.append({
-            "name": s.name, "intro": s.intro, "empty": getattr(s, "empty", ""), "items": items,
-            "anchor": "s-" + (re.sub(r"[^\w]+", "-", s.name.casefold()).strip("-") or str(i)),
-        })
-    data = {
-        **site(config),
-        "issue": {**_fields(issue), "number": issue.number, "subject": issue.subject,
-                  "preheader": issue.preheader, "date": format_date(issue.date), "url": page,
-                  "lead": Lead(entry(issue.lead, "", 0)) if getattr(issue, "lead", None) else None,
-                  "sections": sections,
-                  "count": position, "omitted": [], "trimmed": []},
-        "archive": False,
-        "preview": False,
-    }
-    return {**data, "personal": placeholders("\n".join(strings(data)))}
-
-
-class Lead(dict[str, Any]):
-    """The issue's lead item for templates: its fields, and its summary when printed whole."""
-
-    def __str__(self) -> str:
-        return str(self.get("summary", ""))
-
-
-def site(config: Config) -> dict[str, Any]:
-    """Return the newsletter and theme parts of the context, shared by every template."""
-    n, theme = config.newsletter, config.theme
-    rtl = n.language.split("-")[0].casefold() in RTL_LANGUAGES
-    dark_brand = luminance(theme.brand_colour) < 0.179  # where white text contrasts better than black
-    return {
-        "newsletter": {"title": n.title, "base_url": n.base_url.rstrip("/"), "language": n.language,
-                       "direction": "rtl" if rtl else "ltr", "align": "right" if rtl else "left",
-                       "align_end": "left" if rtl else "right",
-                       "postal_address": n.postal_address, "sender": n.sender,
-                       "subscribe_url": n.base_url.rstrip("/") + "/",
-                       "archive_url": archive_url(config), "feed_url": archive_url(config) + "feed.atom"},
-        "theme": {**dataclasses.asdict(theme), "logo_alt": theme.logo_alt or n.title,
-                  "font_family": theme.font_family or "Georgia, serif",
-                  "heading_font_family": theme.heading_font_family or theme.font_family or "Georgia, serif",
-                  "font_name": (theme.font_family.split(",")[0].strip(" '") if theme.font_url else ""),
-                  "on_brand_colour": "#ffffff" if dark_brand else "#111111",
-                  "on_brand_muted": "#d5dee8" if dark_brand else "#333333",
-                  "dark_accent_colour": lighten(theme.accent_colour, 0.5)},
-    }
-
-
-def _fields(obj: Any) -> dict[str, Any]:
-    """Return a dataclass's fields (whatever other parts of the pipeline add flows through)."""
-    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.name not in ("sections", "plan")}
-
-
-def _channels(colour: str) -> list[int]:
-    digits = colour.lstrip("#")
-    if len(digits) == 3:
-        digits = "".join(c * 2 for c in digits)
-    return [int(digits[i:i + 2], 16) for i in (0, 2, 4)]
-
-
-def lighten(colour: str, amount: float) -> str:
-    """Return ``colour`` (#rgb or #rrggbb) mixed with white by ``amount`` (0 to 1)."""
-    return "#" + "".join(f"{round(c + (255 - c) * amount):02x}" for c in _channels(colour))
-
-
-def luminance(colour: str) -> float:
-    """Return the relative luminance of ``colour`` (WCAG), 0 for black to 1 for white."""
-    linear = [(c / 255 / 12.92) if c <= 10 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in _channels(colour)]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    language: str
+    sections: tuple[str, ...]
+    readers: int
+    subject: str
+    every_section: bool
 
 
 class Renderer:
-    """Render one issue for each distinct section selection, each exactly once.
+    """Render one issue for each distinct copy (language, section selection), each exactly once.
 
-    ``renderer.render(("Russia", "China"))`` returns the issue as a reader who chose
-    those sections gets it (an empty choice means every section); ``renderer.page()``
-    returns the archive page. Selections that leave the same sections share one rendering.
-    ``preview`` shows editors why each item is where it is (a tooltip on its text).
+    ``renderer.render(("Russia", "China"), "ru")`` returns the issue as a Russian reader who
+    chose those sections gets it (an empty choice means every section; no language, the
+    newsletter's); ``renderer.page()`` returns the archive page. Readers whose choices
+    leave the same copy share one rendering. ``preview`` shows editors why each item is
+    where it is (a tooltip on its text).
     """
 
     def __init__(self, config: Config, issue: Draft, *, limit: int = htmlmail.GMAIL_CLIP,
-                 preview: bool = False) -> None:
+                 preview: bool = False, links: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
         self.config = config
+        self.links = links  # the readers' copies' link rewriting (``email.links``); never the archive page's
         self.issue = issue
         self.limit = limit
+        self.preview = preview
         self.env = environment(config.templates_dir)
-        self.data = {**context(config, issue), "preview": preview}
-        self.placeholders: dict[str, str] = self.data["personal"]
+        self.default = config.newsletter.language
+        self.languages = tuple(dict.fromkeys([self.default, *config.newsletter.languages]))
+        first = context(config, issue, self.default)
+        titles = [s.titles for s in config.sections]
+        self.placeholders: dict[str, str] = placeholders("\n".join(strings([first, titles])))
+        self._contexts = {self.default: self._personal(first)}
+        self.data = self._contexts[self.default]  # in the newsletter's language: the archive's and the feed's
         self.names = tuple(s["name"] for s in self.data["issue"]["sections"])
-        self._cache: dict[tuple[str, ...], Rendered] = {}
+        self.choices = Choices.of(config)  # what a reader's stored section names mean now
+        self._cache: dict[tuple[str, tuple[str, ...]], Rendered] = {}
         self._lock = threading.RLock()
         self.compiled = 0  # MJML compilations so far, for tests and the benchmark
 
+    def language(self, tag: str | None = None) -> str:
+        """Return the language of the copy a reader whose language is ``tag`` gets (empty: the newsletter's)."""
+        return i18n.choose(tag, self.languages, self.default)
+
     def selection(self, chosen: Iterable[str] = ()) -> tuple[str, ...]:
-        """Return the sections of this issue a reader who chose ``chosen`` gets, in issue order."""
-        wanted = {c.casefold() for c in chosen if c.strip()}
+        """Return the sections of this issue a reader who chose ``chosen`` gets, in issue order.
+
+        A section chosen under a name it had before a rename (or an alias) counts as itself.
+        """
+        wanted = {c.casefold() for c in self.choices.current(chosen) if c.strip()}
         if not wanted:
             return self.names
         return tuple(n for n in self.names if n.casefold() in wanted)
 
-    def render(self, chosen: Iterable[str] = ()) -> Rendered:
-        """Return the issue for a reader who chose ``chosen`` sections (rendered once per selection)."""
-        key = self.selection(chosen)
+    def key(self, chosen: Iterable[str] = (), language: str | None = None) -> tuple[str, tuple[str, ...]]:
+        """Return which copy a reader gets: ``(language, sections shown)``."""
+        return self.language(language), self.selection(chosen)
+
+    def render(self, chosen: Iterable[str] = (), language: str | None = None) -> Rendered:
+        """Return the copy for a reader who chose ``chosen`` sections and ``language`` (rendered once per copy)."""
+        key = self.key(chosen, language)
         if key not in self._cache:
             with self._lock:
                 if key not in self._cache:
-                    self._cache[key] = self._render(key)
+                    self._cache[key] = self._render(*key)
         return self._cache[key]
 
     def page(self) -> str:
@@ -269,26 +134,69 @@ class Renderer:
         data = {**self.data, "personal": None, "archive": True}
         return self._compile(data)
 
-    def _render(self, names: tuple[str, ...]) -> Rendered:
-        data = self._select(names)
-        text = _render(self.env, ISSUE_TEXT, {**data, "ref": References()})
+    def copies(self, readers: Mapping[tuple[tuple[str, ...], str], int]) -> list[Copy]:
+        """Return the distinct copies of readers counted by ``(sections chosen, language)``, most read first.
+
+        Nothing is rendered: this is what an editor is told before sending.
+        """
+        counted: dict[tuple[str, tuple[str, ...]], int] = {}
+        for (chosen, language), count in readers.items():
+            key = self.key(chosen, language)
+            counted[key] = counted.get(key, 0) + count
+        return sorted((Copy(language, names, count, self.words(language, names)[0], names == self.names)
+                       for (language, names), count in counted.items()),
+                      key=lambda c: (-c.readers, c.language, c.sections))
+
+    def words(self, language: str, names: tuple[str, ...]) -> tuple[str, str]:
+        """Return the subject and preheader of the copy in ``language`` showing sections ``names``.
+
+        The whole issue in the newsletter's language has the issue's own; an editor's
+        subject is every copy's.
+        """
+        issue = self.issue
+        if names == self.names and language == self.default:
+            return issue.subject, issue.preheader
+        items = subject.stories([s for s in issue.sections if s.name in names], issue.lead)
+        line = issue.editor_subject or subject.subject(self.config, number=issue.number, moment=issue.date,
+                                                       items=items, language=language)
+        return line, subject.preheader(items)
+
+    def _personal(self, data: dict[str, Any]) -> dict[str, Any]:
+        personal = dict(self.placeholders)
+        if not self.config.newsletter.greeting:  # greetings are off: no line is kept for one
+            personal["greeting"] = ""
+        return {**data, "preview": self.preview, "personal": personal}
+
+    def _context(self, language: str) -> dict[str, Any]:
+        if language not in self._contexts:
+            self._contexts[language] = self._personal(context(self.config, self.issue, language))
+        return self._contexts[language]
+
+    def _render(self, language: str, names: tuple[str, ...]) -> Rendered:
+        line, preheader = self.words(language, names)
+        data = self._select(self._context(language), names, line, preheader)
+        if self.links is not None:
+            data = self.links(data)
+        text = render_file(self.env, ISSUE_TEXT, {**data, "ref": References()})
         text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
         markup = self._compile(data)
         trimmed = 0
         if self._too_big(markup):
             markup, trimmed = self._trim(data)
-        return Rendered(html=markup, text=text, sections=names, trimmed=trimmed, placeholders=self.placeholders)
+        return Rendered(html=markup, text=text, sections=names, trimmed=trimmed, placeholders=self.placeholders,
+                        language=language, subject=line, preheader=preheader)
 
-    def _select(self, names: tuple[str, ...]) -> dict[str, Any]:
-        sections = [s for s in self.data["issue"]["sections"] if s["name"] in names]
-        omitted = [s for s in self.data["issue"]["sections"] if s["name"] not in names]
-        issue = {**self.data["issue"], "sections": sections, "omitted": omitted,
+    @staticmethod
+    def _select(data: dict[str, Any], names: tuple[str, ...], line: str, preheader: str) -> dict[str, Any]:
+        sections = [s for s in data["issue"]["sections"] if s["name"] in names]
+        omitted = [s for s in data["issue"]["sections"] if s["name"] not in names]
+        issue = {**data["issue"], "sections": sections, "omitted": omitted, "subject": line, "preheader": preheader,
                  "count": sum(len(s["items"]) for s in sections)}
-        return {**self.data, "issue": issue}
+        return {**data, "issue": issue}
 
     def _compile(self, data: dict[str, Any]) -> str:
         self.compiled += 1
-        return htmlmail.compile(_render(self.env, ISSUE_HTML, data), name=ISSUE_HTML)
+        return htmlmail.compile(render_file(self.env, ISSUE_HTML, data), name=ISSUE_HTML)
 
     def _too_big(self, markup: str) -> bool:
         count = sum(markup.count(p) for p in self.placeholders.values())
@@ -332,43 +240,14 @@ def render(config: Config, issue: Draft) -> Rendered:
     return Renderer(config, issue).render()
 
 
-def _render(env: jinja2.Environment, name: str, data: dict[str, Any]) -> str:
-    return _guard(name, lambda: env.get_template(name).render(data))
-
-
-def _guard(name: str, run: Callable[[], T]) -> T:
-    """Return ``run()``, turning any error inside a template into a TemplateError naming file and line."""
-    try:
-        return run()
-    except jinja2.TemplateNotFound as e:
-        raise TemplateError(f"template not found: {e.name}") from e
-    except jinja2.TemplateSyntaxError as e:
-        raise TemplateError(f"{e.filename or e.name or name} line {e.lineno}: {e.message}") from e
-    except Exception as e:  # noqa: BLE001 - any error inside a user template is a template error
-        raise TemplateError(f"{_where(e, name)}: {type(e).__name__}: {e}") from e
-
-
-def _where(e: Exception, name: str) -> str:
-    """Return ``file line N`` of the innermost template frame in the traceback."""
-    for frame in reversed(traceback.extract_tb(e.__traceback__)):
-        if frame.filename.endswith((".mjml", ".txt", ".html", ".atom")):
-            return f"{Path(frame.filename).name} line {frame.lineno}"
-    return name
-
-
-def render_template(config: Config, name: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Render a template by file name (the user's first) with the newsletter and theme in its context.
+def render_template(config: Config, name: str, data: dict[str, Any],
+                    language: str | None = None) -> tuple[str, dict[str, Any]]:
+    """Render a template by file name (the user's first) with the newsletter and theme in ``language``.
 
     Return the output and the variables the template sets at its top level, such as
     ``{% set subject = … %}``.
     """
-    env = environment(config.templates_dir)
-
-    def run() -> tuple[str, dict[str, Any]]:
-        module = env.get_template(name).make_module({**site(config), **data})
-        return str(module), {k: getattr(module, k) for k in dir(module) if not k.startswith("_")}
-
-    return _guard(name, run)
+    return render_module(environment(config.templates_dir), name, {**site(config, language), **data})
 
 
 def personalise(rendered: Rendered, values: dict[str, str]) -> Rendered:

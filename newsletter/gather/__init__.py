@@ -3,7 +3,7 @@
 The entry point is ``gather()``. Fetching is ``fetch``; reading a document is
 ``readers`` (in the worker ``processes`` when that is safe); what a source gave is an
 ``outcome.Outcome``; ``sources`` records it (validators, health) and ``intake`` its
-new items.
+new items. How long the whole gather took is kept for the metrics (``insight.timings``).
 
 Each source is fetched, read and recorded on its own: a failure becomes that source's
 status (with its consecutive failures and since when it has been failing) and never
@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from newsletter.gather.fetch import Fetched, Fetcher, HttpError
 from newsletter.gather.outcome import GatherReport, Outcome, SourceReport
 from newsletter.gather.readers import document
 from newsletter.gather.sources import State, record_all, states
+from newsletter.insight import timings
 from newsletter.item import Parsed, cap
 from newsletter.progress import Progress, Silent
 from newsletter.store import Store, to_db
@@ -49,12 +51,13 @@ def gather(
     readers: Executor | None = None,
     resolve: addresses.Resolver = addresses.resolve,
 ) -> GatherReport:
-    """Fetch every source, store new items, record each source's health, and report.
+    """Fetch every source, store new items, record each source's health and the time taken, and report.
 
     Feeds are read in ``readers`` if given (see ``processes.pool``), else in a pool of
     this call's own when that is safe, else in threads. ``resolve`` looks up the
     addresses of a host a redirect leads to (``addresses``).
     """
+    started = time.monotonic()
     progress = progress or Silent()
     moment = to_db(clock() if clock is not None else datetime.now(UTC))
     assert moment is not None
@@ -93,10 +96,12 @@ def gather(
 
     executor = readers or processes.pool(processes.feeds(config))
     try:
-        return GatherReport(_run(run_all))
+        report = GatherReport(_run(run_all))
     finally:
         if executor is not None and executor is not readers:
             executor.shutdown()
+    timings.record(store, "gather", time.monotonic() - started)  # for the metrics
+    return report
 
 
 def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -5,7 +5,9 @@ Every request runs inside a pool of ``concurrency`` slots and a per-host limit o
 for gzip and decompresses it within the size cap, follows redirects hop by hop where
 ``addresses`` allows them (a chain of permanent ones is reported so the next run can
 go straight there), and is abandoned when its whole exchange, body included, takes
-longer than ``timeout`` seconds.
+longer than ``timeout`` seconds. A failed connection is said in words, naming the
+address (``newsletter.network``): "cannot fetch http://127.0.0.1:9/feed: nothing is
+listening at 127.0.0.1:9".
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from newsletter import network
 from newsletter.error import FeedError
 from newsletter.gather import addresses
 from newsletter.settings import GatherSettings
@@ -123,7 +126,7 @@ class Fetcher:
             except httpx.UnsupportedProtocol as e:
                 raise FeedError(f"unsupported address: {e}") from e
             except httpx.HTTPError as e:
-                raise FeedError(f"cannot fetch: {_describe(e)}") from e
+                raise FeedError(_failure(e, url, self.limits.timeout)) from e
 
     async def _get(self, client: httpx.AsyncClient, url: str, headers: dict[str, str], etag: str | None,
                    last_modified: str | None, configured: str) -> Fetched:
@@ -227,6 +230,20 @@ def _status_message(response: httpx.Response) -> str:
     return text
 
 
-def _describe(e: httpx.HTTPError) -> str:
-    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+def _failure(e: httpx.HTTPError, url: str, timeout: float) -> str:
+    """Return a failed fetch in one line: the address it went to (after redirects) and what it met there."""
+    try:
+        target = e.request.url
+    except RuntimeError:  # an error raised before any request was made
+        target = httpx.URL(url)
+    port = target.port or (443 if target.scheme == "https" else 80)
+    shown = target.copy_with(query=None, fragment=None, username=None, password=None)  # no secrets in the log
+    said = network.describe(e, target.host, port, timeout=timeout if isinstance(e, httpx.TimeoutException) else None,
+                            not_tls="use http:// on this port, or the port that serves https",
+                            untrusted="its owner must serve a certificate from a public authority")
+    if said is None and isinstance(e, httpx.TimeoutException):
+        said = f"timed out after {timeout:g} s"
+    if said is None:
+        text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        said = f"{type(e).__name__}: {text}" if text else type(e).__name__
+    return f"cannot fetch {shown}: {said}"

@@ -17,7 +17,13 @@ import sqlalchemy as sa
 
 from newsletter import schema
 from newsletter.migrations import first
+from newsletter.migrations.bounce_mailbox import bounce_mailbox
+from newsletter.migrations.insight import insight
+from newsletter.migrations.issue_editing import issue_editing
+from newsletter.migrations.issue_words import issue_words
+from newsletter.migrations.local_delivery import local_delivery
 from newsletter.migrations.reader_locale import reader_locale
+from newsletter.migrations.subscriber_search import subscriber_search
 
 Migration = tuple[str, Callable[[sa.Connection], None]]
 
@@ -39,6 +45,12 @@ MIGRATIONS: list[Migration] = [
     ("0010_issue_items_shown", first.issue_items_shown),
     ("0011_desk_sessions", first.desk_sessions),
     ("0012_reader_locale", reader_locale),
+    ("0013_subscriber_search", subscriber_search),
+    ("0014_local_delivery", local_delivery),
+    ("0015_issue_editing", issue_editing),
+    ("0016_insight", insight),
+    ("0017_bounce_mailbox", bounce_mailbox),
+    ("0018_issue_words", issue_words),
 ]
 
 

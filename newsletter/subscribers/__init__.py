@@ -5,90 +5,58 @@ statuses stick: an import never lifts them, only the reader's own confirmation
 (``optin.confirm``) or an editor's explicit status change does. Each change sets
 ``status_changed_at`` and the timestamp column of the new status, and adds a row to
 ``subscriber_events`` (the history shown on the editor's desk). CSV import and
-export live in ``csvfile``, double opt-in in ``optin``, the sign-up limit in
-``signup_limit``.
+export live in ``csvfile`` (reading a stranger's file: ``csvrows``), double opt-in in
+``optin``, the sign-up limit in ``signup_limit``, reading and searching the list in
+``query``, what this newsletter lets a reader choose in ``choices``, an editor's changes to
+one reader (checked against those choices) in ``editor``.
 
 Only this module writes ``subscribers`` and ``subscriber_events``: ``csvfile``, ``optin`` and
 the delivery modules (bounce counts) call its functions, the batched ones in their transaction.
+Every write of a name writes its folded ``name_key`` too (``name_values``), which searches use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from newsletter.error import SubscriberError
-from newsletter.store import Store, from_db, now, to_db
+from newsletter.store import Store, now, to_db
+from newsletter.subscribers.query import (  # noqa: F401 - reading the list, used by its callers through here
+    SORTS,
+    Event,
+    Stray,
+    Subscriber,
+    count,
+    counts,
+    events,
+    find,
+    get,
+    get_by_id,
+    iterate,
+    page,
+    strays,
+)
 from newsletter.subscribers.rules import (  # noqa: F401 - the list's rules, used by its callers too
     NAME_LIMIT,
     STATUSES,
     SUPPRESSED,
     check_status,
+    check_timezone,
     clean_name,
     normalise_email,
     parse_sections,
+    search_key,
 )
+from newsletter.webhooks import events as webhook_events
 
-CSV_FIELDS = ("email", "name", "sections", "status")
+CSV_FIELDS = ("email", "name", "sections", "status", "language", "timezone")
 # The column that remembers when a subscriber last entered each status.
 STAMPS = {"active": "confirmed_at", "unsubscribed": "unsubscribed_at", "bounced": "bounced_at",
           "complained": "complained_at"}
-_TIMES = ("status_changed_at", "confirmed_at", "unsubscribed_at", "bounced_at", "complained_at", "confirm_sent_at")
-
-
-@dataclass(frozen=True)
-class Subscriber:
-    """One reader."""
-
-    id: int
-    email: str
-    name: str
-    status: str
-    sections: tuple[str, ...]
-    origin: str
-    created_at: datetime
-    updated_at: datetime
-    status_changed_at: datetime | None = None
-    confirmed_at: datetime | None = None
-    unsubscribed_at: datetime | None = None
-    bounced_at: datetime | None = None
-    complained_at: datetime | None = None
-    confirm_sent_at: datetime | None = None
-    bounces: int = 0
-
-    @property
-    def suppressed(self) -> bool:
-        """Return whether the address must not be mailed until the reader confirms again."""
-        return self.status in SUPPRESSED
-
-    def to_json(self) -> dict[str, Any]:
-        """Return plain data for ``--json``."""
-        data = asdict(self)
-        data["sections"] = list(self.sections)
-        for key, value in data.items():
-            if isinstance(value, datetime):
-                data[key] = value.isoformat()
-        return data
-
-
-@dataclass(frozen=True)
-class Event:
-    """One recorded change of a subscriber: what happened, the status after it, who or what did it."""
-
-    subscriber_id: int
-    event: str
-    status: str
-    origin: str
-    detail: str
-    at: datetime
-
-    def to_json(self) -> dict[str, Any]:
-        """Return plain data for ``--json``."""
-        return {**asdict(self), "at": self.at.isoformat()}
 
 
 def status_values(status: str, moment: datetime) -> dict[str, Any]:
@@ -106,50 +74,34 @@ def event_row(subscriber_id: int, event: str, status: str, origin: str, moment: 
             "detail": detail, "at": moment}
 
 
+def name_values(name: str) -> dict[str, str]:
+    """Return the column values that store ``name`` (cleaned) and its folded search key."""
+    cleaned = clean_name(name)
+    return {"name": cleaned, "name_key": search_key(cleaned)}
+
+
 def add(store: Store, email: str, *, name: str = "", sections: Iterable[str] = (), status: str = "pending",
-        origin: str = "cli", moment: datetime | None = None) -> Subscriber:
-    """Add a subscriber; raise SubscriberError if the address is invalid or already listed."""
+        language: str = "", timezone: str = "", origin: str = "cli", moment: datetime | None = None) -> Subscriber:
+    """Add a subscriber; raise SubscriberError if the address, name or time zone is invalid or the address listed.
+
+    ``sections`` and ``language`` are taken as given: check them first against what the
+    newsletter offers (``choices.Choices``).
+    """
     address = normalise_email(email)
     status = check_status(status)
     moment = to_db(moment) or now()
     t = store.t
+    values = {**name_values(name), "sections": ",".join(parse_sections(sections)), "language": language.strip(),
+              "timezone": check_timezone(timezone)}
     with store.begin() as conn:
         if conn.execute(sa.select(t.subscribers.c.id).where(t.subscribers.c.email_key == address.casefold())).first():
             raise SubscriberError(f"{address} is already a subscriber")
         subscriber_id = conn.execute(t.subscribers.insert().values(
-            email=address, email_key=address.casefold(), name=clean_name(name),
-            sections=",".join(parse_sections(sections)), origin=origin, created_at=moment,
-            **status_values(status, moment),
+            email=address, email_key=address.casefold(), origin=origin, created_at=moment,
+            **values, **status_values(status, moment),
         )).inserted_primary_key[0]  # type: ignore[index]
         record_events(conn, store, [event_row(subscriber_id, "added", status, origin, moment)])
     return get_by_id(store, subscriber_id)
-
-
-def get(store: Store, email: str) -> Subscriber:
-    """Return the subscriber with this address (any case), or raise SubscriberError."""
-    found = find(store, email)
-    if found is None:
-        raise SubscriberError(f"no subscriber {email.strip()!r}")
-    return found
-
-
-def find(store: Store, email: str) -> Subscriber | None:
-    """Return the subscriber with this address (any case), or None."""
-    t = store.t
-    with store.begin() as conn:
-        row = conn.execute(sa.select(t.subscribers).where(
-            t.subscribers.c.email_key == email.strip().casefold())).mappings().first()
-    return _subscriber(row) if row else None
-
-
-def get_by_id(store: Store, subscriber_id: int) -> Subscriber:
-    """Return the subscriber with this id, or raise SubscriberError."""
-    t = store.t
-    with store.begin() as conn:
-        row = conn.execute(sa.select(t.subscribers).where(t.subscribers.c.id == subscriber_id)).mappings().first()
-    if row is None:
-        raise SubscriberError(f"no subscriber with id {subscriber_id}")
-    return _subscriber(row)
 
 
 def remove(store: Store, email: str, *, origin: str = "cli") -> Subscriber:
@@ -191,22 +143,32 @@ def edit_status(store: Store, subscriber_id: int, status: str, *, origin: str = 
 
 
 def update(store: Store, subscriber_id: int, *, name: str | None = None, sections: Iterable[str] | None = None,
-           origin: str = "cli", moment: datetime | None = None) -> Subscriber:
-    """Change a subscriber's name or chosen sections (empty sections: all), recording what changed."""
+           language: str | None = None, timezone: str | None = None, origin: str = "cli",
+           moment: datetime | None = None) -> Subscriber:
+    """Change a reader's name, chosen sections (empty: all), language or time zone, recording what changed.
+
+    None leaves a field as it is; check sections and language first (``choices.Choices``).
+    """
     before = get_by_id(store, subscriber_id)
-    values: dict[str, Any] = {}
+    changed: dict[str, str] = {}
     if name is not None and clean_name(name) != before.name:
-        values["name"] = clean_name(name)
+        changed["name"] = clean_name(name)
     if sections is not None and parse_sections(sections) != before.sections:
-        values["sections"] = ",".join(parse_sections(sections))
-    if not values:
+        changed["sections"] = ",".join(parse_sections(sections))
+    if language is not None and language.strip() != before.language:
+        changed["language"] = language.strip()
+    if timezone is not None and check_timezone(timezone) != before.timezone:
+        changed["timezone"] = check_timezone(timezone)
+    if not changed:
         return before
     moment = to_db(moment) or now()
+    values = {**changed, **(name_values(changed["name"]) if "name" in changed else {})}
     t = store.t
     with store.begin() as conn:
         conn.execute(t.subscribers.update().where(t.subscribers.c.id == subscriber_id)
                      .values(updated_at=moment, **values))
-        detail = "; ".join(f"{k}: {v or '(all)' if k == 'sections' else v}" for k, v in values.items())
+        blank = {"sections": "(all)", "language": "(default)", "timezone": "(default)"}
+        detail = "; ".join(f"{k}: {v or blank.get(k, '')}" for k, v in changed.items())
         record_events(conn, store, [event_row(subscriber_id, "preferences", before.status, origin, moment, detail)])
     return get_by_id(store, subscriber_id)
 
@@ -227,8 +189,12 @@ def update_many(conn: sa.Connection, store: Store, columns: tuple[str, ...], row
 
 
 def record_events(conn: sa.Connection, store: Store, rows: list[dict[str, Any]]) -> None:
-    """Add ``event_row`` rows to the history in one statement, in the caller's transaction."""
+    """Add ``event_row`` rows to the history in one statement, in the caller's transaction.
+
+    Their webhook events are queued in the same transaction (``webhooks.events``).
+    """
     conn.execute(store.t.subscriber_events.insert(), rows)
+    webhook_events.subscriber_changes(conn, store, rows)
 
 
 def count_bounces(conn: sa.Connection, store: Store, subscriber_ids: list[int], *, limit: int) -> list[int]:
@@ -299,90 +265,3 @@ def purge_pending(store: Store, *, origin: str, before: datetime) -> int:
     with store.begin() as conn:
         conn.execute(e.delete().where(e.c.subscriber_id.in_(stale)))
         return int(conn.execute(s.delete().where(s.c.id.in_(stale))).rowcount or 0)
-
-
-def _filters(store: Store, status: str | None, search: str | None, section: str | None) -> list[Any]:
-    c = store.t.subscribers.c
-    where: list[Any] = []
-    if status:
-        where.append(c.status == check_status(status))
-    if search and search.strip():
-        pattern = "%" + search.strip().casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        where.append(sa.or_(c.email_key.like(pattern, escape="\\"), sa.func.lower(c.name).like(pattern, escape="\\")))
-    if section and section.strip():
-        # Sections are stored as "A,B"; an empty list means every section, which includes this one.
-        name = section.strip()
-        where.append(sa.or_(c.sections == "", ("," + c.sections + ",").like(f"%,{name},%")))
-    return where
-
-
-def iterate(store: Store, *, status: str | None = None, search: str | None = None, section: str | None = None,
-            batch: int = 1000) -> Iterator[Subscriber]:
-    """Yield subscribers in id order, a batch at a time so memory stays flat.
-
-    ``search`` matches part of the address or name (any case); ``section`` keeps
-    readers who receive that section (those who chose it, and those who chose none).
-    """
-    t = store.t
-    where = _filters(store, status, search, section)
-    last = 0
-    while True:
-        query = (sa.select(t.subscribers).where(t.subscribers.c.id > last, *where)
-                 .order_by(t.subscribers.c.id).limit(batch))
-        with store.begin() as conn:
-            rows = conn.execute(query).mappings().all()
-        if not rows:
-            return
-        for row in rows:
-            yield _subscriber(row)
-        last = rows[-1]["id"]
-
-
-def page(store: Store, *, status: str | None = None, search: str | None = None, offset: int = 0,
-         limit: int = 50) -> tuple[list[Subscriber], int]:
-    """Return one page of subscribers matching the filters, newest first, and how many match in all."""
-    t = store.t
-    where = _filters(store, status, search, None)
-    with store.begin() as conn:
-        total = conn.execute(sa.select(sa.func.count()).select_from(t.subscribers).where(*where)).scalar() or 0
-        rows = conn.execute(sa.select(t.subscribers).where(*where).order_by(t.subscribers.c.id.desc())
-                            .offset(max(offset, 0)).limit(limit)).mappings().all()
-    return [_subscriber(r) for r in rows], total
-
-
-def count(store: Store, status: str | None = None) -> int:
-    """Return how many subscribers there are (with ``status``)."""
-    t = store.t
-    query = sa.select(sa.func.count()).select_from(t.subscribers)
-    if status:
-        query = query.where(t.subscribers.c.status == status)
-    with store.begin() as conn:
-        return conn.execute(query).scalar() or 0
-
-
-def counts(store: Store) -> dict[str, int]:
-    """Return how many subscribers have each status (every status present, zero if none)."""
-    c = store.t.subscribers.c
-    with store.begin() as conn:
-        found = {status: n for status, n in conn.execute(sa.select(c.status, sa.func.count()).group_by(c.status))}
-    return {status: int(found.get(status, 0)) for status in STATUSES}
-
-
-def events(store: Store, subscriber_id: int, *, limit: int = 100) -> list[Event]:
-    """Return the recorded history of one subscriber, oldest first."""
-    e = store.t.subscriber_events
-    with store.begin() as conn:
-        rows = conn.execute(sa.select(e).where(e.c.subscriber_id == subscriber_id)
-                            .order_by(e.c.id).limit(limit)).mappings().all()
-    return [Event(r["subscriber_id"], r["event"], r["status"], r["origin"], r["detail"],
-                  from_db(r["at"])) for r in rows]  # type: ignore[arg-type]
-
-
-def _subscriber(row: Any) -> Subscriber:
-    times = {key: from_db(row[key]) for key in _TIMES if key in row}
-    return Subscriber(
-        id=row["id"], email=row["email"], name=row["name"], status=row["status"],
-        sections=parse_sections(row["sections"]), origin=row["origin"],
-        created_at=from_db(row["created_at"]), updated_at=from_db(row["updated_at"]),  # type: ignore[arg-type]
-        bounces=row.get("bounces") or 0, **times,
-    )

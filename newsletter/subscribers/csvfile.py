@@ -1,14 +1,15 @@
 """The subscriber list as CSV: import (batched, every row accounted for) and export.
 
-An import reads rows in chunks; per chunk it looks up every known address with one
-query and writes new readers, changes and history rows with one statement each, so
-100,000 rows take seconds. A bad row is reported with its line number and reason and
-never stops the others.
+An import reads rows in chunks (``csvrows`` reads the file, whoever wrote it); per chunk
+it looks up every known address with one query and writes new readers, changes and
+history rows with one statement each, so 100,000 rows take seconds. A bad row is
+reported with its line number and reason and never stops the others.
 
-A cell a spreadsheet would take for a formula (one starting with ``=``, ``+``, ``-``,
-``@``, a tab or a carriage return) is exported with a quote before it, as OWASP advises
-against CSV injection; the import removes exactly that quote, so our own export
-imports unchanged.
+A row without a status adds a new reader as ``active``: an imported list is one the
+editor already holds consent for, and a ``pending`` reader gets no issue and no
+confirmation mail unless someone asks them one by one. The report says how many rows
+that applied to (``ImportReport.note``). A known reader keeps their status then.
+The export writes the formula-safe cells ``csvrows.neutralise`` makes.
 """
 
 from __future__ import annotations
@@ -29,21 +30,29 @@ from newsletter.subscribers import (
     CSV_FIELDS,
     STAMPS,
     SUPPRESSED,
-    check_status,
-    clean_name,
     event_row,
     insert_many,
     iterate,
-    normalise_email,
-    parse_sections,
+    name_values,
     record_events,
     status_values,
     update_many,
 )
+from newsletter.subscribers.choices import Choices
+from newsletter.subscribers.csvrows import (  # noqa: F401 - FORMULA and restore: callers use them through here
+    FORMULA,
+    Row,
+    Unreadable,
+    neutralise,
+    read,
+    restore,
+)
 
 CHUNK = 2000
 UNSTAMPED = dict.fromkeys(STAMPS.values())  # every row of one INSERT names the same columns
-FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
+DEFAULT_STATUS = "active"  # of a new reader whose row gives no status (see the module's docstring)
+WHY_DEFAULT = ("an imported list is one you already have consent for; write pending in a status column "
+               "to hold a row's reader until they confirm")
 
 
 @dataclass
@@ -54,64 +63,49 @@ class ImportReport:
     updated: int = 0
     skipped: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    defaulted: int = 0  # new readers whose row gave no status, added as DEFAULT_STATUS
+
+    @property
+    def note(self) -> str:
+        """Return the line that says what an empty status meant, and why; empty when no row had one."""
+        if not self.defaulted:
+            return ""
+        rows = "1 row" if self.defaulted == 1 else f"{self.defaulted:,} rows"
+        return f"{rows} had no status: imported as {DEFAULT_STATUS}, because {WHY_DEFAULT}"
 
     def to_json(self) -> dict[str, Any]:
         """Return plain data for ``--json``."""
         return {"added": self.added, "updated": self.updated, "skipped": self.skipped,
-                "rejected": [{"line": line, "reason": reason} for line, reason in self.rejected]}
+                "rejected": [{"line": line, "reason": reason} for line, reason in self.rejected],
+                "no_status": self.defaulted, "note": self.note}
 
 
-@dataclass(frozen=True)
-class _Row:
-    line: int
-    email: str
-    name: str
-    sections: str | None  # None: the file has no sections column, keep what is stored
-    status: str
+def import_csv(store: Store, stream: TextIO, *, choices: Choices, origin: str = "import",
+               progress: Progress | None = None, moment: datetime | None = None) -> ImportReport:
+    """Import reader rows (see ``csvrows``), checking sections and languages against ``choices``.
 
-
-def import_csv(store: Store, stream: TextIO, *, origin: str = "import", progress: Progress | None = None,
-               moment: datetime | None = None) -> ImportReport:
-    """Import ``email,name,sections,status`` rows; a bad row is reported, never fatal.
-
-    New addresses are added (status defaults to active: an imported list is one the
-    editor already holds consent for). Known addresses get their name, sections and
-    status updated, except that an unsubscribed, bounced or complained address is never
-    reactivated by an import. An address twice in the file is rejected the second time.
+    New addresses are added (without a status: ``DEFAULT_STATUS``). Known addresses get
+    their name, sections, language, time zone and status updated as the file gives
+    them, except that an unsubscribed, bounced or complained address is never
+    reactivated by an import. A bad row is reported, never fatal.
     """
     report = ImportReport()
-    lines = _lines(stream)
-    reader = csv.DictReader(stream)
     progress = progress or Silent()
     moment = to_db(moment) or now()
-    seen: dict[str, int] = {}
     try:
-        header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
-        if "email" not in header:
-            raise SubscriberError("CSV has no 'email' column (expected header: email,name,sections,status)")
-        reader.fieldnames = header
+        lines = _lines(stream)
+        _, rows = read(stream, choices)
         progress.start(f"import ({CHUNK} rows a step)", -(-lines // CHUNK))
         with store.begin() as conn:
-            for chunk in _chunks(reader, report, seen, "sections" in header):
+            for chunk in _chunks(rows, report):
                 _write(conn, store, chunk, report, origin, moment)
                 progress.advance()
-    except csv.Error as e:  # e.g. a field over the csv module's size limit: nothing is imported
-        raise SubscriberError(f"line {reader.line_num + 1}: {e}; nothing was imported") from None
+    except Unreadable as e:  # e.g. a field over the csv module's size limit: nothing is imported
+        raise SubscriberError(f"{e}; nothing was imported") from None
+    except UnicodeDecodeError as e:
+        raise SubscriberError(f"the file is not UTF-8 text ({e.reason}); save it as "
+                              "\"CSV UTF-8\" and import it again; nothing was imported") from None
     return report
-
-
-def neutralise(cell: str) -> str:
-    """Return ``cell`` so that a spreadsheet shows it as text: a quote before a leading formula character.
-
-    A cell that already starts with quotes before one gets one more, so ``restore`` can
-    undo exactly what this did.
-    """
-    return "'" + cell if cell.lstrip("'").startswith(FORMULA) else cell
-
-
-def restore(cell: str) -> str:
-    """Undo ``neutralise``: drop the quote it put before a formula character."""
-    return cell[1:] if cell.startswith("'") and cell[1:].lstrip("'").startswith(FORMULA) else cell
 
 
 def _lines(stream: TextIO) -> int:
@@ -120,37 +114,23 @@ def _lines(stream: TextIO) -> int:
         if not stream.seekable():
             return 0
         start = stream.tell()
-        lines = sum(1 for _ in stream)
-        stream.seek(start)
     except (OSError, ValueError):
         return 0
-    return lines
+    try:
+        return sum(1 for _ in stream)
+    except ValueError:  # e.g. bytes that are not UTF-8: reading the rows says so
+        return 0
+    finally:
+        stream.seek(start)
 
 
-def _chunks(reader: csv.DictReader[str], report: ImportReport, seen: dict[str, int],
-            has_sections: bool) -> Iterator[list[_Row]]:
-    header = list(reader.fieldnames or [])
-    chunk: list[_Row] = []
-    for row in reader:
-        line = reader.line_num
-        try:
-            if None in row:
-                extra = len(row[None])  # type: ignore[index]
-                raise SubscriberError(f"{len(header) + extra} fields where the header has {len(header)} "
-                                      "(quote values that contain commas)")
-            address = normalise_email(restore(row.get("email") or ""))
-            status = check_status(restore(row.get("status") or "active"))
-            name = clean_name(restore(row.get("name") or ""))
-        except SubscriberError as e:
-            report.rejected.append((line, str(e)))
+def _chunks(rows: Iterator[Row | tuple[int, str]], report: ImportReport) -> Iterator[list[Row]]:
+    chunk: list[Row] = []
+    for row in rows:
+        if isinstance(row, tuple):
+            report.rejected.append(row)
             continue
-        key = address.casefold()
-        if key in seen:
-            report.rejected.append((line, f"{address} is already on line {seen[key]} of this file"))
-            continue
-        seen[key] = line
-        sections = ",".join(parse_sections(restore(row.get("sections") or ""))) if has_sections else None
-        chunk.append(_Row(line, address, name, sections, status))
+        chunk.append(row)
         if len(chunk) >= CHUNK:
             yield chunk
             chunk = []
@@ -158,12 +138,13 @@ def _chunks(reader: csv.DictReader[str], report: ImportReport, seen: dict[str, i
         yield chunk
 
 
-def _write(conn: sa.Connection, store: Store, chunk: list[_Row], report: ImportReport, origin: str,
+def _write(conn: sa.Connection, store: Store, chunk: list[Row], report: ImportReport, origin: str,
            moment: datetime) -> None:
     s = store.t.subscribers
     keys = [r.email.casefold() for r in chunk]
     existing = {row["email_key"]: row for row in conn.execute(
-        sa.select(s.c.id, s.c.email_key, s.c.name, s.c.sections, s.c.status).where(s.c.email_key.in_(keys))
+        sa.select(s.c.id, s.c.email_key, s.c.name, s.c.sections, s.c.status, s.c.language, s.c.timezone)
+        .where(s.c.email_key.in_(keys))
     ).mappings()}
     new: list[dict[str, Any]] = []
     changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # one executemany per set of changed columns
@@ -171,16 +152,20 @@ def _write(conn: sa.Connection, store: Store, chunk: list[_Row], report: ImportR
     for r in chunk:
         old = existing.get(r.email.casefold())
         if old is None:
-            new.append({"email": r.email, "email_key": r.email.casefold(), "name": r.name,
-                        "sections": r.sections or "", "origin": origin, "created_at": moment,
-                        **UNSTAMPED, **status_values(r.status, moment)})
+            report.defaulted += r.status is None
+            new.append({"email": r.email, "email_key": r.email.casefold(), **name_values(r.name),
+                        "sections": r.sections or "", "language": r.language or "", "timezone": r.timezone or "",
+                        "origin": origin, "created_at": moment,
+                        **UNSTAMPED, **status_values(r.status or DEFAULT_STATUS, moment)})
             continue
         values: dict[str, Any] = {}
         if r.name and r.name != old["name"]:
-            values["name"] = r.name
-        if r.sections is not None and r.sections != old["sections"]:
-            values["sections"] = r.sections
-        if old["status"] not in SUPPRESSED and r.status != old["status"]:
+            values.update(name_values(r.name))
+        for column in ("sections", "language", "timezone"):
+            given = getattr(r, column)
+            if given is not None and given != old[column]:
+                values[column] = given
+        if r.status is not None and old["status"] not in SUPPRESSED and r.status != old["status"]:
             values.update(status_values(r.status, moment))
             history.append(event_row(old["id"], r.status, r.status, origin, moment, f"line {r.line}"))
         if not values:
@@ -200,13 +185,14 @@ def _write(conn: sa.Connection, store: Store, chunk: list[_Row], report: ImportR
 
 
 def export_csv(store: Store, stream: TextIO, *, status: str | None = None, search: str | None = None) -> int:
-    """Write subscribers as CSV with the header ``email,name,sections,status``; return the count."""
+    """Write subscribers as CSV with the header ``email,name,sections,status,language,timezone``; return the count."""
     # CRLF ends rows (RFC 4180); it also makes the csv module quote a field holding a lone CR.
     writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow(CSV_FIELDS)
     written = 0
     for s in iterate(store, status=status, search=search, batch=5000):
-        writer.writerow([neutralise(cell) for cell in (s.email, s.name, ",".join(s.sections), s.status)])
+        writer.writerow([neutralise(cell) for cell in (s.email, s.name, ",".join(s.sections), s.status, s.language,
+                                                       s.timezone)])
         written += 1
     return written
 

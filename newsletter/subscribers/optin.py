@@ -20,12 +20,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from newsletter import subscribers
+from newsletter import i18n, subscribers
 from newsletter.app import Newsletter
-from newsletter.email.message import confirmation, sender_address
+from newsletter.archive import SHOWN
+from newsletter.edit import issue as issues
+from newsletter.email import notice
+from newsletter.email.message import reader_links, sender_address
+from newsletter.email.render import archive_url
 from newsletter.error import NewsletterError, SubscriberError
 from newsletter.store import to_db
 from newsletter.subscribers import Subscriber
+from newsletter.subscribers.choices import Choices
 from newsletter.tokens import CONFIRM, UNSUBSCRIBE, LinkError
 
 log = logging.getLogger("newsletter.subscribers.optin")
@@ -43,15 +48,7 @@ class Signup:
 
 def sections_offered(app: Newsletter) -> list[str]:
     """Return the section names a reader can choose from, in issue order."""
-    return list(dict.fromkeys([*(s.name for s in app.config.sections), app.config.newsletter.catch_all]))
-
-
-def chosen_sections(app: Newsletter, chosen: Iterable[str]) -> tuple[str, ...]:
-    """Return the known sections among ``chosen``; every section (or none) means all, stored as empty."""
-    offered = sections_offered(app)
-    by_key = {name.casefold(): name for name in offered}
-    picked = tuple(dict.fromkeys(by_key[c.strip().casefold()] for c in chosen if c.strip().casefold() in by_key))
-    return () if set(picked) == set(offered) else picked
+    return list(Choices.of(app.config).sections)
 
 
 def confirm_url(app: Newsletter, subscriber_id: int, issued_at: datetime) -> str:
@@ -60,14 +57,18 @@ def confirm_url(app: Newsletter, subscriber_id: int, issued_at: datetime) -> str
     return f"{app.config.newsletter.base_url.rstrip('/')}/confirm/{token}"
 
 
-def check(app: Newsletter, email: str, sections: Iterable[str] = (), name: str = "") -> str:
-    """Return the sign-up's address, normalised; raise SubscriberError if it, the name or a section is invalid.
+def check(app: Newsletter, email: str, sections: Iterable[str] = (), name: str = "", *, language: str = "",
+          timezone: str = "") -> str:
+    """Return the sign-up's address, normalised; raise SubscriberError if anything typed is invalid.
 
     Depends only on what was typed, never on the address's state, so the answer to a
     sign-up can be given before the (slower, state-dependent) work is done.
     """
     subscribers.clean_name(name)
-    chosen_sections(app, sections)
+    choices = Choices.of(app.config)
+    choices.pick(sections)
+    choices.language(language)
+    choices.timezone(timezone)
     return subscribers.normalise_email(email)
 
 
@@ -78,26 +79,28 @@ def expire(app: Newsletter) -> int:
 
 
 def request_later(app: Newsletter, email: str, *, name: str = "", sections: Iterable[str] = (),
-                  origin: str = "web") -> None:
+                  language: str = "", timezone: str = "", origin: str = "web") -> None:
     """Run ``request`` after the answer went out: failures are logged, never shown to the asker."""
     try:
-        request(app, email, name=name, sections=sections, origin=origin)
+        request(app, email, name=name, sections=sections, language=language, timezone=timezone, origin=origin)
     except (NewsletterError, OSError) as e:
         log.warning("sign-up of %s: the confirmation email was not sent: %s", email, e)
 
 
-def request(app: Newsletter, email: str, *, name: str = "", sections: Iterable[str] = (),
-            origin: str = "web") -> Signup:
+def request(app: Newsletter, email: str, *, name: str = "", sections: Iterable[str] = (), language: str = "",
+            timezone: str = "", origin: str = "web") -> Signup:
     """Sign ``email`` up: record them as pending (if not active) and mail a confirmation link.
 
     Stale sign-ups are deleted first (``expire``). Raise SubscriberError for an invalid
-    address or name and SmtpError if the mail server refuses (or lacks the SMTPUTF8 an
+    address, name, section, language or time zone and SmtpError if the mail server refuses (or lacks the SMTPUTF8 an
     internationalised address needs); then nothing is recorded as sent, so the next try
     may send at once.
     """
     address = subscribers.normalise_email(email)
     name = subscribers.clean_name(name)
-    picked = chosen_sections(app, sections)
+    choices = Choices.of(app.config)
+    picked = choices.pick(sections)
+    language, timezone = choices.language(language), choices.timezone(timezone)
     moment = to_db(app.clock())
     assert moment is not None
     store = app.store
@@ -106,20 +109,22 @@ def request(app: Newsletter, email: str, *, name: str = "", sections: Iterable[s
     if found is None:
         try:
             found = subscribers.add(store, address, name=name, sections=picked, status="pending", origin=origin,
-                                    moment=moment)
+                                    language=language, timezone=timezone, moment=moment)
         except SubscriberError:  # someone signed the same address up a moment ago
             found = subscribers.get(store, address)
     if found.status == "active":
         return Signup(address, False, "already-active")
-    if name.strip() or picked:
+    if name.strip() or picked or language or timezone:
         # Not yet (or no longer) a reader: nothing is mailed to them, so their choice may change.
-        found = subscribers.update(store, found.id, name=name or None, sections=picked, origin=origin, moment=moment)
+        found = subscribers.update(store, found.id, name=name or None, sections=picked, language=language or None,
+                                   timezone=timezone or None, origin=origin, moment=moment)
     won, previous = _claim(app, found.id, moment)
     if not won:
         return Signup(address, False, "recently-sent")
     try:
-        message = confirmation(app.config, email=found.email, name=found.name, sections=found.sections,
-                               confirm_url=confirm_url(app, found.id, moment), date=app.clock())
+        message = notice.confirmation(app.config, email=found.email, name=found.name, sections=found.sections,
+                                      confirm_url=confirm_url(app, found.id, moment), date=app.clock(),
+                                      language=language_of(app, found))
         if app.dkim is not None:
             message = app.dkim.sign(message)
         with app.connection() as connection:
@@ -167,8 +172,44 @@ def confirm(app: Newsletter, token: str) -> Subscriber:
         return subscriber
     with app.store.begin() as conn:  # their bounce count starts over with their new consent
         subscribers.reset_bounces(conn, app.store, [subscriber.id])
-    return subscribers.change(app.store, subscriber.id, "active", event="confirmed", origin="web",
-                              moment=app.clock())
+    confirmed = subscribers.change(app.store, subscriber.id, "active", event="confirmed", origin="web",
+                                   moment=app.clock())
+    welcome(app, confirmed)
+    return confirmed
+
+
+def language_of(app: Newsletter, subscriber: Subscriber) -> str:
+    """Return the language a reader's mail speaks: theirs if offered, else the newsletter's."""
+    n = app.config.newsletter
+    return i18n.choose(subscriber.language, n.languages, n.language)
+
+
+def welcome(app: Newsletter, subscriber: Subscriber) -> bool:
+    """Mail the welcome to a reader who has just confirmed (unless ``[newsletter] welcome`` is off).
+
+    It links the latest issue's archive page and the reader's preferences page. Return
+    whether it went; a failure is logged and never undoes the confirmation.
+    """
+    config = app.config
+    if not config.newsletter.welcome:
+        return False
+    try:
+        latest = issues.latest(app.store)
+        shown = latest if latest is not None and latest.status in SHOWN else None
+        links = reader_links(app.signer(), config.newsletter.base_url, subscriber.id)
+        message = notice.welcome(config, email=subscriber.email, name=subscriber.name,
+                                 language=language_of(app, subscriber), date=app.clock(),
+                                 preferences_url=links["preferences_url"],
+                                 latest_url=archive_url(config, shown.number) if shown else "",
+                                 latest_subject=shown.subject if shown else "")
+        if app.dkim is not None:
+            message = app.dkim.sign(message)
+        with app.connection() as connection:
+            connection.send(sender_address(config)[1], subscriber.email, message)
+    except (NewsletterError, OSError) as e:
+        log.warning("confirmation of %s: the welcome email was not sent: %s", subscriber.email, e)
+        return False
+    return True
 
 
 def reader(app: Newsletter, token: str) -> Subscriber:
@@ -188,11 +229,15 @@ def unsubscribe(app: Newsletter, token: str, *, origin: str = "web") -> Subscrib
     return subscribers.change(app.store, subscriber.id, "unsubscribed", origin=origin, moment=app.clock())
 
 
-def set_preferences(app: Newsletter, token: str, *, name: str, sections: Iterable[str]) -> Subscriber:
-    """Change the name and chosen sections of the reader a link names."""
+def set_preferences(app: Newsletter, token: str, *, name: str, sections: Iterable[str], language: str | None = None,
+                    timezone: str | None = None) -> Subscriber:
+    """Change the name, chosen sections, language and time zone of the reader a link names (None: unchanged)."""
     subscriber = reader(app, token)
-    return subscribers.update(app.store, subscriber.id, name=name, sections=chosen_sections(app, sections),
-                              origin="web", moment=app.clock())
+    choices = Choices.of(app.config)
+    return subscribers.update(
+        app.store, subscriber.id, name=name, sections=choices.pick(sections),
+        language=None if language is None else choices.language(language),
+        timezone=None if timezone is None else choices.timezone(timezone), origin="web", moment=app.clock())
 
 
 def _ms(moment: datetime) -> int:

@@ -16,7 +16,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from newsletter.app import Newsletter
 from newsletter.error import NewsletterError
-from newsletter.web import api, auth, desk, desk_subscribers, mailview, public
+from newsletter.insight.clicks import Counter
+from newsletter.web import (
+    api,
+    auth,
+    clicks,
+    desk,
+    desk_doctor,
+    desk_issue,
+    desk_reports,
+    desk_subscribers,
+    esp,
+    mailview,
+    metrics,
+    public,
+)
 from newsletter.web.mailview import Mailbox
 from newsletter.web.pages import environment, message
 from newsletter.web.tasks import Tasks
@@ -32,8 +46,11 @@ def create_app(newsletter: Newsletter, *, mailbox: Mailbox | None = None) -> Fas
     app.state.pages = environment()
     app.state.tasks = Tasks(newsletter.clock)
     app.state.mailbox = mailbox
-    for router in (public.router, desk.router, desk_subscribers.router, api.public, api.router):
+    app.state.clicks = Counter(scanner_seconds=newsletter.config.tracking.scanner_seconds)
+    for router in (public.router, desk.router, desk_doctor.router, desk_issue.router, desk_subscribers.router,
+                   api.public, api.router, clicks.router, metrics.router, desk_reports.router):
         app.include_router(router)
+    app.include_router(esp.router)  # ESP webhooks: /bounces/{provider}
     if mailbox is not None:
         app.include_router(mailview.router)
     _handlers(app)

@@ -27,7 +27,9 @@ from newsletter import status, subscribers
 from newsletter.daemon import Daemon
 from newsletter.edit import editorial
 from newsletter.error import EditorialError, NewsletterError, SmtpError, SubscriberError
-from newsletter.subscribers import csvfile, optin
+from newsletter.store import to_db
+from newsletter.subscribers import csvfile, editor, optin
+from newsletter.subscribers.choices import Choices
 from newsletter.web import auth
 from newsletter.web.desk import send_issue, tasks_of
 from newsletter.web.pages import admission, newsletter_of
@@ -42,6 +44,8 @@ class SignUp(BaseModel):
     email: str
     name: str = ""
     sections: list[str] = Field(default_factory=list, description="Chosen sections; empty: every section.")
+    language: str = Field("", description="One of [newsletter] languages; empty: the newsletter's language.")
+    timezone: str = Field("", description="An IANA time zone, e.g. Asia/Almaty; empty: the newsletter's zone.")
 
 
 class NewSubscriber(SignUp):
@@ -56,6 +60,8 @@ class SubscriberChange(BaseModel):
     status: str | None = None
     name: str | None = None
     sections: list[str] | None = None
+    language: str | None = None
+    timezone: str | None = None
 
 
 class TestSend(BaseModel):
@@ -86,14 +92,16 @@ def subscribe(request: Request, body: SignUp, background: BackgroundTasks) -> di
     """Mail a confirmation link; neither the answer nor its timing tells whether the address was known."""
     app = newsletter_of(request)
     try:
-        address = optin.check(app, body.email, body.sections, body.name)
+        address = optin.check(app, body.email, body.sections, body.name, language=body.language,
+                              timezone=body.timezone)
     except SubscriberError as e:
         raise HTTPException(422, str(e)) from None
     admitted = admission(request)
     if not admitted.allowed:
         raise HTTPException(429, "too many sign-ups from this connection; try again later",
                             headers={"Retry-After": str(admitted.retry_after)})
-    background.add_task(optin.request_later, app, address, name=body.name, sections=body.sections)
+    background.add_task(optin.request_later, app, address, name=body.name, sections=body.sections,
+                        language=body.language, timezone=body.timezone)
     return {"status": "check-your-inbox"}
 
 
@@ -163,7 +171,9 @@ def job(request: Request) -> dict[str, Any] | None:
 @router.get("/issues", summary="Past issues with their delivery figures")
 def issues(request: Request, limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
     """Return the latest issues, newest first, with sent/pending/deferred/failed/skipped counts."""
-    return [i.to_json() for i in status.issues(newsletter_of(request).store, limit=limit)]
+    app = newsletter_of(request)
+    return [i.to_json() for i in status.issues(app.store, limit=limit, zone=app.config.zone,
+                                               present=to_db(app.clock()))]
 
 
 @router.get("/status", summary="Schedule, last issue and source health")
@@ -175,12 +185,12 @@ def operator_status(request: Request) -> dict[str, Any]:
 
 
 @router.get("/subscribers", summary="Search subscribers")
-def list_subscribers(request: Request, q: str = "", status: str | None = None,
+def list_subscribers(request: Request, q: str = "", status: str | None = None, sort: str = "newest",
                      offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=1000)) -> dict[str, Any]:
-    """Return matching readers (``q`` matches part of the address or name), newest first, and the total."""
+    """Return matching readers (``q``: part of the address or name, any case), newest first or by name, and how many."""
     try:
-        found, total = subscribers.page(newsletter_of(request).store, search=q, status=status, offset=offset,
-                                        limit=limit)
+        found, total = subscribers.page(newsletter_of(request).store, search=q, status=status, sort=sort,
+                                        offset=offset, limit=limit)
     except SubscriberError as e:
         raise HTTPException(422, str(e)) from None
     return {"total": total, "offset": offset, "subscribers": [s.to_json() for s in found]}
@@ -195,8 +205,8 @@ def add_subscriber(request: Request, body: NewSubscriber) -> dict[str, Any]:
     if subscribers.find(app.store, body.email) is not None:
         raise HTTPException(409, f"{body.email.strip()} is already a subscriber")
     try:
-        s = subscribers.add(app.store, body.email, name=body.name, status=body.status, origin="api",
-                            sections=optin.chosen_sections(app, body.sections))
+        s = editor.add(app, body.email, name=body.name, status=body.status, origin="api", sections=body.sections,
+                       language=body.language, timezone=body.timezone)
     except SubscriberError as e:
         raise HTTPException(422, str(e)) from None
     return s.to_json()
@@ -204,17 +214,17 @@ def add_subscriber(request: Request, body: NewSubscriber) -> dict[str, Any]:
 
 @router.get("/subscribers/export.csv", summary="Export subscribers as CSV", response_class=Response)
 def export(request: Request, q: str = "", status: str | None = None) -> Response:
-    """Return ``email,name,sections,status`` rows of the matching readers."""
+    """Return ``email,name,sections,status,language,timezone`` rows of the matching readers."""
     return Response(csvfile.export_text(newsletter_of(request).store, search=q or None, status=status),
                     media_type="text/csv; charset=utf-8")
 
 
 @router.post("/subscribers/import", summary="Import subscribers from CSV")
 def import_csv(request: Request, body: str = Body(..., media_type="text/csv")) -> JSONResponse:
-    """Import ``email,name,sections,status`` rows; report added, updated, skipped and rejected rows."""
-
+    """Import reader rows (as ``newsletter subscribers import``); report added, updated, skipped, rejected rows."""
+    app = newsletter_of(request)
     try:
-        report = csvfile.import_csv(newsletter_of(request).store, io.StringIO(body), origin="api-import")
+        report = csvfile.import_csv(app.store, io.StringIO(body), choices=Choices.of(app.config), origin="api-import")
     except SubscriberError as e:
         raise HTTPException(422, str(e)) from None
     return JSONResponse(report.to_json(), status_code=200)
@@ -233,14 +243,12 @@ def get_subscriber(request: Request, subscriber_id: int) -> dict[str, Any]:
 
 @router.patch("/subscribers/{subscriber_id}", summary="Change a subscriber")
 def change_subscriber(request: Request, subscriber_id: int, body: SubscriberChange) -> dict[str, Any]:
-    """Change status (never back to active once suppressed), name or sections."""
+    """Change status (never back to active once suppressed), name, sections, language or time zone."""
     app = newsletter_of(request)
     get_subscriber(request, subscriber_id)  # 404 for an unknown id
     try:
-        if body.status is not None:
-            subscribers.edit_status(app.store, subscriber_id, body.status, origin="api")
-        sections = None if body.sections is None else optin.chosen_sections(app, body.sections)
-        s = subscribers.update(app.store, subscriber_id, name=body.name, sections=sections, origin="api")
+        s = editor.edit(app, subscriber_id, status=body.status, name=body.name, sections=body.sections,
+                        language=body.language, timezone=body.timezone, origin="api")
     except SubscriberError as e:
         raise HTTPException(422, str(e)) from None
     return s.to_json()

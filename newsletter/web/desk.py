@@ -9,7 +9,9 @@ Sending an issue and gathering run as background tasks (``tasks``).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -17,8 +19,10 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from newsletter import status, subscribers
 from newsletter.app import Newsletter
 from newsletter.daemon import Daemon
-from newsletter.edit import editorial
+from newsletter.edit import editorial, words
+from newsletter.email.render import Renderer
 from newsletter.error import NewsletterError
+from newsletter.store import to_db
 from newsletter.web import auth
 from newsletter.web.pages import newsletter_of, redirect, render
 from newsletter.web.tasks import Tasks
@@ -99,22 +103,50 @@ def preview(request: Request) -> HTMLResponse:
     app = newsletter_of(request)
     draft, rendered = app.preview()
     sections = [*(s.name for s in app.config.sections), app.config.newsletter.catch_all]
+    # Honest about what readers get: one copy per distinct language and section choice.
+    readers = Counter((s.sections, s.language) for s in subscribers.iterate(app.store, status="active"))
     return desk(request, "desk/preview.html", draft=draft, text=rendered.text, plan=draft.plan,
-                sections=list(dict.fromkeys(sections)), active=subscribers.count(app.store, "active"))
+                sections=list(dict.fromkeys(sections)), active=subscribers.count(app.store, "active"),
+                copies=[(c, urlencode({"language": c.language, "sections": "" if c.every_section else
+                                       ",".join(c.sections)})) for c in Renderer(app.config, draft).copies(readers)],
+                words=words.get(app.store, draft.number))
+
+
+def sample(request: Request) -> dict[str, Any]:
+    """Return which copy a preview link asks for: ``?language=ru&sections=Russia,Energy`` (none: the whole issue)."""
+    chosen = request.query_params.get("sections", "")
+    return {"language": request.query_params.get("language", ""),
+            "sections": tuple(s for s in chosen.split(",") if s.strip())}
+
+
+@router.post("/words", dependencies=EditorForm)
+def set_words(request: Request, number: Annotated[int, Form()], subject: Annotated[str, Form()] = "",
+              intro: Annotated[str, Form()] = "") -> Response:
+    """Set the next issue's subject (every reader's, empty: each copy's own) and its intro."""
+    app = newsletter_of(request)
+    if app.draft().number != number:
+        return redirect("/desk/preview", f"the next issue is now number {app.draft().number}, not {number}: "
+                        "look at it again first", error=True)
+    try:
+        words.write(app.store, number, subject=subject, intro=intro, moment=app.clock())
+    except NewsletterError as e:
+        return redirect("/desk/preview", str(e), error=True)
+    return redirect("/desk/preview#words", f"Subject and intro of issue {number} saved.")
 
 
 @router.get("/preview.html", response_class=HTMLResponse, dependencies=[Editor])
 def preview_html(request: Request) -> HTMLResponse:
     """Return the next issue's HTML as a sample reader gets it (shown in the preview's frames)."""
     # Feed content ends up in this page: no script may run in it, even opened outside its sandboxed frame.
-    return HTMLResponse(newsletter_of(request).preview()[1].html,
+    return HTMLResponse(newsletter_of(request).preview(**sample(request))[1].html,
                         headers={"Cache-Control": "no-store", "Content-Security-Policy": "script-src 'none'"})
 
 
 @router.get("/preview.txt", response_class=PlainTextResponse, dependencies=[Editor])
 def preview_text(request: Request) -> PlainTextResponse:
     """Return the next issue's plain-text part."""
-    return PlainTextResponse(newsletter_of(request).preview()[1].text, headers={"Cache-Control": "no-store"})
+    return PlainTextResponse(newsletter_of(request).preview(**sample(request))[1].text,
+                             headers={"Cache-Control": "no-store"})
 
 
 @router.post("/items/{item_id}/{action}", dependencies=EditorForm)
@@ -187,5 +219,7 @@ def gather(request: Request) -> Response:
 
 @router.get("/issues", response_class=HTMLResponse, dependencies=[Editor])
 def issues(request: Request) -> HTMLResponse:
-    """Show past issues and their delivery figures."""
-    return desk(request, "desk/issues.html", issues=status.issues(newsletter_of(request).store))
+    """Show past issues and their delivery figures, and the waves of readers an issue still waits for."""
+    app = newsletter_of(request)
+    return desk(request, "desk/issues.html", zone=app.config.zone,
+                issues=status.issues(app.store, zone=app.config.zone, present=to_db(app.clock())))

@@ -1,4 +1,4 @@
-"""The desk's subscriber pages: search, one reader's history and status, add, import, export."""
+"""The desk's subscriber pages: search and sort, one reader's history, status and choices, add, import, export."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from newsletter import subscribers
 from newsletter.error import NewsletterError
-from newsletter.subscribers import csvfile, optin
+from newsletter.subscribers import csvfile, editor, optin
+from newsletter.subscribers.choices import Choices
 from newsletter.web import auth
 from newsletter.web.desk import desk
 from newsletter.web.pages import newsletter_of, redirect
@@ -22,24 +23,25 @@ PAGE = 50
 
 
 @router.get("", response_class=HTMLResponse, dependencies=[Editor])
-def listing(request: Request, q: str = "", status: str = "", offset: int = 0) -> HTMLResponse:
-    """List subscribers, newest first, filtered by a search and a status."""
+def listing(request: Request, q: str = "", status: str = "", sort: str = "newest", offset: int = 0) -> HTMLResponse:
+    """List subscribers, newest first or by name, filtered by a search and a status."""
     app = newsletter_of(request)
     status = status if status in subscribers.STATUSES else ""
-    found, total = subscribers.page(app.store, search=q, status=status or None, offset=offset, limit=PAGE)
-    return desk(request, "desk/subscribers.html", found=found, total=total, q=q, status=status, offset=offset,
-                page=PAGE, statuses=subscribers.STATUSES, counts=subscribers.counts(app.store),
+    sort = sort if sort in subscribers.SORTS else "newest"
+    found, total = subscribers.page(app.store, search=q, status=status or None, sort=sort, offset=offset, limit=PAGE)
+    return desk(request, "desk/subscribers.html", found=found, total=total, q=q, status=status, sort=sort,
+                offset=offset, page=PAGE, statuses=subscribers.STATUSES, counts=subscribers.counts(app.store),
                 sections=optin.sections_offered(app))
 
 
 @router.post("", dependencies=EditorForm)
 def add(request: Request, email: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
-        sections: Annotated[list[str] | None, Form()] = None, confirmed: Annotated[str, Form()] = "") -> Response:
+        sections: Annotated[list[str] | None, Form()] = None, language: Annotated[str, Form()] = "",
+        timezone: Annotated[str, Form()] = "", confirmed: Annotated[str, Form()] = "") -> Response:
     """Add a reader (active when the editor says they already agreed, else pending)."""
-    app = newsletter_of(request)
     try:
-        s = subscribers.add(app.store, email, name=name, sections=optin.chosen_sections(app, sections or []),
-                            status="active" if confirmed else "pending", origin="desk")
+        s = editor.add(newsletter_of(request), email, name=name, sections=sections or [], language=language,
+                       timezone=timezone, status="active" if confirmed else "pending", origin="desk")
     except NewsletterError as e:
         return redirect("/desk/subscribers", str(e), error=True)
     return redirect(f"/desk/subscribers/{s.id}", f"Added {s.email} ({s.status}).")
@@ -60,7 +62,8 @@ def import_file(request: Request, file: Annotated[UploadFile, File()]) -> Respon
     """Import an uploaded CSV and show what happened to every row."""
     try:
         text = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
-        report = csvfile.import_csv(newsletter_of(request).store, text, origin="desk-import")
+        app = newsletter_of(request)
+        report = csvfile.import_csv(app.store, text, choices=Choices.of(app.config), origin="desk-import")
     except (NewsletterError, UnicodeDecodeError) as e:
         return redirect("/desk/subscribers", f"{file.filename}: {e}", error=True)
     return desk(request, "desk/imported.html", report=report, filename=file.filename or "upload.csv")
@@ -74,8 +77,25 @@ def detail(request: Request, subscriber_id: int) -> Response:
         subscriber = subscribers.get_by_id(app.store, subscriber_id)
     except NewsletterError as e:
         return redirect("/desk/subscribers", str(e), error=True)
+    choices = Choices.of(app.config)
     return desk(request, "desk/subscriber.html", subscriber=subscriber, statuses=subscribers.STATUSES,
-                events=subscribers.events(app.store, subscriber_id))
+                events=subscribers.events(app.store, subscriber_id), sections=choices.sections,
+                chosen=choices.current(subscriber.sections), unknown=choices.unknown(subscriber.sections),
+                languages=choices.languages)
+
+
+@router.post("/{subscriber_id}/edit", dependencies=EditorForm)
+def edit(request: Request, subscriber_id: int, name: Annotated[str, Form()] = "",
+         sections: Annotated[list[str] | None, Form()] = None, language: Annotated[str, Form()] = "",
+         timezone: Annotated[str, Form()] = "") -> Response:
+    """Change a reader's name, sections (none ticked: all), language and time zone; a bad one changes nothing."""
+    here = f"/desk/subscribers/{subscriber_id}"
+    try:
+        s = editor.edit(newsletter_of(request), subscriber_id, name=name, sections=sections or [],
+                        language=language, timezone=timezone)
+    except NewsletterError as e:
+        return redirect(here, str(e), error=True)
+    return redirect(here, f"Saved {s.email}.")
 
 
 @router.post("/{subscriber_id}/status", dependencies=EditorForm)

@@ -1,4 +1,10 @@
-"""Pages: the web app's Jinja2 templates, and what every page response carries."""
+"""Pages: the web app's Jinja2 templates, and what every page response carries.
+
+A reader's page speaks their language (``i18n``): the one they chose when the page is
+about them, else ``?lang=``, else the browser's ``Accept-Language`` among the languages
+offered, else the newsletter's. Templates say the project's words in ``{% trans %}``; the
+page's language is ``page_language`` (``<html lang>``, and the ``Content-Language`` header).
+"""
 
 from __future__ import annotations
 
@@ -7,32 +13,39 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
+from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from newsletter import i18n, times
 from newsletter.app import Newsletter
+from newsletter.i18n import N_
 from newsletter.subscribers import NAME_LIMIT, signup_limit
 
 TEMPLATES = Path(__file__).parent / "templates"
+# A reader's status as their preferences page says it (``_(subscriber.status)``), in every language.
+STATUS_WORDS = (N_("pending"), N_("active"), N_("unsubscribed"), N_("bounced"), N_("complained"))
 FLASH = "newsletter_flash"
 
 
 def environment() -> jinja2.Environment:
     """Return the Jinja2 environment of the web pages (HTML-escaped, strict about undefined names)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             extensions=["jinja2.ext.i18n"])
+    env.install_null_translations()  # type: ignore[attr-defined]  # added by the i18n extension; English as written
+    env.policies["ext.i18n.trimmed"] = True  # the same messages as the email templates' (``pybabel extract``)
     env.filters["when"] = when
     env.globals["name_limit"] = NAME_LIMIT  # the name fields' maxlength
     return env
 
 
-def when(moment: datetime | None) -> str:
-    """Return a time as ``2026-11-25 08:00 UTC`` (empty for None)."""
-    if moment is None:
-        return ""
-    return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
+@jinja2.pass_context
+def when(context: jinja2.runtime.Context, moment: datetime | str | None) -> str:
+    """Return a time (or an ISO 8601 string) in the newsletter's zone: ``6 Dec 2026 07:00 +05`` (empty for None)."""
+    return times.shown(moment, ZoneInfo(context["newsletter"].timezone))
 
 
 def newsletter_of(request: Request) -> Newsletter:
@@ -53,13 +66,33 @@ def peer_of(request: Request) -> tuple[str | None, str | None]:
     return peer, ", ".join(request.headers.getlist("x-forwarded-for")) or None
 
 
+def page_language(request: Request, reader: Any = None) -> str:
+    """Return the language of a page: the ``reader``'s if they chose one, else ``?lang=``, else the browser's."""
+    n = newsletter_of(request).config.newsletter
+    chosen = getattr(reader, "language", "") or request.query_params.get("lang", "")
+    if chosen:
+        return i18n.choose(chosen, n.languages, n.language)
+    return i18n.negotiate(request.headers.get("accept-language", ""), n.languages, n.language)
+
+
+def gettext_of(request: Request, reader: Any = None) -> Callable[[str], str]:
+    """Return ``gettext`` in the language of the page answering ``request`` (see ``page_language``)."""
+    return i18n.translations(page_language(request, reader)).gettext
+
+
 def render(request: Request, template: str, /, *, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """Return ``template`` as an HTML response; every page sees ``newsletter``, ``request``, ``flash``."""
+    """Return ``template`` as an HTML response; every page sees ``newsletter``, ``request``, ``flash``.
+
+    It also sees ``page_language`` and speaks it (a ``subscriber`` in ``context`` is the reader it is about).
+    """
     env: jinja2.Environment = request.app.state.pages
     kind, _, text = unquote(request.cookies.get(FLASH, "")).partition("|")
+    language = page_language(request, context.get("subscriber"))
     body = env.get_template(template).render(request=request, newsletter=newsletter_of(request).config.newsletter,
-                                         flash={"kind": kind, "text": text} if text else None, **context)
+                                         flash={"kind": kind, "text": text} if text else None,
+                                         page_language=language, **i18n.gettext_for(language), **context)
     response = HTMLResponse(body, status_code=status_code)
+    response.headers["Content-Language"] = language
     if text:
         response.delete_cookie(FLASH, path="/")
     return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 from typing import Any
 
@@ -54,3 +55,12 @@ def log_in(client: InProcess) -> str:
     found = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
     assert found
     return found.group(1)
+
+
+def flash(client: InProcess, response: Any) -> str:
+    """Follow a desk redirect and return the one-time message it shows, as ``ok: …`` or ``error: …``."""
+    assert response.status_code == 303, response.text
+    page = client.get(response.headers["location"])
+    found = re.search(r'<p class="flash (ok|error)" role="status">(.*?)</p>', page.text, re.S)
+    assert found, page.text
+    return f"{found.group(1)}: {html.unescape(found.group(2))}"

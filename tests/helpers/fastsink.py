@@ -15,15 +15,18 @@ class FastSink:
 
     One asyncio loop in a background thread answers each batch of pipelined
     commands with one write. It counts messages and, with ``keep``, keeps them.
-    ``pipelining=False`` stops it from offering PIPELINING.
+    ``pipelining=False`` stops it from offering PIPELINING. With ``delay`` it answers
+    the end of each message that many seconds late, as a busy relay does, reading
+    nothing more from that session meanwhile.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, keep: bool = False,
-                 pipelining: bool = True) -> None:
+                 pipelining: bool = True, delay: float = 0.0) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.keep = keep
         self.pipelining = pipelining
+        self.delay = delay
         self.count = 0
         self.messages: list[Received] = []
         self._loop = asyncio.new_event_loop()
@@ -75,6 +78,9 @@ class _FastSession(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
+        self._answer()
+
+    def _answer(self) -> None:
         replies: list[bytes] = []
         while self.buffer:
             if self.in_data:
@@ -91,6 +97,11 @@ class _FastSession(asyncio.Protocol):
                 self._received(bytes(self.buffer[:end]))
                 del self.buffer[:skip]
                 self.in_data = False
+                if self.sink.delay and self.transport is not None:  # answer later; read on after that
+                    self.transport.write(b"".join(replies))
+                    self.transport.pause_reading()
+                    asyncio.get_running_loop().call_later(self.sink.delay, self._accepted)
+                    return
                 replies.append(b"250 OK queued\r\n")
                 continue
             end = self.buffer.find(b"\r\n")
@@ -108,6 +119,13 @@ class _FastSession(asyncio.Protocol):
             replies.append(reply)
         if replies and self.transport is not None:
             self.transport.write(b"".join(replies))
+
+    def _accepted(self) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        self.transport.write(b"250 OK queued\r\n")
+        self.transport.resume_reading()
+        self._answer()
 
     def _command(self, line: bytes) -> bytes | None:
         verb = line[:4].upper()

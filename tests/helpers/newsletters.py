@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from newsletter import delivery
@@ -58,9 +60,10 @@ def add_readers(app: Newsletter, count: int) -> list[str]:
     return emails
 
 
-def queue_issue(app: Newsletter) -> tuple[int, Composer]:
+def queue_issue(app: Newsletter, due: Callable[[str], datetime] | None = None) -> tuple[int, Composer]:
     """Gather, then record the next issue and its outbox without delivering it (a worker will).
 
+    ``due`` plans each reader's due time (``waves.DueTimes``); without it all are due at once.
     Return the issue's id and its Composer.
     """
     app.gather()
@@ -69,7 +72,7 @@ def queue_issue(app: Newsletter) -> tuple[int, Composer]:
     composer = app.composer(draft, rendered)
     with app.store.begin() as conn:
         issue_id = issue.record(conn, app.store, draft, html=rendered.html, text=rendered.text)
-        delivery.create_outbox(conn, app.store, issue_id=issue_id, composer=composer)
+        delivery.create_outbox(conn, app.store, issue_id=issue_id, composer=composer, due=due)
     return issue_id, composer
 
 

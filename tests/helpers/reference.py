@@ -23,7 +23,7 @@ def build_reference(composer: Composer, recipient: Recipient, *, subject_prefix:
     message = EmailMessage(policy=SMTP)
     message["From"] = Address(composer.sender_name, addr_spec=composer.address)
     message["To"] = Address(clean(recipient.name), addr_spec=recipient.email)
-    message["Subject"] = subject_prefix + composer.subject
+    message["Subject"] = subject_prefix + composer.subject_for(recipient)
     message["Date"] = composer.date
     message["Message-ID"] = composer.message_id(recipient)
     if composer.reply_to:
@@ -34,4 +34,5 @@ def build_reference(composer: Composer, recipient: Recipient, *, subject_prefix:
     message.set_content(parts.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(parts.html, subtype="html", charset="utf-8", cte="quoted-printable")
     message.set_boundary(composer.boundary(recipient))
+    message["Content-Language"] = composer.language(recipient)  # after the parts: it is the whole message's
     return message.as_bytes(policy=SMTP)

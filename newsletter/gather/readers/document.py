@@ -3,7 +3,12 @@
 Two shapes are recognised. A *briefing* is a run of paragraphs most of which open
 with an inline heading ("Russia. Putin may have …"); each paragraph becomes an
 entry, the heading kept as its label. An *article* (headline line, standfirst,
-body) becomes one entry. Site boilerplate at the end is dropped either way.
+body) becomes one entry: its whole text is kept as the body (the archive page shows
+it), and its summary is whole sentences from the top, at least ``SUMMARY_WORDS``.
+The first line is its headline only when it reads as one (short, one line, no full
+stop at its end); a file that opens with a sentence has no headline, and its title
+is made from its opening words, so it is never mistaken for a real headline (such as
+the one an issue's subject may carry). Site boilerplate at the end is dropped either way.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from newsletter.item import Entry, html_to_text, normalise, summarise
 
 Reader = Callable[[str], list[str]]
 OPENING = "opening"  # uid fragment of a briefing's un-headed opening paragraph
+SUMMARY_WORDS = 40  # an article's summary: whole sentences from its top, at least this many words
+HEADLINE_LIMIT = 200  # a longer first line is a paragraph, not a headline
 
 # Whole lines that news sites add around an article, in the languages our sources use
 # (English, Russian, Kazakh): comment counters, share prompts, cookie notices, "read more",
@@ -231,14 +238,59 @@ def _briefing(name: str, headed: list[tuple[str | None, str]], published: dateti
 
 
 def _article(name: str, blocks: list[str], published: datetime | None) -> Entry:
-    title = blocks[0]
-    rest = blocks[1:]
-    if len(title) > 200:  # no headline line: the first sentence stands in
+    title, rest = blocks[0], blocks[1:]
+    if not rest or not is_headline(title):  # no headline line: the opening words stand in
         title, rest = summarise(blocks[0], 120), blocks
     body = "\n\n".join(rest)
-    standfirst = rest[0] if rest else ""
-    return Entry(uid=name, title=title, body=body, summary=summarise(standfirst or body),
-                 published_at=published)
+    return Entry(uid=name, title=title, body=body, summary=lead_sentences(body), published_at=published)
+
+
+def is_headline(line: str) -> bool:
+    """Return whether the first line of an article reads as its headline rather than its first sentence.
+
+    A headline is one short line that does not end as a sentence ends (a question or an
+    exclamation may) and has no sentence break inside.
+    """
+    line = line.strip()
+    return (0 < len(line) <= HEADLINE_LIMIT and "\n" not in line and not re.search(r"[.…:;,]$", line)
+            and len(sentences(line)) == 1)
+
+
+# A sentence's end: its stop, any closing quotes or brackets, then a space before the next one's start.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'»”’)\]]*(?=\s+[\"'«“‘(\[]?(\w))")
+
+
+def sentences(text: str) -> list[str]:
+    """Return the sentences of ``text``, not broken after an abbreviation ("Mr. Smith", "U.S.") or an initial.
+
+    A sentence ends at a stop followed by a space and a capital letter or a digit.
+    """
+    found: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        following = match.group(1)
+        before = text[start:match.start()].rsplit(None, 1)
+        word = before[-1].casefold() if before else ""
+        if not (following.isupper() or following.isdigit()) or len(word) == 1 or word in ABBREVIATIONS \
+                or "." in word:
+            continue
+        found.append(text[start:match.end()].strip())
+        start = match.end()
+    found.append(text[start:].strip())
+    return [s for s in found if s]
+
+
+def lead_sentences(text: str, words: int = SUMMARY_WORDS) -> str:
+    """Return whole sentences from the start of ``text`` until they hold at least ``words`` words."""
+    taken: list[str] = []
+    count = 0
+    for paragraph in text.split("\n\n"):
+        for sentence in sentences(" ".join(paragraph.split())):
+            taken.append(sentence)
+            count += len(sentence.split())
+            if count >= words:
+                return " ".join(taken)
+    return " ".join(taken)
 
 
 def _is_title(block: str) -> bool:

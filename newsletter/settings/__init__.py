@@ -1,22 +1,30 @@
-"""The settings schema: every key of ``newsletter.toml``, declared once with its default and help."""
+"""The settings schema: every key of ``newsletter.toml``, declared once with its default and help.
+
+Here: the newsletter, schedule, SMTP, storage, theme and web tables, the list of tables, the
+environment variables, ``Config`` and the Markdown reference. The tables of what is read
+(``reading``) and of what surrounds a send (``mailing``) live beside it.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-
-def setting(default: Any, help: str, *, key: str | None = None) -> Any:
-    """Declare one setting with its default and help text (and its TOML key if it differs)."""
-    meta = {"help": help, "key": key}
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=meta)
-    return field(default=default, metadata=meta)
+from newsletter.settings.declare import setting
+from newsletter.settings.mailing import (
+    BouncesSettings,
+    DkimSettings,
+    DnsSettings,
+    MetricsSettings,
+    TrackingSettings,
+    WebhookSettings,
+)
+from newsletter.settings.reading import GatherSettings, SectionSettings, SourceSettings
 
 
 @dataclass(frozen=True)
@@ -36,10 +44,15 @@ class NewsletterSettings:
     )
     subject: str = setting(
         "{title} #{number}: {headline}",
-        "Subject line; fields {title}, {number}, {date}, {headline} (first item's title).",
+        "Subject line; fields {title}, {number}, {date}, {headline}: the first headline of the reader's own "
+        "copy (an editor's subject set on the desk wins for everyone).",
     )
     postal_address: str = setting("", "Sender's postal or contact line shown in the footer.")
     catch_all: str = setting("In brief", "Name of the last section, for items no section claims.")
+    outlook: str = setting(
+        "Outlook", "Heading of a briefing's closing look ahead, shown after every other section; "
+        "empty: no such heading, the outlook goes to the catch-all."
+    )
     max_items: int = setting(60, "Most items one issue carries; the rest wait for the next.")
     repeat_days: float = setting(
         14.0, "Days a sent story is remembered: a later copy from another source is left out of the next issue; "
@@ -52,8 +65,17 @@ class NewsletterSettings:
     secret_key: str = setting(
         "", "Key that signs unsubscribe tokens (prefer NEWSLETTER_SECRET_KEY); empty: generated and stored."
     )
-    greeting: str = setting("Hello {name},", "Greeting that opens each reader's copy; {name} is their name.")
-    greeting_anonymous: str = setting("Hello,", "Greeting for readers whose name is not known.")
+    greeting: str = setting(
+        "Hello {first_name},", "Greeting that opens each reader's copy; {first_name} or {name} (the whole name); "
+        "empty: no greeting. The default is said in each reader's language."
+    )
+    greeting_anonymous: str = setting(
+        "Hello,", "Greeting for readers whose name is not known; empty: none. The default is translated too."
+    )
+    welcome: bool = setting(
+        True, "Mail a welcome (in the reader's language, with the latest issue and their preferences link) "
+        "when a reader confirms their subscription."
+    )
 
 
 @dataclass(frozen=True)
@@ -69,6 +91,13 @@ class ScheduleSettings:
     )
     approve: bool = setting(
         False, "Hold each scheduled issue as a draft until an editor sends it (desk or `newsletter send`)."
+    )
+    doctor: bool = setting(
+        True, "When `newsletter run` starts, log `newsletter doctor`'s checks (a failing one warns, never stops a send)."
+    )
+    local_time: str = setting(
+        "", "Deliver each issue at this hour on each reader's own clock, as \"07:00\" (their time zone, else "
+        "the newsletter's); empty: everyone at once."
     )
 
 
@@ -100,6 +129,14 @@ class SmtpSettings:
     lease: float = setting(
         120.0, "Seconds a worker's claim on deliveries lasts unless renewed; a dead worker's rows are retaken after."
     )
+    oauth_token_command: str = setting(
+        "", "Command that prints an OAuth access token: AUTH XOAUTH2 (Gmail, Microsoft 365) as the URL's user, "
+        "run again when the token expires or is refused."
+    )
+    oauth_token_file: str = setting(
+        "", "File holding an OAuth access token that another program keeps fresh (instead of the command), "
+        "relative to the config."
+    )
 
 
 @dataclass(frozen=True)
@@ -107,20 +144,6 @@ class StorageSettings:
     url: str = setting(
         "sqlite:///newsletter.db",
         "Database URL: sqlite:///relative/or/absolute.db or postgresql://… (NEWSLETTER_DATABASE_URL).",
-    )
-
-
-@dataclass(frozen=True)
-class GatherSettings:
-    timeout: float = setting(20.0, "Seconds allowed for one HTTP request, body included, before it is abandoned.")
-    concurrency: int = setting(64, "Requests in flight at the same time, across all hosts.")
-    per_host: int = setting(2, "Requests in flight at the same time to one host (politeness).")
-    max_bytes: int = setting(10_000_000, "Largest response, document or OPML file read, in bytes (after gzip).")
-    user_agent: str = setting(
-        "newsletter/0.1 (+https://github.com/newsletter)", "User-Agent sent with every request."
-    )
-    warn_after_hours: float = setting(
-        48.0, "A source failing for longer than this is reported loudly by every gather, send and sources list."
     )
 
 
@@ -138,47 +161,6 @@ class ThemeSettings:
     font_family: str = setting("Georgia, 'Times New Roman', serif", "CSS font stack of the text.")
     heading_font_family: str = setting("", "CSS font stack of headings; empty: the text's font stack.")
     font_url: str = setting("", "Web font stylesheet (https) for the first font of font_family; empty for none.")
-
-
-@dataclass(frozen=True)
-class SourceSettings:
-    url: str | None = setting(None, "Address of an RSS/Atom feed (http, https or file).")
-    path: str | None = setting(
-        None, "A feed file, or a folder of briefing documents (.txt .md), relative to the config."
-    )
-    section: str | None = setting(None, "Put every item of this source in this section.")
-    name: str | None = setting(None, "Display name; defaults to the feed's title or the folder name.")
-    kind: str | None = setting(
-        None, "What the source is: feed (RSS/Atom), json (JSON Feed), page (one article on a web page) "
-        "or documents (a folder); empty: detected from the content."
-    )
-
-    @property
-    def key(self) -> str:
-        """Return the identity of this source in the store."""
-        return self.url or f"path:{self.path}"
-
-
-@dataclass(frozen=True)
-class SectionSettings:
-    name: str = setting("", "Section heading, e.g. a country or topic.")
-    keywords: list[str] = setting([], "Words that place an item here (whole words, any case, with endings).")
-    aliases: list[str] = setting([], "Other names an inline heading may use for this section.")
-    intro: str = setting("", "Optional line shown under the section heading.")
-    limit: int = setting(0, "Most items shown in this section (0: no limit); the rest wait for the next issue.")
-    hide_when_empty: bool = setting(True, "Leave the section out of an issue that has nothing for it.")
-    empty_text: str = setting(
-        "Nothing new this week.", "Line shown in a section with no items when hide_when_empty is false."
-    )
-
-
-@dataclass(frozen=True)
-class DkimSettings:
-    selector: str = setting("", "DKIM selector: the key is published at <selector>._domainkey.<domain>.")
-    domain: str = setting("", "Signing domain (d=), usually the From address's domain.")
-    key_file: str = setting(
-        "", "RSA or Ed25519 private key (PEM, or dknewkey's base64 file), relative to the config; empty: no DKIM."
-    )
 
 
 @dataclass(frozen=True)
@@ -220,9 +202,15 @@ TABLES: dict[str, type] = {
     "theme": ThemeSettings,
     "dkim": DkimSettings,
     "web": WebSettings,
+    "dns": DnsSettings,
+    "bounces": BouncesSettings,
+    "tracking": TrackingSettings,
+    "metrics": MetricsSettings,
 }
-ARRAYS: dict[str, type] = {"sources": SourceSettings, "sections": SectionSettings}
+ARRAYS: dict[str, type] = {"sources": SourceSettings, "sections": SectionSettings, "webhooks": WebhookSettings}
 SOURCE_KINDS = ("feed", "json", "page", "documents")
+WEBHOOK_EVENTS = ("subscriber.created", "subscriber.confirmed", "subscriber.unsubscribed", "subscriber.bounced",
+                  "subscriber.complained", "issue.sent")
 
 ENVIRONMENT = {
     "NEWSLETTER_SMTP_URL": ("smtp", "url"),
@@ -230,6 +218,10 @@ ENVIRONMENT = {
     "NEWSLETTER_SECRET_KEY": ("newsletter", "secret_key"),
     "NEWSLETTER_BASE_URL": ("newsletter", "base_url"),
     "NEWSLETTER_ADMIN_TOKEN": ("web", "admin_token"),
+    "NEWSLETTER_IMAP_URL": ("bounces", "imap_url"),
+    "NEWSLETTER_MAILGUN_KEY": ("bounces", "mailgun_key"),
+    "NEWSLETTER_POSTMARK_PASSWORD": ("bounces", "postmark_password"),
+    "NEWSLETTER_METRICS_TOKEN": ("metrics", "token"),
 }
 
 
@@ -238,7 +230,7 @@ def describe() -> list[tuple[str, str, Any, str]]:
     rows = []
     for table, cls in {**TABLES, **ARRAYS}.items():
         for f in dataclasses.fields(cls):
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc,operator]
             rows.append((table, f.metadata.get("key") or f.name, default, f.metadata["help"]))
     return rows
 
@@ -246,7 +238,7 @@ def describe() -> list[tuple[str, str, Any, str]]:
 def reference() -> str:
     """Render the Markdown reference of every setting: ``docs/settings.md`` is its output."""
     types = {"str": "string", "str | None": "string", "int": "integer", "float": "number", "bool": "boolean",
-             "list[str]": "list of strings"}
+             "list[str]": "list of strings", "dict[str, str]": "table of strings"}
     overrides = {where: name for name, where in ENVIRONMENT.items()}
 
     def cell(text: str) -> str:
@@ -256,7 +248,7 @@ def reference() -> str:
     lines = [
         "# Settings reference",
         "",
-        "<!-- Generated from the schema in newsletter/settings.py; do not edit by hand. Regenerate with:",
+        "<!-- Generated from the schema in newsletter/settings/; do not edit by hand. Regenerate with:",
         "python -c \"from newsletter import settings; print(settings.reference(), end='')\" > docs/settings.md -->",
         "",
         "Every key of `newsletter.toml`, with its type, its default and what it does. The file is",
@@ -298,8 +290,13 @@ class Config:
     theme: ThemeSettings = ThemeSettings()
     dkim: DkimSettings = DkimSettings()
     web: WebSettings = WebSettings()
+    dns: DnsSettings = DnsSettings()
+    bounces: BouncesSettings = BouncesSettings()
+    tracking: TrackingSettings = TrackingSettings()
+    metrics: MetricsSettings = MetricsSettings()
     sources: tuple[SourceSettings, ...] = ()
     sections: tuple[SectionSettings, ...] = ()
+    webhooks: tuple[WebhookSettings, ...] = ()
 
     @property
     def database_url(self) -> str:

@@ -1,0 +1,246 @@
+"""Facts: what an item states that survives a paraphrase or a translation, and how rare each fact is.
+
+An item's facts are its names (``names``: the same key in any script) and its quantities
+(``quantities``: numbers, shares, dates and times). For comparing with items in the same
+language, its words reduced to their stems (Snowball for English and Russian, the Kazakh
+endings of ``names`` for Kazakh), without the little words every text has, are read when
+a comparison needs them.
+
+A capitalised word is a name unless it opens a sentence and the batch also writes it in
+lower case ("Officials said…", "Депутаты…"); a word in capitals ("CPC", "КТК") always is.
+
+``Batch`` reads a list of items once and says how rare each fact is among them (a name
+every item carries tells nothing). ``Batch.candidates`` pairs items that share two rare
+facts, found through an index from each rare fact to the items that state it, looked up
+for an item's ``RAREST`` rarest facts: an item meets only the few items that share a rare
+fact with it, never every other item, so the cost grows with the batch, not its square.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+
+from newsletter.edit.names import exonym, exonym_forms, kazakh_root, keys, language
+from newsletter.edit.quantities import quantities
+from newsletter.item import Item
+
+TEXT_LIMIT = 3_000  # characters of text read: a retelling states its facts early
+RAREST = 6  # an item looks for partners through this many of its rarest facts
+CROWD = 0.01  # a fact more than this share of the batch carries is not a way to find partners
+MIN_CROWD = 40
+SAMPLE = 1_000  # items read to learn which words the batch writes in lower case
+
+_TOKEN = re.compile(r"[^\W\d_]+")
+_UPPER = "A-ZÀ-ÖØ-ÞА-ЯЁІЇЄЎҐӘҒҚҢӨҰҮҺ"
+_CAPITALISED = re.compile(rf"[^\W\d_]*[{_UPPER}][^\W\d_]*")  # a word with a capital
+_JOINED = re.compile(r"[ \u00a0-]+")  # what lies between the words of one name
+_SENTENCE_END = re.compile(r"[.!?…:;»\"“”\n—–-]\s*$")
+_STOP = {
+    "en": """the and for with from that this which who will would said says after before than more also but not
+        are was were been has have had its their they his her about over into per all new year last next
+        first one two three four five six seven eight nine ten some most such other while when where what
+        there here them then only just being under between since during against among within""",
+    "ru": """и в во на с со по за к о об от до из у не что как это а но для при же ли его ее её их он она они
+        был была были было будет будут также уже ещё еще году года год сообщил сообщили заявил более
+        менее после около через этом этого который которая которые которых так там тут или если чем
+        между без над под всех все всё при этой свой своей её них""",
+    "kk": """және мен бен пен да де та те бұл ол осы үшін деп жылы жыл бойынша арқылы туралы бар жоқ болды
+        болып еді екі бір оның олар сол соң кейін дейін ретінде тағы әрі бірақ алайда сондай""",
+}
+STOP = {lang: frozenset(words.split()) for lang, words in _STOP.items()}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What one item states that other languages state alike: its language, names and quantities."""
+
+    lang: str
+    names: frozenset[str]
+    quantities: frozenset[str]
+    entities: tuple[frozenset[str], ...] = ()  # names written together ("Kassym-Jomart Tokayev"): one each
+    keys: frozenset[str] = frozenset()  # the facts that compare across languages: names and quantities
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            object.__setattr__(self, "keys", self.names | self.quantities)
+
+
+@lru_cache(maxsize=2)
+def _stemmer(lang: str) -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer("russian" if lang == "ru" else "english")
+
+
+class Reader:
+    """Read items into facts, caching what is the same for a word wherever it occurs."""
+
+    def __init__(self, lowercase: set[str] | None = None) -> None:
+        self.lowercase = lowercase if lowercase is not None else set()  # words the batch writes in lower case
+        self._stems: dict[tuple[str, str], str] = {}
+        self._names: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._groups: dict[tuple[str, str], str | None] = {}
+
+    def stem(self, word: str, lang: str) -> str:
+        """Return the stem of a folded word in ``lang``."""
+        key = (word, lang)
+        found = self._stems.get(key)
+        if found is None:
+            found = self._stems[key] = kazakh_root(word) if lang == "kk" else str(_stemmer(lang).stemWord(word))
+        return found
+
+    def name(self, word: str, lang: str) -> tuple[str, ...]:
+        """Return the keys of a folded name."""
+        key = (word, lang)
+        found = self._names.get(key)
+        if found is None:
+            found = self._names[key] = keys(word, lang)
+        return found
+
+    def group(self, word: str, lang: str) -> str | None:
+        """Return the exonym group of a folded word in lower case ("российских" → "russia"), else None."""
+        key = (word, lang)
+        if key not in self._groups:
+            self._groups[key] = exonym(word, lang)
+        return self._groups[key]
+
+    def read(self, item: Item) -> Facts:
+        """Return the facts of ``item`` (its words are read apart, by ``words``, when needed)."""
+        text = f"{item.title}\n{item.body[:TEXT_LIMIT]}"
+        lang = language(text)
+        names: set[str] = set()
+        entities: list[set[str]] = []
+        last = -1  # where the last name ended
+        title_end = len(item.title)
+        titled = _title_case(item.title)
+        for match in _CAPITALISED.finditer(text):  # "Kaspi", "КТК", "eGov"
+            token = match.group()
+            if len(token) < 2:
+                continue
+            folded = token.casefold().replace("ё", "е")
+            start = match.start()
+            if not token.isupper() and folded in self.lowercase and (
+                    start == 0 or (titled and start < title_end) or _SENTENCE_END.search(text, max(0, start - 3), start)):
+                continue  # "Officials said…": a common word that opens a sentence
+            found = self.name(folded, lang)
+            if entities and last >= 0 and _JOINED.fullmatch(text, last, start):
+                entities[-1].update(found)
+            else:
+                entities.append(set(found))
+            names.update(found)
+            last = match.end()
+        if lang != "en":  # "российских", "қытайлық": Russian and Kazakh write them in lower case
+            for match in _exonym_words().finditer(text.casefold()):
+                if (group := self.group(match.group(), lang)) is not None:
+                    names.add(group)
+                    entities.append({group})
+        return Facts(lang, frozenset(names), frozenset(quantities(text, lang)),
+                     tuple(dict.fromkeys(frozenset(e) for e in entities if e)))
+
+    def words(self, item: Item, lang: str) -> dict[str, int]:
+        """Return the stems of ``item``'s words in ``lang`` with their counts, little words left out."""
+        stop = STOP[lang]
+        counts = Counter(_TOKEN.findall(f"{item.title}\n{item.body[:TEXT_LIMIT]}".casefold().replace("ё", "е")))
+        found: Counter[str] = Counter()
+        for word, n in counts.items():
+            if len(word) >= 3 and word not in stop:
+                found[self.stem(word, lang)] += n
+        return dict(found)
+
+
+@lru_cache(maxsize=1)
+def _exonym_words() -> re.Pattern[str]:
+    """Return a pattern for the lower-case words that may be the adjective of a country ("российских")."""
+    starts = {form[:4] for form in exonym_forms() if form.islower() and len(form) >= 4}
+    return re.compile(r"(?<![^\W\d_])(?:" + "|".join(sorted(starts)) + r")[^\W\d_]*")
+
+
+def _title_case(title: str) -> bool:
+    """Return whether a headline capitalises its words ("Tenge Weakens Past 540"), so capitals say nothing."""
+    long = [w for w in _TOKEN.findall(title) if len(w) > 3]
+    return len(long) >= 3 and sum(w[0].isupper() for w in long) >= 0.6 * len(long)
+
+
+def lowercase_words(items: Sequence[Item]) -> set[str]:
+    """Return the words the items write in lower case somewhere (folded as names are).
+
+    Common words are common everywhere: ``SAMPLE`` items spread over the batch are read.
+    """
+    found: set[str] = set()
+    for item in items[::max(1, len(items) // SAMPLE)]:
+        found.update(_TOKEN.findall(f"{item.title}\n{item.body[:TEXT_LIMIT]}"))
+    return {w.replace("ё", "е") for w in found if w.islower()}
+
+
+class Batch:
+    """The facts of a list of items and how many of them state each fact."""
+
+    def __init__(self, items: list[Item]) -> None:
+        self.items = items
+        reader = Reader(lowercase_words(items))
+        self.facts = [reader.read(i) for i in items]
+        self.counts: Counter[str] = Counter(k for f in self.facts for k in f.keys)
+        size = len(self.facts) + 1
+        # How much sharing a fact says: the rarer in the batch, the more.
+        self.weights = {k: math.log(size / n) + 1 for k, n in self.counts.items()}
+        self.totals = [sum(self.weights[k] for k in f.keys) for f in self.facts]  # what each item states, weighed
+        self._reader = reader
+        self._words: dict[int, dict[str, int]] = {}
+
+    def weight(self, key: str) -> float:
+        """Return how much sharing ``key`` says: the rarer in the batch, the more."""
+        return self.weights[key]
+
+    def words(self, position: int) -> dict[str, int]:
+        """Return the stemmed words of the item at ``position`` with their counts (read once, when first asked)."""
+        found = self._words.get(position)
+        if found is None:
+            found = self._words[position] = self._reader.words(self.items[position], self.facts[position].lang)
+        return found
+
+    def similarity(self, a: int, b: int) -> float:
+        """Return the cosine similarity of two items' stemmed words (0 across languages)."""
+        if self.facts[a].lang != self.facts[b].lang:
+            return 0.0
+        wa, wb = self.words(a), self.words(b)
+        small, large = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+        dot = sum(n * large[w] for w, n in small.items() if w in large)
+        norms = math.sqrt(sum(n * n for n in wa.values()) * sum(n * n for n in wb.values()))
+        return dot / norms if norms else 0.0
+
+    def candidates(self) -> Iterator[tuple[int, int]]:
+        """Yield each pair of positions ``(i, j)``, ``i < j``, that shares one of either's rarest facts.
+
+        Facts are names and quantities; one that more than ``CROWD`` of the batch states
+        (``MIN_CROWD`` items at least) is not rare, and a pair must share two rare facts.
+        """
+        crowd = max(MIN_CROWD, int(CROWD * len(self.facts)))
+        counts = self.counts
+        index: defaultdict[str, list[int]] = defaultdict(list)
+        chosen: list[list[str]] = []
+        keys: list[frozenset[str]] = []  # each item's rare facts
+        for position, facts in enumerate(self.facts):
+            rare = [k for k in facts.keys if 1 < counts[k] <= crowd]
+            for key in rare:
+                index[key].append(position)
+            keys.append(frozenset(rare))
+            rare.sort(key=lambda k: (counts[k], k))
+            chosen.append(rare[:RAREST])
+        met: list[set[int]] = []
+        for position, rare in enumerate(chosen):
+            others: set[int] = set()
+            for key in rare:
+                others.update(index[key])
+            others.discard(position)
+            met.append(others)
+            mine = keys[position]
+            for other in others:
+                if other < position and position in met[other]:
+                    continue  # this pair was met from the other side
+                if len(mine & keys[other]) >= 2:
+                    yield (position, other) if position < other else (other, position)

@@ -1,0 +1,111 @@
+"""Likeness: whether two items tell the same story, judged by the facts they share, and why in words.
+
+Two items tell the same story when they state the same particulars. What counts:
+
+* a shared quantity (a number, a share, a date or a time, not a year) is the strongest
+  sign: a paraphrase or a translation keeps its numbers;
+* shared names count once per person, place or body ("Kassym-Jomart Tokayev" is one);
+* each shared fact is weighed by its rarity in the batch, and what the items share is
+  compared with what the shorter of them states (a retelling may add, but keeps most of
+  what it retells);
+* within one language, the similarity of their stemmed words.
+
+A place alone, or a person alone, never makes two items one story: two stories about
+Khorgos in one week stay two. Merging two different stories hides one of them, which is
+worse than showing one story twice, so every rule asks for several particulars at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from newsletter.edit.facts import Batch
+from newsletter.edit.quantities import describe
+
+# With a shared quantity: this many shared particulars (quantities and names) and this much overlap
+# (less with two quantities or more).
+MIN_PARTICULARS = 3
+MIN_OVERLAP = 0.4
+MIN_OVERLAP_TWO = 0.25
+# Without one: this many shared names and this much of what each item states.
+MIN_NAMES = 4
+MIN_NAME_OVERLAP = 0.5
+MIN_NAME_COVERAGE = 0.45
+# Within one language: this similarity of words, with two shared particulars and ``MIN_OVERLAP``.
+MIN_SIMILARITY = 0.7
+MIN_WORDS = 8  # ... and each item this many different words: two headlines of two words say too little
+APART_DAYS = 5  # items published further apart than this need one more shared quantity
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What two items share: quantities, names (one per entity), overlap, word similarity, days apart."""
+
+    quantities: tuple[str, ...]
+    names: int
+    overlap: float  # the weight of what they share over the weight of what the shorter states
+    coverage: float  # ... over the weight of what the longer states
+    similarity: float
+    days: float
+    words: int = 0  # the different words of the shorter item
+    conflict: bool = False  # each states figures, and none of them the same: "route 1 opens" is not "route 2 opens"
+
+    @property
+    def same(self) -> bool:
+        """Return whether the evidence says the two items tell one story."""
+        needed = 1 + (self.days > APART_DAYS)
+        quantities = len(self.quantities)
+        if quantities >= needed and quantities + self.names >= MIN_PARTICULARS + needed - 1:
+            return self.overlap >= (MIN_OVERLAP if quantities < 2 else MIN_OVERLAP_TWO)
+        if self.days > APART_DAYS:
+            return False
+        if self.names >= MIN_NAMES and self.overlap >= MIN_NAME_OVERLAP and self.coverage >= MIN_NAME_COVERAGE:
+            return True
+        return (self.similarity >= MIN_SIMILARITY and self.words >= MIN_WORDS and len(self.quantities) + self.names >= 2
+                and self.overlap >= MIN_OVERLAP and not self.conflict)
+
+    @property
+    def strength(self) -> tuple[int, int, float]:
+        """Return a sort key: more shared quantities, then names, then overlap, say more."""
+        return (len(self.quantities), self.names, self.overlap)
+
+    @property
+    def reason(self) -> str:
+        """Return the evidence in words: "same story: the same figures (1.2 billion, 49%) and 3 of the same names"."""
+        parts = []
+        if self.quantities:
+            parts.append(f"the same figures ({', '.join(describe(q) for q in self.quantities[:3])})")
+        if self.names:
+            parts.append("the same name" if self.names == 1 else f"{self.names} of the same names")
+        if self.similarity >= MIN_SIMILARITY:
+            parts.append(f"the same words ({self.similarity:.2f})")
+        return "same story: " + " and ".join(parts)
+
+
+def possible(batch: Batch, a: int, b: int) -> bool:
+    """Return whether two items share enough to be worth comparing: a figure, or two names."""
+    fa, fb = batch.facts[a], batch.facts[b]
+    return any(not q.endswith("y") for q in fa.quantities & fb.quantities) or len(fa.names & fb.names) >= 2
+
+
+def compare(batch: Batch, a: int, b: int) -> Evidence:
+    """Return what the items at positions ``a`` and ``b`` of ``batch`` share."""
+    fa, fb = batch.facts[a], batch.facts[b]
+    shared = (fa.names & fb.names) | (fa.quantities & fb.quantities)
+    quantities = tuple(sorted(q for q in fa.quantities & fb.quantities if not q.endswith("y")))
+    names = min(sum(1 for e in fa.entities if e & fb.names), sum(1 for e in fb.entities if e & fa.names))
+    weights = batch.weights
+    totals = sorted((batch.totals[a], batch.totals[b]))
+    common = sum(weights[k] for k in shared)
+    overlap, coverage = (common / totals[0], common / totals[1]) if totals[0] else (0.0, 0.0)
+    ia, ib = batch.items[a], batch.items[b]
+    moment_a, moment_b = ia.published_at or ia.gathered_at, ib.published_at or ib.gathered_at
+    days = abs((moment_a - moment_b).total_seconds()) / 86400
+    stated = [{q for q in f.quantities if not q.endswith("y")} for f in (fa, fb)]
+    conflict = all(stated) and not quantities
+    evidence = Evidence(quantities, names, overlap, coverage, 0.0, days, conflict=conflict)
+    if evidence.same or fa.lang != fb.lang or days > APART_DAYS or len(quantities) + names < 2 or overlap < MIN_OVERLAP:
+        return evidence  # the words could decide nothing here: they are not read
+    words = min(len(batch.words(a)), len(batch.words(b)))
+    return dataclasses.replace(evidence, similarity=batch.similarity(a, b), words=words)

@@ -1,0 +1,174 @@
+"""Names across scripts: a key that is equal for one name written in English, Russian or Kazakh.
+
+"Токаев", "Тоқаевтың" and "Tokayev's" are one person; "Хоргос", "Қорғас" and "Khorgos"
+one place. A name's key is made in three steps:
+
+1. its ending goes: a Russian case ending ("Токаевым" → "токаев", "Новороссийском" →
+   "новороссийск", "Рогунской" → "рогун", "Алматинской" → "алмат") or a Kazakh suffix ("Тоқаевтың" → "тоқаев",
+   "Астанада" → "астана"); never the "-стан" of a country;
+2. Cyrillic becomes Latin letters (Kazakh letters too: "қ" → "k", "ң" → "ng");
+3. the Latin spelling becomes a skeleton of consonant sounds: vowels, "y" and soft signs
+   go (an opening vowel leaves one mark), spellings of one sound become one letter ("kh",
+   "h", "q", "g" → "k"; "zh", "dzh", "dj" → "j"; "sh", "ch", "z", "ts" → "s"; "d" → "t";
+   "p" → "b"; "f", "w" → "v") and doubled letters one.
+
+So "Tokayev" and "Токаев" are both ``tkv``, "Mirziyoyev" and "Мирзиёев" ``mrsv``. Names a
+language spells differently ("Китай", "Қытай", "China", "Chinese") meet through a short
+table of exonyms; the same table knows the adjectives of countries, which Russian and
+Kazakh write in lower case ("российских", "қытайлық").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+KAZAKH = re.compile(r"[әғқңөұүһі]")  # letters of Kazakh that Russian does not use
+
+_LATIN = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
+    "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
+    "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "sh", "ъ": "", "ы": "y", "ь": "",
+    "э": "e", "ю": "yu", "я": "ya", "ә": "a", "ғ": "g", "қ": "k", "ң": "ng", "ө": "o", "ұ": "u", "ү": "u",
+    "һ": "h", "і": "i",
+})
+# Spellings of one sound, longest first; "\x01" holds "ch" while a lone "c" becomes "k".
+_SOUNDS = (("dzh", "j"), ("dj", "j"), ("zh", "j"), ("kh", "k"), ("gh", "k"), ("sh", "s"), ("ch", "\x01"),
+           ("ph", "v"), ("ts", "s"), ("c", "k"), ("\x01", "s"), ("x", "ks"), ("q", "k"), ("h", "k"),
+           ("g", "k"), ("z", "s"), ("d", "t"), ("p", "b"), ("f", "v"), ("w", "v"))
+_VOWELS = frozenset("aeiouy")
+_DOUBLE = re.compile(r"(.)\1+")
+
+# Kazakh endings of case, number, possession and adjective that carry a consonant (a vowel
+# ending changes no skeleton), longest first; at most two are taken off.
+_KAZAKH_ENDINGS = sorted((
+    "ның", "нің", "дың", "дің", "тың", "тің", "ға", "ге", "қа", "ке", "да", "де", "та", "те", "ны",
+    "ні", "ды", "ді", "ты", "ті", "мен", "бен", "пен", "дан", "ден", "тан", "тен", "нан", "нен",
+    "дағы", "дегі", "тағы", "тегі", "ндағы", "ндегі", "лар", "лер", "дар", "дер", "тар", "тер",
+    "сы", "сі", "сын", "сін", "сына", "сіне", "сында", "сінде", "сынан", "сінен", "лық", "лік",
+    "дық", "дік", "тық", "тік",
+), key=len, reverse=True)
+# Russian: a surname keeps its "-ов", "-ин" ("Токаевым" → "токаев"); adjectives of places
+# ("Рогунской", "российских") lose "-ский"; other case endings with a consonant go.
+_SURNAME = re.compile(r"^(.{2,}?(?:ов|ев|ёв|ин|ын))(?:а|у|ым|ом|е|ой|ы|ых|ыми|им|ой)?$")
+_ADJECTIVE = re.compile(r"(?:ский|ской|ского|скому|ским|ская|скую|ские|ских|ское|скими)$")
+_CASE = re.compile(r"(?:ами|ями|ыми|ими|ом|ём|ем|ам|ям|ах|ях|ым|им)$")
+_TRAILING = re.compile(r"[aeiouyаеёиоуыэюяйьәөұүі]+$")
+MIN_ROOT = 3
+
+# Names each language spells its own way (and the adjectives of countries), one group a line.
+EXONYMS = """
+kazakhstan: Kazakhstan Kazakh Kazakhs Казахстан казахстанский казахский Қазақстан қазақстандық қазақ
+russia: Russia Russian Russians Россия российский русский РФ Ресей ресейлік
+china: China Chinese PRC Китай китайский КНР Қытай қытайлық ҚХР
+beijing: Beijing Пекин Бейжің
+moscow: Moscow Москва московский Мәскеу
+kyrgyzstan: Kyrgyzstan Kyrgyz Кыргызстан Киргизия кыргызский киргизский кыргызстанский Қырғызстан қырғыз
+tajikistan: Tajikistan Tajik Таджикистан таджикский Тәжікстан тәжік
+uzbekistan: Uzbekistan Uzbek Узбекистан узбекский Өзбекстан өзбек
+turkmenistan: Turkmenistan Turkmen Туркменистан туркменский Түрікменстан түрікмен
+ukraine: Ukraine Ukrainian Украина украинский Украина украиналық
+turkey: Turkey Turkish Турция турецкий Түркия түрік
+europe: Europe European Европа европейский Еуропа
+us: US USA America American США американский Америка АҚШ американдық
+eu: EU Евросоюз ЕС Еуроодақ ЕО
+un: UN ООН БҰҰ
+cis: CIS СНГ ТМД
+csto: CSTO ОДКБ ҰҚШҰ
+sco: SCO ШОС ШЫҰ
+eaeu: EAEU ЕАЭС ЕАЭО
+cpc: CPC КТК
+ktz: KTZ КТЖ ҚТЖ
+osce: OSCE ОБСЕ ЕҚЫҰ
+xi: Xi Си
+iss: ISS МКС ХҒС
+"""
+
+
+def language(text: str) -> str:
+    """Return the language of ``text`` by its letters: "kk" with Kazakh letters, "ru" Cyrillic, else "en"."""
+    cyrillic = len(CYRILLIC.findall(text))
+    if cyrillic * 4 < len(text) // 2:  # mostly Latin (a Russian text quoting an English name stays Russian)
+        return "en"
+    return "kk" if len(KAZAKH.findall(text.casefold())) * 60 >= cyrillic else "ru"
+
+
+def kazakh_root(word: str) -> str:
+    """Return a folded Kazakh word without its endings (at most two), never shorter than ``MIN_ROOT``."""
+    for _ in range(2):
+        if word.endswith("стан"):
+            return word
+        for ending in _KAZAKH_ENDINGS:
+            if word.endswith(ending) and len(word) - len(ending) >= MIN_ROOT:
+                word = word[:-len(ending)]
+                break
+        else:
+            return word
+    return word
+
+
+def root(word: str, lang: str) -> str:
+    """Return a folded word without the ending its language adds ("токаевым" → "токаев")."""
+    if not CYRILLIC.search(word):
+        return word
+    if lang == "kk" or KAZAKH.search(word):
+        return kazakh_root(word)
+    if (surname := _SURNAME.match(word)) is not None:
+        return surname.group(1)
+    stripped = _ADJECTIVE.sub("", word)
+    if stripped != word and len(stripped) >= MIN_ROOT:
+        # "Алматинской" is of Алматы, "Карагандинской" of Караганда: "-ин-" joins a vowel to "-ский".
+        return stripped[:-2] if stripped.endswith("ин") and len(stripped) >= 6 else stripped
+    stripped = _CASE.sub("", word)
+    return stripped if len(stripped) >= MIN_ROOT else word
+
+
+def skeleton(word: str) -> str:
+    """Return the consonant skeleton of a folded word in any script ("токаев" → "tkv")."""
+    latin = unicodedata.normalize("NFKD", word.translate(_LATIN))
+    latin = "".join(c for c in latin if "a" <= c <= "z")
+    if not latin:
+        return ""
+    for spelling, sound in _SOUNDS:
+        latin = latin.replace(spelling, sound)
+    opening = "a" if latin[0] in _VOWELS else ""
+    return opening + _DOUBLE.sub(r"\1", "".join(c for c in latin if c not in _VOWELS))
+
+
+@lru_cache(maxsize=1)
+def _exonyms() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for line in EXONYMS.strip().splitlines():
+        group, _, forms = line.partition(":")
+        for form in forms.split():
+            folded = form.casefold()
+            lang = language(form)
+            table[folded] = group
+            if len(bare := _TRAILING.sub("", root(folded, lang))) >= 2:
+                table[bare] = group
+    return table
+
+
+def exonym_forms() -> list[str]:
+    """Return every form the exonym table lists, folded ("российский", "қытайлық", "china")."""
+    return [form.casefold() for line in EXONYMS.strip().splitlines() for form in line.partition(":")[2].split()]
+
+
+def exonym(folded: str, lang: str) -> str | None:
+    """Return the group of a folded word the exonym table knows ("қытайлық" → "china"), else None."""
+    table = _exonyms()
+    return table.get(folded) or table.get(_TRAILING.sub("", root(folded, lang)))
+
+
+def keys(folded: str, lang: str) -> tuple[str, ...]:
+    """Return the keys of a folded name: its exonym group, else its skeleton (two when "ң" may be "n" or "ng")."""
+    group = exonym(folded, lang)
+    if group is not None:
+        return (group,)
+    base = root(folded, lang)
+    found = {skeleton(base)}
+    if "ң" in base:
+        found.add(skeleton(base.replace("ң", "н")))
+    return tuple(k for k in found if len(k) >= 2)
