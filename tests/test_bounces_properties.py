@@ -11,11 +11,10 @@ the same cases every time.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from helpers.damage import damaged
+from helpers.damage import bounded, damaged
 from helpers.reports import (
     arf,
     attacker,
@@ -26,7 +25,7 @@ from helpers.reports import (
     postfix,
     redacted,
 )
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from newsletter import subscribers
@@ -38,9 +37,7 @@ from newsletter.error import BounceError
 from newsletter.sink import Sink
 from newsletter.tokens import Signer
 
-BOUNDED = settings(max_examples=200, derandomize=True, database=None, deadline=timedelta(seconds=2),
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                          HealthCheck.function_scoped_fixture])
+BOUNDED = bounded(200)
 READERS = ("ann@example.org", "bek@example.org", "cy@example.org")
 ISSUE = (Path(__file__).parent / "golden" / "issue.eml").read_bytes().replace(b"\r\n", b"\n")  # a real message of ours
 PIECES = [b"\n", b"\n\n", b"\r", b"--", b";", b'"', b"<", b">", b"@", b"\x00", b"\xff", b"\xd0", b"=?utf-8?b?",

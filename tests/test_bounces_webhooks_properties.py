@@ -14,12 +14,11 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from cryptography import x509
-from helpers.damage import damaged
+from helpers.damage import bounded, damaged
 from helpers.esp import (
     MAILGUN_KEY,
     POSTMARK,
@@ -35,7 +34,7 @@ from helpers.esp import (
     ses_headers,
 )
 from helpers.reports import attacker
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from newsletter import subscribers
@@ -46,9 +45,7 @@ from newsletter.delivery.esp.ses import Fetcher
 from newsletter.error import BounceError
 from newsletter.settings import BouncesSettings
 
-BOUNDED = settings(max_examples=150, derandomize=True, database=None, deadline=timedelta(seconds=2),
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                          HealthCheck.function_scoped_fixture])
+BOUNDED = bounded(150)
 READERS = ("ann@example.org", "bek@example.org", "cy@example.org")
 SNS, SENDGRID = Sns.make(), SendGrid()
 SNS.cert_url = "https://127.0.0.1/SimpleNotificationService-0123.pem"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 
@@ -20,3 +22,10 @@ def damaged(draw: st.DrawFn, original: bytes, pieces: Sequence[bytes]) -> bytes:
         else:
             data[at:at] = draw(st.sampled_from(pieces))
     return bytes(data)
+
+
+def bounded(examples: int) -> settings:
+    """Hypothesis settings for parsers of strangers' input: repeatable, each example within 2 s."""
+    return settings(max_examples=examples, derandomize=True, database=None, deadline=timedelta(seconds=2),
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.function_scoped_fixture])
