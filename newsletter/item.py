@@ -122,6 +122,7 @@ class Item:
     published_at: datetime | None
     gathered_at: datetime
     forced_section: str | None = None
+    source_key: str = ""  # the configured source's key: where it stands in the config decides ties
 
 
 def full_text(item: Item) -> list[str]:

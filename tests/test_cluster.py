@@ -36,7 +36,8 @@ def item(title: str, body: str = "", *, source: int = 1, link: str | None = None
     moment = datetime(2026, 11, 20, 8, tzinfo=UTC)
     n = next(_ids)
     return Item(id=n, source_id=source, source_name=f"Wire {source}", uid=uid or f"uid-{n}", title=title,
-                body=body, summary=body, link=link, label=label, published_at=moment, gathered_at=moment)
+                body=body, summary=body, link=link, label=label, published_at=moment, gathered_at=moment,
+                source_key=f"wire-{source}")
 
 
 def test_canonical_link_ignores_scheme_www_tracking_and_fragment() -> None:
@@ -73,6 +74,16 @@ def test_nearly_the_same_text_from_another_source_is_one_story() -> None:
     assert story.first is copy  # the copy with a link is shown, the original listed with it
     assert {i.id for i in story.items} == {original.id, copy.id}
     assert story.reason.startswith("nearly the same text (0.")
+
+
+def test_between_equal_copies_the_source_listed_first_is_shown() -> None:
+    # Sources are fetched at once, so the copy stored first (the lower id) is whichever answered first.
+    late, early = item("Railway raises freight tariffs", STORY, source=2), item("Railway raises tariffs", STORY, source=1)
+    assert late.id < early.id
+    for order in (["wire-1", "wire-2"], ["wire-2", "wire-1"]):
+        story, = find([late, early], sources=order)
+        assert story.first.source_key == order[0] and len(story.items) == 2
+    assert find([late, early])[0].first is late  # no configured order: the one stored first
 
 
 def test_one_sources_items_are_not_merged_by_text_or_headline() -> None:

@@ -25,7 +25,7 @@ already sent.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -79,12 +79,15 @@ def pairs(item: Item) -> set[str]:
     return {f"{a} {b}" for a, b in pairwise(tokens)}
 
 
-def find(items: Iterable[Item], *, threshold: float = THRESHOLD, language: str | None = None) -> list[Cluster]:
+def find(items: Iterable[Item], *, threshold: float = THRESHOLD, language: str | None = None,
+         sources: Sequence[str] = ()) -> list[Cluster]:
     """Return the stories among ``items``, in the order of their first item.
 
     A shared link merges any two items; a shared headline, nearly the same text or the
     same particulars merge only items of different sources. Each story shows first the
-    item with the most text, preferring one in ``language`` (the newsletter's).
+    item with the most text, preferring one in ``language`` (the newsletter's); between
+    equals, the one whose source comes first in ``sources`` (the configured order, so the
+    choice does not depend on which source happened to answer first).
     """
     items = list(items)
     by_id = {i.id: i for i in items}
@@ -108,7 +111,7 @@ def find(items: Iterable[Item], *, threshold: float = THRESHOLD, language: str |
         join(a, b, evidence.reason)
     clusters = []
     for subset in sorted(stories.subsets(), key=min):
-        members = sorted((by_id[i] for i in subset), key=_preference(language))
+        members = sorted((by_id[i] for i in subset), key=preference(language, sources))
         kinds: dict[str, str] = {}  # one reason of each kind: "same link", "nearly the same text (0.8)"
         for m in members:
             if m.id in reasons:
@@ -302,9 +305,14 @@ def _headline(item: Item) -> str | None:
     return " ".join(tokens) if len(tokens) >= MIN_TITLE_WORDS else None
 
 
-def _preference(language: str | None) -> Callable[[Item], tuple[bool, int, bool, int]]:
-    """Return the sort key that puts the best item of a story first: in ``language``, the most text, a link, earlier."""
-    def key(item: Item) -> tuple[bool, int, bool, int]:
+def preference(language: str | None, sources: Sequence[str] = ()) -> Callable[[Item], tuple[bool, int, bool, int, int]]:
+    """Return the sort key that puts the best item of a story first.
+
+    In ``language``, the most text, a link, then the source listed first in ``sources``, then earlier.
+    """
+    position = {key: n for n, key in enumerate(sources)}
+
+    def key(item: Item) -> tuple[bool, int, bool, int, int]:
         foreign = language is not None and language_of(f"{item.title} {item.body[:300]}") != language.split("-")[0]
-        return (foreign, -len(item.body.split()), not item.link, item.id)
+        return (foreign, -len(item.body.split()), not item.link, position.get(item.source_key, len(position)), item.id)
     return key

@@ -15,7 +15,7 @@ and ``reorder`` (the editor's order within a section) on the arranged sections.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -209,12 +209,14 @@ def join(store: Store, item_id: int, into: int) -> Choice:
     return _update(store, item_id, joined_to=into, apart=False)
 
 
-def regroup(stories: Iterable[Cluster], chosen: dict[int, Choice]) -> list[Cluster]:
+def regroup(stories: Iterable[Cluster], chosen: dict[int, Choice],
+            key: Callable[[Item], Any] = lambda i: i.id) -> list[Cluster]:
     """Return ``stories`` with the editor's splits and merges applied, in the order of the stories.
 
     A split item becomes a story of its own right after the story it left. A merged item
     joins the story that holds the item it was merged with (followed along a chain of
-    merges); when that item is not waiting, it stays a story of its own.
+    merges); when that item is not waiting, it stays a story of its own. The story's first
+    item stays first; the others are in the order of ``key`` (``cluster.preference``).
     """
     stories = list(stories)
     moved = {i for i, c in chosen.items() if c.apart or c.joined_to is not None}
@@ -248,7 +250,9 @@ def regroup(stories: Iterable[Cluster], chosen: dict[int, Choice]) -> list[Clust
         home[item_id] = new
         if MERGED not in reasons[new]:
             reasons[new] = f"{reasons[new]}, {MERGED}" if reasons[new] else MERGED
-    return [Cluster(tuple(g), reasons[n]) for n, g in enumerate(groups) if g]
+    merged = {home[i] for i in moved if chosen[i].joined_to is not None}
+    return [Cluster(tuple([g[0], *sorted(g[1:], key=key)] if n in merged else g), reasons[n])
+            for n, g in enumerate(groups) if g]
 
 
 def edited(item: Item, choice: Choice | None) -> Item:

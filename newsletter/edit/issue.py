@@ -149,6 +149,7 @@ def _item(row: Any, section: str | None) -> Item:
         title=row["title"], body=row["body"], summary=row["summary"], link=row["link"],
         label=row["label"], published_at=from_db(row["published_at"]),
         gathered_at=from_db(row["gathered_at"]) or now(), forced_section=section,
+        source_key=row["source_key"],
     )
 
 
@@ -186,7 +187,9 @@ def plan(config: Config, store: Store, *, moment: datetime | None = None,
     openings: list[Placed] = []
     dropped: list[Planned] = []
     repeats: dict[int, str] = {}  # item id of a story's first item -> why the others repeat it
-    for story in editorial.regroup(cluster.find(found.items, language=config.newsletter.language), chosen):
+    language, keys = config.newsletter.language, [s.key for s in config.sources]
+    found_stories = cluster.find(found.items, language=language, sources=keys)
+    for story in editorial.regroup(found_stories, chosen, cluster.preference(language, keys)):
         choice = editorial.merge([chosen[i.id] for i in story.items if i.id in chosen])
         first = brief(story.first, limit, whole=story.first.id in found.paragraphs,
                       article=story.first.id in found.articles)
@@ -251,7 +254,8 @@ def _recently_sent(config: Config, store: Store, moment: datetime | None) -> tup
     t = store.t
     since = (moment or now()) - timedelta(days=days)
     query = (
-        sa.select(t.items, t.sources.c.name.label("source_name"), t.issues.c.number)
+        sa.select(t.items, t.sources.c.name.label("source_name"), t.sources.c.key.label("source_key"),
+                  t.issues.c.number)
         .join(t.issue_items, t.issue_items.c.item_id == t.items.c.id)
         .join(t.issues, t.issues.c.id == t.issue_items.c.issue_id)
         .join(t.sources, t.sources.c.id == t.items.c.source_id)
