@@ -80,7 +80,7 @@ class Daemon:
         """Take or renew the lease; return whether this daemon is the active one."""
         t = self.app.store.t
         now = to_db(self.clock())
-        expires = now + timedelta(seconds=self.lease_seconds)  # type: ignore[operator]
+        expires = now + timedelta(seconds=self.lease_seconds)
         try:
             with self.app.store.begin() as conn:
                 row = conn.execute(sa.select(t.leases).where(t.leases.c.name == LEASE)).mappings().first()
@@ -109,7 +109,7 @@ class Daemon:
         t = self.app.store.t
         with self.app.store.begin() as conn:
             row = conn.execute(sa.select(t.leases).where(t.leases.c.name == LEASE)).first()
-        return (row.holder, from_db(row.expires_at)) if row else None  # type: ignore[return-value]
+        return (row.holder, from_db(row.expires_at)) if row else None
 
     # -- the schedule -------------------------------------------------------------------
 
@@ -139,7 +139,7 @@ class Daemon:
                 if queued is not None and (latest is None or queued > latest):
                     latest = queued
         anchor = self.anchor()
-        return max(anchor, from_db(latest)) if latest else anchor  # type: ignore[type-var]
+        return max(anchor, from_db(latest)) if latest else anchor
 
     def next_runs(self) -> dict[str, datetime | None]:
         """Return the next fire time of each job, in the newsletter's time zone."""
@@ -279,7 +279,7 @@ class Daemon:
             return True
         except sa.exc.IntegrityError:
             pass
-        retry = now - RETRY_AFTER  # type: ignore[operator]
+        retry = now - RETRY_AFTER
         with self.app.store.begin() as conn:
             taken = conn.execute(t.schedule_runs.update().where(
                 runs.job == run.job, runs.due_at == to_db(run.due_at), runs.started_at <= retry,

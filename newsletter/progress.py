@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Protocol, TextIO
+from typing import Protocol, Self, TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
@@ -26,7 +26,18 @@ class Progress(Protocol):
         """Mark one step done."""
 
 
-class Silent:
+class _Undisplayed:
+    """A report with no live display: entering and leaving it (``with progress:``) does nothing."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        return None
+
+
+class Silent(_Undisplayed):
     """Report nothing."""
 
     def start(self, label: str, total: int) -> None:
@@ -36,7 +47,7 @@ class Silent:
         pass
 
 
-class LogLines:
+class LogLines(_Undisplayed):
     """Report each step as a log line, for cron jobs, pipes and CI."""
 
     def __init__(self, every: int = 1) -> None:
@@ -69,7 +80,7 @@ class Bar:
     def start(self, label: str, total: int) -> None:
         if self._task is not None:
             self._rich.remove_task(self._task)  # type: ignore[arg-type]
-        self._task = self._rich.add_task(label, total=total)  # type: ignore[assignment]
+        self._task = self._rich.add_task(label, total=total)
 
     def advance(self, note: str = "") -> None:
         if self._task is not None:
@@ -84,7 +95,7 @@ class Bar:
         finally:
             self._rich.start()
 
-    def __enter__(self) -> Bar:
+    def __enter__(self) -> Self:
         self._rich.start()
         return self
 
@@ -94,7 +105,10 @@ class Bar:
 
 
 def for_terminal(quiet: bool = False) -> Bar | LogLines | Silent:
-    """Return a bar when stderr is a terminal, log lines when it is not, nothing when quiet."""
+    """Return a bar when stderr is a terminal, log lines when it is not, nothing when quiet.
+
+    Use it as ``with for_terminal() as progress:``: the bar shows only inside the block.
+    """
     if quiet:
         return Silent()
     if sys.stderr.isatty():

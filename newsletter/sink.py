@@ -35,7 +35,7 @@ class Received:
 
     def parse(self) -> EmailMessage:
         """Return the message parsed with the modern email API."""
-        return message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
+        return message_from_bytes(self.data, policy=policy.default)
 
 
 class _Handler:

@@ -107,7 +107,7 @@ def issues(store: Store, *, limit: int = 50, zone: ZoneInfo | None = None,
         rows = conn.execute(sa.select(t.issues.c.id, t.issues.c.number, t.issues.c.subject, t.issues.c.status,
                                       t.issues.c.created_at, t.issues.c.sent_at)
                             .order_by(t.issues.c.number.desc()).limit(limit)).mappings().all()
-    return [IssueFigures(r["number"], r["subject"], r["status"], from_db(r["created_at"]),  # type: ignore[arg-type]
+    return [IssueFigures(r["number"], r["subject"], r["status"], from_db(r["created_at"]),
                          from_db(r["sent_at"]), delivery.counts(store, r["id"], present),
                          tuple(issue_waves(store, r["id"], zone=zone, present=present))
                          if zone is not None and r["status"] == "sending" else ()) for r in rows]

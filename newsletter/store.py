@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -106,6 +106,10 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+@overload
+def to_db(moment: datetime) -> datetime: ...
+@overload
+def to_db(moment: None) -> None: ...
 def to_db(moment: datetime | None) -> datetime | None:
     """Return ``moment`` as naive UTC, the form the store keeps."""
     if moment is None or moment.tzinfo is None:
@@ -113,6 +117,10 @@ def to_db(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
+@overload
+def from_db(moment: datetime) -> datetime: ...
+@overload
+def from_db(moment: None) -> None: ...
 def from_db(moment: datetime | None) -> datetime | None:
     """Return a stored naive-UTC time as an aware datetime."""
     return None if moment is None else moment.replace(tzinfo=UTC)

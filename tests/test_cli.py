@@ -47,6 +47,18 @@ def test_gather_json_reports_every_source(scaffold: Path) -> None:
     assert again["new"] == 0
 
 
+def test_gather_shows_a_bar_on_a_terminal_and_log_lines_otherwise(scaffold: Path) -> None:
+    sources = len(json.loads(run("sources", "list", "--json", cwd=scaffold).stdout))
+    status, printed = run_on_terminal("gather", cwd=scaffold)
+    assert status == 0, printed
+    assert re.search(rf"gather \x1b\[[\d;]*m━+.*m\d+/{sources}\b", printed), printed  # the bar, with its count
+    assert "to do" not in printed  # not the log lines
+    logged = run("sources", "list", cwd=scaffold)  # a pipe: no bar, never an escape sequence
+    again = run("gather", cwd=scaffold)
+    assert again.returncode == 0 and logged.returncode == 0
+    assert f"gather: {sources} to do" in again.stderr and "\x1b[" not in again.stderr
+
+
 def test_a_command_exits_quickly_yet_leaves_its_store_closed_and_its_output_whole(scaffold: Path) -> None:
     """The CLI skips the interpreter's teardown, not the store's: SQLite folds its log back in."""
     for _ in range(2):

@@ -134,11 +134,3 @@ def cli(ctx: click.Context, config: str | None, quiet: bool) -> None:
     for noisy in ("mail.log", "httpx", "httpcore", "apscheduler"):  # the embedded sink and the HTTP client chat at INFO
         logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.obj = {"config": config, "quiet": quiet}
-
-
-class _Null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

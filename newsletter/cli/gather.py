@@ -29,7 +29,8 @@ def gather_command(ctx: click.Context, as_json: bool) -> None:
     try:
         store = Store(config.database_url)
         ctx.call_on_close(store.close)
-        report = gather(config, store, progress=for_terminal(quiet=as_json or ctx.obj["quiet"]), readers=readers)
+        with for_terminal(quiet=as_json or ctx.obj["quiet"]) as progress:
+            report = gather(config, store, progress=progress, readers=readers)
     finally:
         if readers is not None:
             readers.shutdown()

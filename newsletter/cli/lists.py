@@ -11,7 +11,7 @@ import click
 
 from newsletter import subscribers
 from newsletter.cli.app import _app, _print_plan
-from newsletter.cli.base import Group, _json, _Null, cli, json_option
+from newsletter.cli.base import Group, _json, cli, json_option
 from newsletter.edit import editorial
 from newsletter.gather import opml, sources
 from newsletter.progress import for_terminal
@@ -108,7 +108,7 @@ def subscribers_import(ctx: click.Context, file: Any, as_json: bool) -> None:
     """Import a CSV (ours, or a Mailchimp, listmonk, Buttondown or Substack export); exits 1 if a row was rejected."""
     progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
     app = _app(ctx)
-    with progress if hasattr(progress, "__enter__") else _Null():
+    with progress:
         report = csvfile.import_csv(app.store, file, choices=Choices.of(app.config), progress=progress)
     if as_json:
         _json(report.to_json())

@@ -8,7 +8,7 @@ import click
 
 from newsletter import demo, sink
 from newsletter.cli.app import _app, _print_send
-from newsletter.cli.base import _config, _Null, cli
+from newsletter.cli.base import _config, cli
 from newsletter.progress import for_terminal
 
 
@@ -42,7 +42,7 @@ def demo_command(ctx: click.Context, out: Path, keep_serving: bool, host: str | 
 
         demo.serve(app.config, out, host=host or web.host, port=web.port if port is None else port, ready=ready)
         return
-    with progress if hasattr(progress, "__enter__") else _Null():
+    with progress:
         result = demo.run(app.config, out, progress=progress)
     announce(result)
 

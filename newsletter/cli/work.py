@@ -13,7 +13,7 @@ import click
 from newsletter import bundle, status
 from newsletter.app import SendReport
 from newsletter.cli.app import _app, _print_plan, _print_send
-from newsletter.cli.base import _json, _Null, cli, json_option
+from newsletter.cli.base import _json, cli, json_option
 from newsletter.daemon import Daemon
 from newsletter.delivery.waves import Wave
 from newsletter.edit.issue import SENT_BEFORE, Draft
@@ -76,7 +76,7 @@ def preview(ctx: click.Context, out: Path | None, text: bool, reasons: bool) -> 
 def archive(ctx: click.Context, folder: Path, as_json: bool) -> None:
     """Write the web archive: a page per sent issue, index.html and feed.atom."""
     progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
-    with progress if hasattr(progress, "__enter__") else _Null():
+    with progress:
         report = _app(ctx).archive(folder, progress=progress)
     if as_json:
         _json(report.to_json())
@@ -116,7 +116,7 @@ def send(ctx: click.Context, yes: bool, dry_run: bool, to: str | None, no_gather
                                  default=False, err=True)
 
     progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
-    with progress if hasattr(progress, "__enter__") else _Null():
+    with progress:
         report = app.send(dry_run=dry_run, to=to, fetch=not no_gather, confirm=confirm, progress=progress,
                           retry_failed=retry_failed, now=now)
     _print_send(report, as_json)
@@ -170,7 +170,7 @@ def worker(ctx: click.Context, follow: bool, poll: float, as_json: bool) -> None
     stop = threading.Event()  # SIGTERM: finish the messages in flight, give back the rest, exit
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
-    with progress if hasattr(progress, "__enter__") else _Null():
+    with progress:
         reports = app.work(follow=follow, poll=poll, progress=progress, stop=stop)
 
     report = SendReport("sent" if reports else "idle", reports, message="no unfinished issue")

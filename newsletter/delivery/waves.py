@@ -120,7 +120,7 @@ def waves(store: Store, issue_id: int, *, zone: ZoneInfo, present: datetime | No
     for name, due_at, readers in rows:
         key = (str(reader_zone(name, zone)), due_at)
         found[key] = found.get(key, 0) + readers
-    return [Wave(name, from_db(due_at), n)  # type: ignore[arg-type]
+    return [Wave(name, from_db(due_at), n)
             for (name, due_at), n in sorted(found.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
 
 

@@ -332,10 +332,12 @@ def record(conn: sa.Connection, store: Store, issue: Draft, *, html: str, text: 
     story sent before are taken too, unseen (``shown`` false, no section), after the items shown.
     """
     t = store.t
-    issue_id = conn.execute(t.issues.insert().values(
+    inserted = conn.execute(t.issues.insert().values(
         number=issue.number, status="sending", subject=issue.subject, preheader=issue.preheader,
         html=html, text=text, created_at=to_db(issue.date),  # the app's clock: what the schedule compares
-    )).inserted_primary_key[0]
+    )).inserted_primary_key
+    assert inserted is not None
+    issue_id = inserted[0]
     shown = [*([("", issue.lead)] if issue.lead else []), *((s.name, p) for s in issue.sections for p in s.items)]
     rows: list[dict[str, Any]] = []
     for section, placed in shown:

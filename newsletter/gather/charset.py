@@ -54,10 +54,10 @@ def decode(content: bytes, content_type: str = "") -> tuple[str, str]:
     except UnicodeDecodeError:
         pass
     for hint in (declared(content_type), in_document(content)):
-        name = _codec(hint)
-        if name and name != "utf-8":
+        codec = _codec(hint)
+        if codec and codec != "utf-8":
             try:
-                return content.decode(name), name
+                return content.decode(codec), codec
             except UnicodeDecodeError:
                 continue
     guess = _detect(content)

@@ -200,7 +200,7 @@ class Fetcher:
         return bytes(body)
 
 
-def _decompressor(coding: str) -> zlib._Decompress | None:  # type: ignore[name-defined]
+def _decompressor(coding: str) -> zlib._Decompress | None:
     if coding in ("", "identity"):
         return None
     if coding in ("gzip", "x-gzip"):

@@ -127,7 +127,7 @@ class Counter:
         with store.begin() as conn:
             latest = conn.execute(sa.select(sa.func.max(d.c.sent_at)).where(d.c.issue_id == issue_id)).scalar()
         self._latest[issue_id] = (time.monotonic(), latest)
-        return latest  # type: ignore[no-any-return]
+        return latest
 
 
 def _add(store: Store, found: Target, start: datetime, kind: str) -> None:

@@ -131,7 +131,7 @@ def report(config: Config, store: Store, number: int, *, previous: int = PREVIOU
     sections: dict[str, list[ItemClicks]] = {}
     for item in items:
         sections.setdefault(item.section, []).append(item)
-    return Report(number, row["subject"], row["status"], from_db(row["created_at"]),  # type: ignore[arg-type]
+    return Report(number, row["subject"], row["status"], from_db(row["created_at"]),
                   from_db(row["sent_at"]), counts, answers, unsubscribes, complaints, config.tracking.clicks,
                   items, [SectionClicks(name, sum(i.clicks for i in found), sum(i.discounted for i in found))
                           for name, found in sections.items()], history)

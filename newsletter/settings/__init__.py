@@ -230,7 +230,7 @@ def describe() -> list[tuple[str, str, Any, str]]:
     rows = []
     for table, cls in {**TABLES, **ARRAYS}.items():
         for f in dataclasses.fields(cls):
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc,operator]
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
             rows.append((table, f.metadata.get("key") or f.name, default, f.metadata["help"]))
     return rows
 

@@ -234,7 +234,7 @@ def events(store: Store, subscriber_id: int, *, limit: int = 100) -> list[Event]
         rows = conn.execute(sa.select(e).where(e.c.subscriber_id == subscriber_id)
                             .order_by(e.c.id).limit(limit)).mappings().all()
     return [Event(r["subscriber_id"], r["event"], r["status"], r["origin"], r["detail"],
-                  from_db(r["at"])) for r in rows]  # type: ignore[arg-type]
+                  from_db(r["at"])) for r in rows]
 
 
 def from_row(row: Any) -> Subscriber:
@@ -243,7 +243,7 @@ def from_row(row: Any) -> Subscriber:
     return Subscriber(
         id=row["id"], email=row["email"], name=row["name"], status=row["status"],
         sections=parse_sections(row["sections"]), origin=row["origin"],
-        created_at=from_db(row["created_at"]), updated_at=from_db(row["updated_at"]),  # type: ignore[arg-type]
+        created_at=from_db(row["created_at"]), updated_at=from_db(row["updated_at"]),
         bounces=row.get("bounces") or 0, language=row.get("language") or "", timezone=row.get("timezone") or "",
         **times,
     )

@@ -233,7 +233,7 @@ def attempts(store: Store, *, limit: int = 50) -> list[Attempt]:
         rows = conn.execute(sa.select(d, e.c.type, e.c.msg_id).join(e, e.c.id == d.c.event_id)
                             .order_by(d.c.updated_at.desc(), d.c.id.desc()).limit(limit)).mappings().all()
     return [Attempt(r["url"], r["type"], r["msg_id"], r["status"], r["attempts"], r["last_code"], r["last_error"],
-                    from_db(r["next_attempt_at"]), from_db(r["updated_at"]))  # type: ignore[arg-type]
+                    from_db(r["next_attempt_at"]), from_db(r["updated_at"]))
             for r in rows]
 
 

@@ -29,9 +29,9 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     return errors[0]
 
 
-def run_on_terminal(*args: str, cwd: Path, until: str, answer: str, timeout: float = 120
+def run_on_terminal(*args: str, cwd: Path, until: str | None = None, answer: str = "", timeout: float = 120
                     ) -> tuple[int, str]:
-    """Run ``newsletter *args`` on a pseudo-terminal; once it has printed ``until``, type ``answer``.
+    """Run ``newsletter *args`` on a pseudo-terminal; once it has printed ``until`` (if given), type ``answer``.
 
     Returns the exit status and everything it printed (stdout and stderr share the terminal).
     """
@@ -53,7 +53,7 @@ def run_on_terminal(*args: str, cwd: Path, until: str, answer: str, timeout: flo
             if not chunk:
                 break
             seen += chunk
-            if not answered and until.encode() in seen:
+            if not answered and until is not None and until.encode() in seen:
                 os.write(controller, answer.encode())
                 answered = True
         return process.wait(timeout=max(1.0, deadline - time.monotonic())), seen.decode(errors="replace")

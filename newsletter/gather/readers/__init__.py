@@ -27,7 +27,7 @@ _HREF = re.compile(rb"href\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
 def detect(content: bytes, content_type: str = "", hint: str | None = None) -> str:
     """Return ``feed``, ``json`` or ``page``: the hint if given, else what the content shows."""
     if hint in KINDS:
-        return hint  # type: ignore[return-value]
+        return hint
     media = content_type.split(";", 1)[0].strip().lower()
     head = content[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if media in ("application/feed+json", "application/json") or head.startswith(b"{") \

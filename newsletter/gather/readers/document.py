@@ -307,7 +307,8 @@ def _date_of(path: Path) -> datetime | None:
     match = re.match(r"(\d{4})-(\d{2})-(\d{2})", path.name)
     if match:
         try:
-            return datetime(*map(int, match.groups()), tzinfo=UTC)
+            year, month, day = map(int, match.groups())
+            return datetime(year, month, day, tzinfo=UTC)
         except ValueError:
             pass
     return None
