@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from newsletter.config import parse
-from newsletter.edit.keywords import Matcher, words
+from newsletter.edit.keywords import Matcher, written
 from newsletter.edit.sections import Placed, Placement, Sorter
 from newsletter.error import ConfigError
 from newsletter.item import Item
@@ -73,11 +73,15 @@ def test_keywords_are_whole_words(tmp_path: Path, text: str, section: str) -> No
 
 
 def found(keyword: str, text: str) -> bool:
-    return bool(Matcher([keyword]).find(words(text)))
+    return bool(Matcher([keyword]).find(written(text)))
 
 
 def test_short_keyword_matches_exactly() -> None:
-    assert found("EU", "The eu summit") and not found("EU", "Europe") and not found("EU", "EUR")
+    assert found("EU", "The EU summit") and not found("EU", "Europe") and not found("EU", "EUR")
+    assert found("oil", "OIL and gas") and found("Oil", "the oil price")  # a word in any case
+    # An abbreviation of capitals matches only capitals: "US" is not the word "us".
+    assert found("US", "a US firm") and not found("US", "tell us") and not found("US", "Us and them")
+    assert found("АҚШ", "АҚШ-тың елшісі") and found("АҚШ", "АҚШтың") and not found("АҚШ", "ақш")
     assert found("Xi Jinping", "President Xi  Jinping said")
     assert not found("Xi Jinping", "Xi met Jinping's aide") and not found("Xi Jinping", "Jinping Xi")
 
@@ -160,6 +164,9 @@ def test_custom_catch_all_and_intro(tmp_path: Path) -> None:
     ("заң", "заңды қабылдады"),
     ("Ресей", "Ресейдің ұсынысы"),
     ("Putin", "PUTIN'S envoy"),
+    ("министрлік", "министрлігі құрылды"),  # Kazakh к, қ, п turn voiced before an ending
+    ("жарлық", "жарлығына қол қойды"),
+    ("войска", "проверка войск"),  # a stem of four letters or more with no ending
 ])
 def test_inflected_forms_match(keyword: str, text: str) -> None:
     assert found(keyword, text)
@@ -172,6 +179,7 @@ def test_inflected_forms_match(keyword: str, text: str) -> None:
     ("Китай", "кит"),
     ("oil", "oiled"),
     ("EU", "Europe"),
+    ("министрлік", "министрге"),
 ])
 def test_unrelated_words_do_not_match(keyword: str, text: str) -> None:
     assert not found(keyword, text)
@@ -282,3 +290,43 @@ def test_the_same_story_from_other_sources_adds_its_mentions(tmp_path: Path) -> 
     assert s.place(shown).section == "In brief"
     placement = s.place(shown, also=(other,))
     assert (placement.section, placement.reason) == ("Russia", "mentions Russia twice (once in the headline)")
+
+
+def places(tmp_path: Path) -> Sorter:
+    return sorter(tmp_path, {"name": "Russia", "place": True, "keywords": ["Russia", "Moscow"]},
+                  {"name": "China", "place": True, "keywords": ["China", "Chinese"]},
+                  {"name": "Energy", "keywords": ["oil", "electricity", "pipeline"]},
+                  {"name": "Economy", "keywords": ["trade", "imports", "investment"]})
+
+
+def test_a_place_named_in_the_headline_goes_before_a_topic(tmp_path: Path) -> None:
+    s = places(tmp_path)
+    wheat = s.place(item("Russia suspends imports of wheat", "The ban on imports starts on Monday."))
+    assert (wheat.section, wheat.reason) == ("Russia", "mentions Russia once in the headline (a place goes before a topic)")
+    power = item("Russia offers more electricity", "Electricity exports would rise; electricity prices too.")
+    assert s.place(power).section == "Russia"
+    topics = sorter(tmp_path, {"name": "Russia", "keywords": ["Russia"]},  # not a place
+                    {"name": "Energy", "keywords": ["electricity"]})
+    assert topics.place(power).section == "Energy"  # 5 against 3
+    # Two places in the headline: neither goes first, the usual rule decides.
+    assert s.place(item("Russia and China talk trade", "Trade grew; trade fell.")).section == "Economy"
+    # A place only in the text of a story whose headline names a topic: the topic keeps it.
+    assert s.place(item("Pipeline reaches the border", "Russia and Russia's firms built it.")).section == "Energy"
+
+
+def test_a_place_in_the_text_decides_when_the_headline_names_no_section(tmp_path: Path) -> None:
+    s = places(tmp_path)
+    plant = s.place(item("Carmaker to build a plant", "China's biggest carmaker promised investment."),
+                    also=(item("Завод построят к 2028 году", "Chinese engineers arrived with the investment."),))
+    assert plant.section == "China"  # 2 against 2: the place goes first
+    assert s.place(item("Carmaker to build a plant", "China's carmaker will build it.")).section == "In brief"  # once
+
+
+def test_evidence_spread_over_many_sections_is_passing_mentions(tmp_path: Path) -> None:
+    s = sorter(tmp_path, {"name": "Russia", "keywords": ["Moscow"]}, {"name": "China", "keywords": ["Beijing"]},
+               {"name": "Energy", "keywords": ["oil"]}, {"name": "Economy", "keywords": ["trade"]})
+    notes = "Oil, oil, oil and oil; trade, trade and trade; Beijing, Beijing, Beijing; Moscow, Moscow."
+    placement = s.place(item("Weekly notes", notes))
+    assert placement.section == "In brief"  # Energy's 4 of 12, a clear lead but no more than a third
+    assert placement.reason.startswith("only passing mentions, spread over several sections: oil 4 times (Energy)")
+    assert s.place(item("Weekly notes", notes.replace("Moscow, Moscow.", ""))).section == "Energy"  # 4 of 10

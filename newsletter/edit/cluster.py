@@ -110,8 +110,9 @@ def find(items: Iterable[Item], *, threshold: float = THRESHOLD, language: str |
     for a, b, evidence in _alike(items):
         join(a, b, evidence.reason)
     clusters = []
+    prefer = preference(language, sources)
     for subset in sorted(stories.subsets(), key=min):
-        members = sorted((by_id[i] for i in subset), key=preference(language, sources))
+        members = sorted((by_id[i] for i in subset), key=prefer) if len(subset) > 1 else [by_id[min(subset)]]
         kinds: dict[str, str] = {}  # one reason of each kind: "same link", "nearly the same text (0.8)"
         for m in members:
             if m.id in reasons:
@@ -287,7 +288,8 @@ def _shingled(items: Iterable[Item]) -> list[tuple[Item, set[str]]]:
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b)
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)
 
 
 def _same(items: Iterable[Item], key: Callable[[Item], str | None]) -> list[list[Item]]:

@@ -1,13 +1,19 @@
 """Facts: what an item states that survives a paraphrase or a translation, and how rare each fact is.
 
-An item's facts are its names (``names``: the same key in any script) and its quantities
-(``quantities``: numbers, shares, dates and times). For comparing with items in the same
+An item's facts are its names (``names``: the same key in any script), its quantities
+(``quantities``: numbers, shares, dates and times) and its looser times (``quantities.when``:
+a month without a day, a day of the week). For comparing with items in the same
 language, its words reduced to their stems (Snowball for English and Russian, the Kazakh
 endings of ``names`` for Kazakh), without the little words every text has, are read when
 a comparison needs them.
 
 A capitalised word is a name unless it opens a sentence and the batch also writes it in
 lower case ("Officials said…", "Депутаты…"); a word in capitals ("CPC", "КТК") always is.
+Capitalised words written together are one name; when their initials are a name the
+exonym table knows ("European Union": the EU, "Caspian Pipeline Consortium": the CPC) they
+are that name (two words only when one is a common word: "Ulan Sarbanov" is no "US"), and
+when the batch writes every one of them in lower case they are a title ("the Ministry of
+Digital Development"), not a name. Months and days of the week are times.
 
 ``Batch`` reads a list of items once and says how rare each fact is among them (a name
 every item carries tells nothing). ``Batch.candidates`` pairs items that share two rare
@@ -28,7 +34,7 @@ from functools import lru_cache
 import snowballstemmer
 
 from newsletter.edit.names import exonym, exonym_forms, kazakh_root, keys, language
-from newsletter.edit.quantities import quantities
+from newsletter.edit.quantities import quantities, time_word, when
 from newsletter.item import Item
 
 TEXT_LIMIT = 3_000  # characters of text read: a retelling states its facts early
@@ -39,7 +45,8 @@ SAMPLE = 1_000  # items read to learn which words the batch writes in lower case
 
 _TOKEN = re.compile(r"[^\W\d_]+")
 _UPPER = "A-ZÀ-ÖØ-ÞА-ЯЁІЇЄЎҐӘҒҚҢӨҰҮҺ"
-_CAPITALISED = re.compile(rf"[^\W\d_]*[{_UPPER}][^\W\d_]*")  # a word with a capital
+_CAPITALISED = re.compile(rf"[{_UPPER}][^\W\d_]*")  # a word from its first capital (see ``_capitalised``)
+_LETTER = re.compile(r"[^\W\d_]")
 _JOINED = re.compile(r"[ \u00a0-]+")  # what lies between the words of one name
 _SENTENCE_END = re.compile(r"[.!?…:;»\"“”\n—–-]\s*$")
 _STOP = {
@@ -65,11 +72,12 @@ class Facts:
     names: frozenset[str]
     quantities: frozenset[str]
     entities: tuple[frozenset[str], ...] = ()  # names written together ("Kassym-Jomart Tokayev"): one each
-    keys: frozenset[str] = frozenset()  # the facts that compare across languages: names and quantities
+    times: frozenset[str] = frozenset()  # months without a day and days of the week (``quantities.when``)
+    keys: frozenset[str] = frozenset()  # the facts that compare across languages: names, quantities, times
 
     def __post_init__(self) -> None:
         if not self.keys:
-            object.__setattr__(self, "keys", self.names | self.quantities)
+            object.__setattr__(self, "keys", self.names | self.quantities | self.times)
 
 
 @lru_cache(maxsize=2)
@@ -113,34 +121,46 @@ class Reader:
         """Return the facts of ``item`` (its words are read apart, by ``words``, when needed)."""
         text = f"{item.title}\n{item.body[:TEXT_LIMIT]}"
         lang = language(text)
-        names: set[str] = set()
         entities: list[set[str]] = []
+        initials: list[str] = []  # each entity's initials: "European Union" is the EU
+        common: list[bool] = []  # whether each entity is only words the batch writes in lower case
+        some: list[bool] = []  # ... has one: "European Union" may be the EU, "Ulan Sarbanov" is no "US"
         last = -1  # where the last name ended
         title_end = len(item.title)
         titled = _title_case(item.title)
-        for match in _CAPITALISED.finditer(text):  # "Kaspi", "КТК", "eGov"
-            token = match.group()
-            if len(token) < 2:
-                continue
+        stop = STOP[lang]  # "The", "В": little words, whatever the batch holds
+        for start, end in _capitalised(text):  # "Kaspi", "КТК", "eGov"
+            token = text[start:end]
             folded = token.casefold().replace("ё", "е")
-            start = match.start()
-            if not token.isupper() and folded in self.lowercase and (
-                    start == 0 or (titled and start < title_end) or _SENTENCE_END.search(text, max(0, start - 3), start)):
+            if time_word(folded):
+                continue  # "September", "Tuesday": a time (``when``), not a name
+            plain = (folded in self.lowercase or folded in stop) and not token.isupper()
+            if plain and (start == 0 or (titled and start < title_end)
+                          or _SENTENCE_END.search(text, max(0, start - 3), start)):
                 continue  # "Officials said…": a common word that opens a sentence
             found = self.name(folded, lang)
             if entities and last >= 0 and _JOINED.fullmatch(text, last, start):
                 entities[-1].update(found)
+                initials[-1] += folded[0]
+                common[-1] = common[-1] and plain
+                some[-1] = some[-1] or plain
             else:
                 entities.append(set(found))
-            names.update(found)
-            last = match.end()
+                initials.append(folded[0])
+                common.append(plain)
+                some.append(plain)
+            last = end
+        for n, letters in enumerate(initials):
+            if (len(letters) >= 3 or (len(letters) == 2 and some[n])) and (group := self.group(letters, lang)):
+                entities[n] = {group}  # "Caspian Pipeline Consortium" is the CPC, "КТК" in Russian
+            elif common[n]:
+                entities[n] = set()  # "the Ministry of Digital Development": a title of common words
         if lang != "en":  # "российских", "қытайлық": Russian and Kazakh write them in lower case
             for match in _exonym_words().finditer(text.casefold()):
                 if (group := self.group(match.group(), lang)) is not None:
-                    names.add(group)
                     entities.append({group})
-        return Facts(lang, frozenset(names), frozenset(quantities(text, lang)),
-                     tuple(dict.fromkeys(frozenset(e) for e in entities if e)))
+        return Facts(lang, frozenset().union(*entities), frozenset(quantities(text, lang)),
+                     tuple(dict.fromkeys(frozenset(e) for e in entities if e)), frozenset(when(text)))
 
     def words(self, item: Item, lang: str) -> dict[str, int]:
         """Return the stems of ``item``'s words in ``lang`` with their counts, little words left out."""
@@ -158,6 +178,20 @@ def _exonym_words() -> re.Pattern[str]:
     """Return a pattern for the lower-case words that may be the adjective of a country ("российских")."""
     starts = {form[:4] for form in exonym_forms() if form.islower() and len(form) >= 4}
     return re.compile(r"(?<![^\W\d_])(?:" + "|".join(sorted(starts)) + r")[^\W\d_]*")
+
+
+def _capitalised(text: str) -> Iterator[tuple[int, int]]:
+    """Yield where each word with a capital starts and ends ("Kaspi", "КТК", "eGov"), words of one letter left out.
+
+    A search for the capital first is fast; the rare word with a capital inside ("eGov")
+    is then taken from its first letter (a match runs to the word's end, so a word is found once).
+    """
+    for match in _CAPITALISED.finditer(text):
+        start, end = match.span()
+        while start and _LETTER.match(text, start - 1):
+            start -= 1
+        if end - start >= 2:
+            yield start, end
 
 
 def _title_case(title: str) -> bool:

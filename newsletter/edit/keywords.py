@@ -7,12 +7,16 @@ A keyword matches a word of the text when, both folded (case, ``ё``→``е``):
   "Қазақстанның": English and Kazakh inflect with endings), unless the word is a number
   word ("bill" does not find "billion"). A Kazakh keyword (one with
   letters only Kazakh uses: ә ғ қ ң ө ұ ү һ і) admits endings however short: "заң" → "заңды";
+  and one that ends in к, қ or п also finds the word whose last letter turns voiced before
+  an ending, as Kazakh spells it: "министрлік" → "министрлігі", "жарлық" → "жарлығы";
 * the keyword is Cyrillic and the word shares its Russian stem: "Россия" → "России",
   "Москва" → "Москве", "Китай" → "Китая", "газ" → "газа". A stem of four letters or more
   also finds the word with a short ending or an adjective made from it, so "Россия" finds
   "российский" and "Китай" "Китая" and "китайские" (but "тенге" does not find "Тенгизе"). Stems come from the Snowball stemmer.
 
-A keyword of several words matches those words in a row, each by the rules above.
+A keyword of several words matches those words in a row, each by the rules above. An
+abbreviation of up to three capitals ("US", "EU", "АЭС") matches only a word written in
+capitals: "US" finds "US" and "АҚШ" finds "АҚШ-тың", but not the word "us".
 Matching works on the text's words, once per text, with a per-distinct-word cache, so it
 stays fast with many keywords and many items.
 """
@@ -29,6 +33,8 @@ _WORD = re.compile(r"\w+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _KAZAKH = re.compile(r"[әғқңөұүһі]")  # letters of Kazakh that Russian does not use
 MIN_PREFIX = 4  # a keyword or stem shorter than this must match a whole word
+ABBREVIATION = 3  # a keyword word of up to this many capitals matches only capitals: "US", not "us"
+_VOICED = {"к": "г", "қ": "ғ", "п": "б"}  # a Kazakh stem's last letter before an ending: "министрлік" → "министрлігі"
 # Words that only ever match a keyword whole: "bill" is not a form of "billion".
 WHOLE = frozenset({"million", "millions", "billion", "billions", "trillion", "trillions", "thousand", "thousands"})
 
@@ -41,6 +47,11 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """Return the folded words of ``text`` in order."""
     return _WORD.findall(fold(text))
+
+
+def written(text: str) -> list[str]:
+    """Return the words of ``text`` in order, as written (what ``Matcher.find`` takes)."""
+    return _WORD.findall(text)
 
 
 @lru_cache(maxsize=1)
@@ -67,11 +78,14 @@ class Matcher:
         self._stems: dict[str, set[int]] = {}
         self._adjectives: dict[str, set[int]] = {}  # Russian stems whose adjectives match: "росс" → "российский"
         self._cache: dict[str, frozenset[int]] = {}
+        self._capitals: dict[int, int] = {}  # word id of an abbreviation -> how many capitals it needs
         next_id = 0
         for index, keyword in enumerate(self.keywords):
             ids = []
-            for word in words(keyword):
-                self._add(word, next_id)
+            for given in written(keyword):
+                if given.isupper() and len(given) <= ABBREVIATION:
+                    self._capitals[next_id] = len(given)
+                self._add(fold(given), next_id)
                 ids.append(next_id)
                 next_id += 1
             if ids:
@@ -83,6 +97,8 @@ class Matcher:
         self._exact.setdefault(word, set()).add(word_id)
         if len(word) >= MIN_PREFIX or (len(word) > 1 and _KAZAKH.search(word)):
             self._prefix.setdefault(word, set()).add(word_id)
+        if len(word) > 2 and word[-1] in _VOICED and _KAZAKH.search(word):
+            self._prefix.setdefault(word[:-1] + _VOICED[word[-1]], set()).add(word_id)
         if _CYRILLIC.search(word):
             root = stem(word)
             self._stems.setdefault(root, set()).add(word_id)
@@ -99,7 +115,7 @@ class Matcher:
             ids.update(self._prefix.get(word[:n], ()))
         if self._stems and _CYRILLIC.search(word):
             root = stem(word)
-            if root != word:  # the word has an ending: "газа", not the bare root "аз"
+            if root != word or len(root) >= MIN_PREFIX:  # "газа", "войск"; not the bare short root "аз"
                 ids.update(self._stems.get(root, ()))
             for n in range(MIN_PREFIX, len(word)):
                 rest = word[n:]  # "китая" of "кита", "российский" of "росс"; not "Тенгизе" of "тенг"
@@ -108,10 +124,18 @@ class Matcher:
         found = self._cache[word] = frozenset(ids)
         return found
 
+    def _in_capitals(self, token: str, ids: frozenset[int]) -> frozenset[int]:
+        """Return ``ids`` less the abbreviations that ``token`` does not write in capitals."""
+        if ids.isdisjoint(self._capitals.keys()):
+            return ids
+        return frozenset(i for i in ids if i not in self._capitals or token[:self._capitals[i]].isupper())
+
     def find(self, tokens: list[str]) -> list[tuple[int, int]]:
-        """Return ``(keyword index, word position)`` for every occurrence in ``tokens``."""
+        """Return ``(keyword index, word position)`` for every occurrence in ``tokens`` (words as written)."""
         hits = []
-        matched = [self._ids(t) for t in tokens]
+        matched = [self._ids(fold(t)) for t in tokens]
+        if self._capitals:
+            matched = [self._in_capitals(t, ids) for t, ids in zip(tokens, matched, strict=True)]
         for position, ids in enumerate(matched):
             for word_id in ids:
                 for index in self._starts.get(word_id, ()):

@@ -5,6 +5,8 @@ Two items tell the same story when they state the same particulars. What counts:
 * a shared quantity (a number, a share, a date or a time, not a year) is the strongest
   sign: a paraphrase or a translation keeps its numbers;
 * shared names count once per person, place or body ("Kassym-Jomart Tokayev" is one);
+* a month named without a day or a day of the week ("in September", "on Tuesday") counts
+  as a particular beside a shared quantity, never as one;
 * each shared fact is weighed by its rarity in the batch, and what the items share is
   compared with what the shorter of them states (a retelling may add, but keeps most of
   what it retells);
@@ -49,6 +51,7 @@ class Evidence:
     similarity: float
     days: float
     words: int = 0  # the different words of the shorter item
+    times: tuple[str, ...] = ()  # shared months without a day and days of the week: "m09", "d2"
     conflict: bool = False  # each states figures, and none of them the same: "route 1 opens" is not "route 2 opens"
 
     @property
@@ -56,7 +59,7 @@ class Evidence:
         """Return whether the evidence says the two items tell one story."""
         needed = 1 + (self.days > APART_DAYS)
         quantities = len(self.quantities)
-        if quantities >= needed and quantities + self.names >= MIN_PARTICULARS + needed - 1:
+        if quantities >= needed and quantities + self.names + len(self.times) >= MIN_PARTICULARS + needed - 1:
             return self.overlap >= (MIN_OVERLAP if quantities < 2 else MIN_OVERLAP_TWO)
         if self.days > APART_DAYS:
             return False
@@ -78,6 +81,8 @@ class Evidence:
             parts.append(f"the same figures ({', '.join(describe(q) for q in self.quantities[:3])})")
         if self.names:
             parts.append("the same name" if self.names == 1 else f"{self.names} of the same names")
+        if self.times:
+            parts.append(f"the same date ({', '.join(describe(t) for t in self.times)})")
         if self.similarity >= MIN_SIMILARITY:
             parts.append(f"the same words ({self.similarity:.2f})")
         return "same story: " + " and ".join(parts)
@@ -92,7 +97,7 @@ def possible(batch: Batch, a: int, b: int) -> bool:
 def compare(batch: Batch, a: int, b: int) -> Evidence:
     """Return what the items at positions ``a`` and ``b`` of ``batch`` share."""
     fa, fb = batch.facts[a], batch.facts[b]
-    shared = (fa.names & fb.names) | (fa.quantities & fb.quantities)
+    shared = fa.keys & fb.keys
     quantities = tuple(sorted(q for q in fa.quantities & fb.quantities if not q.endswith("y")))
     names = min(sum(1 for e in fa.entities if e & fb.names), sum(1 for e in fb.entities if e & fa.names))
     weights = batch.weights
@@ -104,7 +109,8 @@ def compare(batch: Batch, a: int, b: int) -> Evidence:
     days = abs((moment_a - moment_b).total_seconds()) / 86400
     stated = [{q for q in f.quantities if not q.endswith("y")} for f in (fa, fb)]
     conflict = all(stated) and not quantities
-    evidence = Evidence(quantities, names, overlap, coverage, 0.0, days, conflict=conflict)
+    times = tuple(sorted(fa.times & fb.times))
+    evidence = Evidence(quantities, names, overlap, coverage, 0.0, days, times=times, conflict=conflict)
     if evidence.same or fa.lang != fb.lang or days > APART_DAYS or len(quantities) + names < 2 or overlap < MIN_OVERLAP:
         return evidence  # the words could decide nothing here: they are not read
     words = min(len(batch.words(a)), len(batch.words(b)))

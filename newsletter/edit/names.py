@@ -26,6 +26,8 @@ from functools import lru_cache
 
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 KAZAKH = re.compile(r"[әғқңөұүһі]")  # letters of Kazakh that Russian does not use
+_CYRILLIC_RUNS = re.compile(r"[\u0400-\u04ff]+")  # counted by runs: one match a word, not one a letter
+_KAZAKH_RUNS = re.compile(r"[әғқңөұүһі]+")
 
 _LATIN = str.maketrans({
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
@@ -50,6 +52,10 @@ _KAZAKH_ENDINGS = sorted((
     "сы", "сі", "сын", "сін", "сына", "сіне", "сында", "сінде", "сынан", "сінен", "лық", "лік",
     "дық", "дік", "тық", "тік",
 ), key=len, reverse=True)
+# ... of which these also end many names ("Алматы", "Ақорда", "Қарағанды", "Достық"): a name
+# may keep them, so both are tried.
+_KAZAKH_AMBIGUOUS = frozenset(("ды", "ді", "ты", "ті", "ны", "ні", "да", "де", "та", "те", "сы", "сі", "лық", "лік",
+                               "дық", "дік", "тық", "тік"))
 # Russian: a surname keeps its "-ов", "-ин" ("Токаевым" → "токаев"); adjectives of places
 # ("Рогунской", "российских") lose "-ский"; other case endings with a consonant go.
 _SURNAME = re.compile(r"^(.{2,}?(?:ов|ев|ёв|ин|ын))(?:а|у|ым|ом|е|ой|ы|ых|ыми|им|ой)?$")
@@ -89,24 +95,35 @@ iss: ISS МКС ХҒС
 
 def language(text: str) -> str:
     """Return the language of ``text`` by its letters: "kk" with Kazakh letters, "ru" Cyrillic, else "en"."""
-    cyrillic = len(CYRILLIC.findall(text))
+    cyrillic = sum(map(len, _CYRILLIC_RUNS.findall(text)))
     if cyrillic * 4 < len(text) // 2:  # mostly Latin (a Russian text quoting an English name stays Russian)
         return "en"
-    return "kk" if len(KAZAKH.findall(text.casefold())) * 60 >= cyrillic else "ru"
+    return "kk" if sum(map(len, _KAZAKH_RUNS.findall(text.casefold()))) * 60 >= cyrillic else "ru"
 
 
 def kazakh_root(word: str) -> str:
     """Return a folded Kazakh word without its endings (at most two), never shorter than ``MIN_ROOT``."""
+    return kazakh_roots(word)[-1]
+
+
+def kazakh_roots(word: str) -> tuple[str, ...]:
+    """Return what a folded Kazakh word may be without its endings, the barest last.
+
+    "тоқаевтың" is "тоқаев"; "алматыда" may be "алматы" or "алма", since "-ты" ends
+    names as well as words: each ending that may belong to the name keeps the word before it too.
+    """
+    found = []
     for _ in range(2):
         if word.endswith("стан"):
-            return word
-        for ending in _KAZAKH_ENDINGS:
-            if word.endswith(ending) and len(word) - len(ending) >= MIN_ROOT:
-                word = word[:-len(ending)]
-                break
-        else:
-            return word
-    return word
+            break
+        ending = next((e for e in _KAZAKH_ENDINGS if word.endswith(e) and len(word) - len(e) >= MIN_ROOT), None)
+        if ending is None:
+            break
+        if ending in _KAZAKH_AMBIGUOUS:
+            found.append(word)
+        word = word[:-len(ending)]
+    found.append(word)
+    return tuple(dict.fromkeys(found))
 
 
 def root(word: str, lang: str) -> str:
@@ -163,12 +180,17 @@ def exonym(folded: str, lang: str) -> str | None:
 
 
 def keys(folded: str, lang: str) -> tuple[str, ...]:
-    """Return the keys of a folded name: its exonym group, else its skeleton (two when "ң" may be "n" or "ng")."""
+    """Return the keys of a folded name: its exonym group, else its skeletons.
+
+    Two or more when a Kazakh ending may belong to the name (``kazakh_roots``) or "ң" may be
+    "n" or "ng"; a key of two letters is then left out.
+    """
     group = exonym(folded, lang)
     if group is not None:
         return (group,)
-    base = root(folded, lang)
-    found = {skeleton(base)}
-    if "ң" in base:
-        found.add(skeleton(base.replace("ң", "н")))
+    bases = kazakh_roots(folded) if CYRILLIC.search(folded) and (lang == "kk" or KAZAKH.search(folded)) else (
+        root(folded, lang),)
+    found = {skeleton(base) for base in bases} | {skeleton(base.replace("ң", "н")) for base in bases if "ң" in base}
+    if len(found) > 1 and any(len(k) >= 3 for k in found):
+        return tuple(sorted(k for k in found if len(k) >= 3))  # "достық": "tstk", not a "ts" shared with "DDoS"
     return tuple(k for k in found if len(k) >= 2)

@@ -2,10 +2,14 @@
 
 "1.2 billion", "$1.2bn", "1,2 млрд" and "1 200 млн" are all ``1.2e+09``; "30%", "30 per
 cent", "30 процентов" and "30 пайыз" are ``30%``; "15 March", "March 15", "15 марта" and
-"15 наурызда" are ``03-15``; "2:14" is a time, "4–3" or "4:3" a score. English writes "1,006" for a thousand and six
-and Russian and Kazakh "1,2" for one point two, so the comma is read by the text's
-language. Bare numbers under ten say too little to compare stories by, and are left out;
-a year stands alone, marked as one ("2027y"), so that it is not taken for a count.
+"15 наурызда" are ``03-15`` (and "17.11.2026" is ``11-17`` with its year); "2:14" is a time, "4–3" or "4:3" a
+score; "50 basis points" and "0,5 п.п." are ``0.5%``; "$350m" is 350 million. English writes "1,006" for a thousand
+and six and Russian and Kazakh "1,2" for one point two, so the comma is read by the text's
+language ("1,200,000" is a million and more in any). Bare numbers under ten say too little to compare stories by,
+and are left out; a year stands alone, marked as one ("2027y"), so that it is not taken for a count.
+
+``when`` reads the looser times: a month named without a day ("in March", "с сентября":
+``m03``, ``m09``) and a day of the week ("on Tuesday", "во вторник", "сейсенбіде": ``d2``).
 """
 
 from __future__ import annotations
@@ -13,20 +17,22 @@ from __future__ import annotations
 import re
 
 _MONTHS = {
-    1: "january jan января январе январь қаңтар",
-    2: "february feb февраля феврале февраль ақпан",
-    3: "march mar марта марте март наурыз",
-    4: "april apr апреля апреле апрель сәуір",
+    1: "january января январе январь қаңтар",
+    2: "february февраля феврале февраль ақпан",
+    3: "march марта марте март наурыз",
+    4: "april апреля апреле апрель сәуір",
     5: "may мая мае май мамыр",
-    6: "june jun июня июне июнь маусым",
-    7: "july jul июля июле июль шілде",
-    8: "august aug августа августе август тамыз",
-    9: "september sep sept сентября сентябре сентябрь қыркүйек",
-    10: "october oct октября октябре октябрь қазан",
-    11: "november nov ноября ноябре ноябрь қараша",
-    12: "december dec декабря декабре декабрь желтоқсан",
+    6: "june июня июне июнь маусым",
+    7: "july июля июле июль шілде",
+    8: "august августа августе август тамыз",
+    9: "september сентября сентябре сентябрь қыркүйек",
+    10: "october октября октябре октябрь қазан",
+    11: "november ноября ноябре ноябрь қараша",
+    12: "december декабря декабре декабрь желтоқсан",
 }
-MONTHS = {name: number for number, names in _MONTHS.items() for name in names.split()}
+_SHORT = {1: "jan", 2: "feb", 3: "mar", 4: "apr", 6: "jun", 7: "jul", 8: "aug", 9: "sep sept", 10: "oct", 11: "nov",
+          12: "dec"}  # read only beside a day: "Mar 15"
+MONTHS = {name: number for table in (_MONTHS, _SHORT) for number, names in table.items() for name in names.split()}
 
 # How much a word after a number multiplies it (a prefix of the word is enough: "млрд", "миллиарда").
 _SCALES = (
@@ -36,13 +42,21 @@ _SCALES = (
     ("thousand", 1e3), ("тыс", 1e3), ("тысяч", 1e3), ("мың", 1e3),
 )
 _PERCENT = ("%", "percent", "per cent", "процент", "пайыз")  # a number followed by one of these is a share
+_BASIS = re.compile(r"bps?|basis|базис\w*")  # ... these, a hundredth of one: "50 basis points" are 0.5%
+_CURRENCY = "$€£₸¥"  # "$350m": after a currency sign, "m" is a million and "k" a thousand
 _NUMBER = re.compile(
-    r"(?<![\w.,:])(?P<number>\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d+)(?!:\d)(?:(?P<sep>[.,])(?P<fraction>\d+))?"
+    r"(?<![\w.,:])(?P<number>\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d{1,3}(?:,\d{3}){2,}|\d{1,3}(?:\.\d{3}){2,}|\d+)"
+    r"(?!:\d)(?:(?P<sep>[.,])(?P<fraction>\d+))?"
     r"(?:\s*(?:-|–)?\s*(?P<unit>%|per cent|percent|[^\W\d_]+))?",
 )
-_ANY = re.compile(r"(?<![\w.,:])\d")  # a number starts here: one quick look before the others
+_DIGIT = re.compile(r"\d")  # one quick look before the others
+# Each of these begins with a look behind, which makes the search try every position: they
+# run only where a quick look (a digit first) finds what they need.
+_HINTS = (re.compile(r"\d:\d"), re.compile(r"\d\s?[–:-]\s?\d"), re.compile(r"\d\.\d\d?\.\d"))
 _TIME = re.compile(r"(?<![\d:.,])([012]?\d):([0-5]\d)(?![\d:])")
 _SCORE = re.compile(r"(?<![\d:.,–-])(\d{1,2})\s?[–:-]\s?(\d{1,2})(?![\d:.,–-])")  # "4–3", "4:3"
+_DATE = re.compile(r"(?<![\d.,])([0-3]?\d)\.([01]?\d)\.((?:19|20)\d\d)(?![\d.]\d)")  # "17.11.2026"
+_POINTS = re.compile(r"\.\s?п\.")  # "0,5 п.п.": percentage points
 _AFTER = re.compile(r"(?:st|nd|rd|th)?(?:-?(?:го|е))?\s+([^\W\d_]+)")  # the word after a day
 _BEFORE = re.compile(r"([^\W\d_]+)\s+$")  # the word before it
 
@@ -83,17 +97,26 @@ def _month(word: str) -> int | None:
 def quantities(text: str, lang: str) -> set[str]:
     """Return the quantities ``text`` states, as keys equal across languages and spellings."""
     found: set[str] = set()
-    if not _ANY.search(text):
+    if not _DIGIT.search(text):
         return found
+    clock, score, date = (hint.search(text) is not None for hint in _HINTS)
     times = set()
-    for m in _TIME.finditer(text):
+    for m in _TIME.finditer(text) if clock else ():
         if int(m.group(1)) < 24:
             found.add(f"{int(m.group(1))}:{m.group(2)}")
             times.add(m.span())
-    for m in _SCORE.finditer(text):
+    for m in _SCORE.finditer(text) if score else ():
         if m.span() not in times:
             found.add(f"{m.group(1)}–{m.group(2)}")
+    dates = []
+    for m in _DATE.finditer(text) if date else ():
+        day, of = int(m.group(1)), int(m.group(2))
+        if 1 <= day <= 31 and 1 <= of <= 12:
+            found.update((f"{of:02d}-{day:02d}", f"{m.group(3)}y"))
+            dates.append(m.span())
     for m in _NUMBER.finditer(text):
+        if dates and any(start <= m.start() < end for start, end in dates):
+            continue
         if m.group("sep") is None and len(m.group("number")) <= 2 and 1 <= int(m.group("number")) <= 31:
             after = _AFTER.match(text, m.end("number"))
             before = _BEFORE.search(text, max(0, m.start() - 12), m.start())
@@ -103,10 +126,15 @@ def quantities(text: str, lang: str) -> set[str]:
                 continue
         value = _value(m, lang)
         unit = (m.group("unit") or "").casefold()
-        if unit.startswith(_PERCENT):
+        if unit.startswith(_PERCENT) or (unit == "п" and _POINTS.match(text, m.end())):
             found.add(f"{value:g}%")
             continue
+        if _BASIS.fullmatch(unit):
+            found.add(f"{value / 100:g}%")
+            continue
         factor = _scale(unit) if unit else None
+        if factor is None and unit in ("m", "k") and m.start() and text[m.start() - 1] in _CURRENCY:
+            factor = 1e6 if unit == "m" else 1e3
         if factor is not None:
             found.add(f"{value * factor:.3g}")
         elif m.group("sep") is None and 1900 <= value <= 2100:
@@ -116,13 +144,58 @@ def quantities(text: str, lang: str) -> set[str]:
     return found
 
 
+# A month named without a day ("in March", "с сентября", "наурызда") and a day of the week
+# ("on Tuesday", "во вторник", "сейсенбіде"): a date too loose to be a figure, but a
+# particular all the same (``when``). English writes them with a capital ("may" is a verb).
+_WEEKDAY_WORDS = {
+    1: "monday понедельник понедельника понедельнику дүйсенбі", 2: "tuesday вторник вторника вторнику сейсенбі",
+    3: "wednesday среду сәрсенбі", 4: "thursday четверг четверга четвергу бейсенбі",
+    5: "friday пятница пятницу пятницы жұма", 6: "saturday суббота субботу субботы сенбі",
+    7: "sunday воскресенье воскресенья жексенбі",
+}
+_WHEN_KEYS = {word: f"m{number:02d}" for number, words in _MONTHS.items() for word in words.split()} | {
+    word: f"d{number}" for number, words in _WEEKDAY_WORDS.items() for word in words.split()}
+_KAZAKH_CASE = ("", "да", "де", "та", "те", "ға", "ге", "қа", "ке", "дан", "ден", "тан", "тен", "нан", "нен", "ның", "нің",
+                "ы", "і", "сы", "сі", "ғы", "гі")
+_WHEN_FORMS = {word + ending: key for word, key in _WHEN_KEYS.items() for ending in _KAZAKH_CASE}  # "наурызда"
+_WORD = re.compile(r"[^\W\d_]{3,}")
+_DAY_BEFORE = re.compile(r"\d(?:st|nd|rd|th)?(?:-?(?:го|е))?\s+$")
+_DAY_AFTER = re.compile(r"\s+\d{1,2}(?!\d)")
+
+
+def time_word(folded: str) -> bool:
+    """Return whether a folded word names a month or a day of the week ("september", "сейсенбіде")."""
+    return folded in _WHEN_FORMS
+
+
+def when(text: str) -> set[str]:
+    """Return the months named without a day ("m09") and the days of the week ("d2": Tuesday) ``text`` states."""
+    found: set[str] = set()
+    forms = _WHEN_FORMS
+    for m in _WORD.finditer(text):
+        word = m.group()
+        key = forms.get(word.lower())
+        if key is None or (word.isascii() and not word[0].isupper()):
+            continue  # "may", "march on": English capitalises months and days
+        if key[0] == "m" and (_DAY_BEFORE.search(text, max(0, m.start() - 8), m.start())
+                              or _DAY_AFTER.match(text, m.end())):
+            continue  # "15 March", "March 15": a date, one of the quantities
+        found.add(key)
+    return found
+
+
 _NAMES = {1e12: "trillion", 1e9: "billion", 1e6: "million"}
 _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
                 "November", "December")
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def describe(key: str) -> str:
-    """Return a quantity key as a reader writes it: "1.2e+09" → "1.2 billion", "03-15" → "15 March"."""
+    """Return a quantity key as a reader writes it: "1.2e+09" → "1.2 billion", "03-15" → "15 March", "d2" → "Tuesday"."""
+    if re.fullmatch(r"m\d\d", key):
+        return _MONTH_NAMES[int(key[1:]) - 1]
+    if re.fullmatch(r"d\d", key):
+        return _WEEKDAY_NAMES[int(key[1:]) - 1]
     if re.fullmatch(r"\d\d-\d\d", key):
         return f"{int(key[3:])} {_MONTH_NAMES[int(key[:2]) - 1]}"
     if key.endswith("y"):

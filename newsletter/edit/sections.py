@@ -8,8 +8,13 @@ An item goes where the strongest rule that applies puts it:
 4. keywords, with real evidence only: a section's keywords must score at least ``MIN_SCORE``
    (each mention counts once, a mention in the headline or heading ``HEADLINE`` times, and in
    a paragraph with neither, its opening sentence stands for the headline), and clearly more
-   than any other section's (by ``MARGIN`` and by ``RATIO``); the same story from other
-   sources adds its mentions;
+   than any other section's (by ``MARGIN`` and by ``RATIO``), and hold more than ``SHARE`` of
+   all the sections' score together; the same story from other sources adds its mentions.
+   Sections about a place (``place = true``: a country, a region) go before topics: a place
+   that is the only one its headline names, with a score of ``MIN_SCORE``, takes the story
+   whatever topic the headline also names ("Russia bans Kazakh wheat imports" is Russia's,
+   not Economy's); when the headline names no section at all, a place with that score and
+   clearly ahead of the other places takes it too;
 5. the catch-all section: nothing matched, only passing mentions, or no clear winner.
 
 Each rule leaves its reason in plain words: "mentions China 3 times (once in the headline)".
@@ -22,7 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from newsletter.config import Config, SectionSettings
-from newsletter.edit.keywords import Matcher, fold, words
+from newsletter.edit.keywords import Matcher, fold, written
 from newsletter.edit.outlook import cues, is_outlook
 from newsletter.item import Item, html_to_text
 
@@ -31,6 +36,7 @@ HEADLINE = 3  # a mention in the headline, heading or opening sentence counts th
 MIN_SCORE = 2  # least score a section needs: one mention in the headline, or two in the text
 MARGIN = 1  # ... and at least this much more than the runner-up
 RATIO = 1.0  # ... and at least this many times the runner-up's score
+SHARE = 1 / 3  # ... and more than this share of every section's score together (else: passing mentions)
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,12 @@ def _added(mine: list[Mentions], theirs: list[Mentions]) -> list[Mentions]:
     return list(found.values())
 
 
+def _clear(ranked: list[Mentions]) -> bool:
+    """Return whether the first of ``ranked`` has clearly more evidence than the runner-up."""
+    runner = ranked[1].score if len(ranked) > 1 else 0
+    return ranked[0].score - runner >= MARGIN and ranked[0].score >= RATIO * runner
+
+
 def times(n: int) -> str:
     """Return a count in words: once, twice, 3 times."""
     return {1: "once", 2: "twice"}.get(n, f"{n} times")
@@ -129,6 +141,7 @@ class Sorter:
         self.max_items = config.newsletter.max_items
         self.settings: dict[str, SectionSettings] = {s.name: s for s in config.sections}
         self.order = [s.name for s in config.sections]
+        self.places = {s.name for s in config.sections if s.place}
         self.names = {fold(s.name): s.name for s in config.sections}
         for s in config.sections:
             for alias in s.aliases:
@@ -160,14 +173,27 @@ class Sorter:
         ranked = sorted(found, key=lambda m: (-m.score, self.order.index(m.section)))
         if not ranked:
             return Placement(self.catch_all, "no section matched")
+        place = self._place_first(ranked)
+        if place is not None:
+            return Placement(place.section, f"mentions {place.describe()} (a place goes before a topic)")
         top = ranked[0]
-        runner = ranked[1].score if len(ranked) > 1 else 0
-        if top.score >= MIN_SCORE and top.score - runner >= MARGIN and top.score >= RATIO * runner:
+        if top.score >= MIN_SCORE and _clear(ranked) and top.score > SHARE * sum(m.score for m in ranked):
             return Placement(top.section, f"mentions {top.describe()}")
         seen = "; ".join(f"{m.describe()} ({m.section})" for m in ranked[:3])
         if top.score < MIN_SCORE:
             return Placement(self.catch_all, f"only passing mentions: {seen}")
-        return Placement(self.catch_all, f"no clear section, as many mentions of another: {seen}")
+        if not _clear(ranked):
+            return Placement(self.catch_all, f"no clear section, as many mentions of another: {seen}")
+        return Placement(self.catch_all, f"only passing mentions, spread over several sections: {seen}")
+
+    def _place_first(self, ranked: list[Mentions]) -> Mentions | None:
+        """Return the place section that goes before any topic, if one does (see the module's docstring)."""
+        places = [m for m in ranked if m.section in self.places and m.score >= MIN_SCORE]
+        named = [m for m in ranked if m.headline]
+        if named:  # the headline names sections: a place goes first only when it is the one place named
+            places = [m for m in places if m.headline]
+            return places[0] if len(places) == 1 and sum(m.section in self.places for m in named) == 1 else None
+        return places[0] if places and _clear(places) else None
 
     def mentions(self, item: Item, text: str) -> list[Mentions]:
         """Return, for each section whose keywords occur in ``item``, how often and where."""
@@ -179,7 +205,7 @@ class Sorter:
             opening = _FIRST_SENTENCE.match(text).group()  # type: ignore[union-attr]
             headline.append(opening)
             text = text[len(opening):]
-        for part, tokens in [*(("headline", words(h)) for h in headline if h), ("text", words(text))]:
+        for part, tokens in [*(("headline", written(h)) for h in headline if h), ("text", written(text))]:
             taken: set[tuple[str, int]] = set()  # a word counts once per section
             for index, position in self.matcher.find(tokens):
                 owner = self._owners[index]

@@ -45,6 +45,10 @@ class SectionSettings:
     name: str = setting("", "Section heading, e.g. a country or topic.")
     keywords: list[str] = setting([], "Words that place an item here (whole words, any case, with endings).")
     aliases: list[str] = setting([], "Other names an inline heading may use for this section.")
+    place: bool = setting(
+        False, "The section is about a place (a country, a region) rather than a topic: a story whose "
+        "headline names it goes here before any topic section (\"Russia bans wheat imports\" to Russia, not Economy)."
+    )
     formerly: list[str] = setting(
         [], "Names this section had before a rename: readers who chose one still get it "
         "(`newsletter subscribers check` lists readers whose sections match no name)."
