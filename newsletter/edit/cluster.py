@@ -18,6 +18,12 @@ one briefing are different stories. Nor does a story ever take in two items that
 not be merged directly: a chain of likenesses (A like B, B like C) stops there. The
 strongest likenesses are joined first.
 
+A briefing paragraph that retells several stories, a sentence or two each (``roundups``),
+is the story of each item it retells: those items are *told within* it and fold into its
+story, even several items of one feed, and the issue shows the paragraph first. A paragraph
+that retells only a story already told within another paragraph folds in there too; two
+paragraphs that each retell stories of their own stay apart.
+
 ``repeats`` applies the same rules to tell which waiting items repeat a story an issue
 already sent.
 """
@@ -35,6 +41,8 @@ from newsletter.edit.facts import Batch
 from newsletter.edit.keywords import words
 from newsletter.edit.likeness import Evidence, compare, possible
 from newsletter.edit.names import language as language_of
+from newsletter.edit.roundups import Telling, telling
+from newsletter.edit.stories import Stories, apart, is_paragraph, origin, separate
 from newsletter.item import Item
 
 THRESHOLD = 0.5  # Jaccard similarity of word pairs above which two texts tell the same story
@@ -42,8 +50,6 @@ LEAD_WORDS = 80  # compare the opening of the text: copies differ most in what t
 MIN_PAIRS = 8  # texts shorter than this are compared by link and headline only
 MIN_TITLE_WORDS = 4
 _TRACKING = re.compile(r"^(?:utm_\w+|fbclid|gclid|yclid|mc_cid|mc_eid|ref|ref_src|cmpid|at_medium|at_campaign)$")
-# A document's uid: its path in the folder ("2026/briefing.md"), then "#" and the paragraph's key.
-_DOCUMENT = re.compile(r"^([^:#]+\.(?:txt|text|md|markdown|html?))(?:#|$)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ class Cluster:
 
     items: tuple[Item, ...]
     reason: str = ""  # "same link", "same headline", "nearly the same text (0.83)"; "" when alone
+    told: frozenset[int] = frozenset()  # the ids of the other stories that the first (a briefing paragraph) retells
 
     @property
     def first(self) -> Item:
@@ -84,10 +91,13 @@ def find(items: Iterable[Item], *, threshold: float = THRESHOLD, language: str |
     """Return the stories among ``items``, in the order of their first item.
 
     A shared link merges any two items; a shared headline, nearly the same text or the
-    same particulars merge only items of different sources. Each story shows first the
+    same particulars merge only items of different sources; an item told within a briefing
+    paragraph of another origin joins the paragraph's story. Each story shows first the
     item with the most text, preferring one in ``language`` (the newsletter's); between
     equals, the one whose source comes first in ``sources`` (the configured order, so the
-    choice does not depend on which source happened to answer first).
+    choice does not depend on which source happened to answer first). A story told within a
+    paragraph shows the paragraph first (in ``language``, when it retells only this story);
+    when the paragraph retells other stories too, those follow its own copies.
     """
     items = list(items)
     by_id = {i.id: i for i in items}
@@ -107,18 +117,30 @@ def find(items: Iterable[Item], *, threshold: float = THRESHOLD, language: str |
             if separate(group[0], other):
                 join(group[0], other, "same headline")
     _join_similar(items, threshold, join)
-    for a, b, evidence in _alike(items):
+    alike, retold = _related(items)
+    for a, b, evidence in alike:
         join(a, b, evidence.reason)
+    stories.expect((item, paragraph) for item, paragraph, _ in retold)
+    for item, paragraph, how in retold:
+        if stories.tell(item, paragraph):
+            reasons.setdefault(item.id, how.reason)
+            reasons.setdefault(paragraph.id, how.reason)
     clusters = []
     prefer = preference(language, sources)
     for subset in sorted(stories.subsets(), key=min):
         members = sorted((by_id[i] for i in subset), key=prefer) if len(subset) > 1 else [by_id[min(subset)]]
+        shown, tells = stories.paragraph(min(subset))
+        told = frozenset(subset & stories.told) if tells > 1 else frozenset()  # of one story, they are its copies
+        if tells > 1:  # the paragraph that tells them all, its copies, then the stories it tells
+            members.sort(key=lambda m: (m.id != shown, m.id in told))
+        elif shown is not None:  # the editor's paragraph may say more: first in the newsletter's language
+            members.sort(key=lambda m: (prefer(m)[0], m.id != shown))
         kinds: dict[str, str] = {}  # one reason of each kind: "same link", "nearly the same text (0.8)"
         for m in members:
             if m.id in reasons:
                 kinds.setdefault(re.split(r" \(|:", reasons[m.id])[0], reasons[m.id])
         reason = ", ".join(kinds.values())
-        clusters.append(Cluster(tuple(members), reason if len(members) > 1 else ""))
+        clusters.append(Cluster(tuple(members), reason if len(members) > 1 else "", told))
     return clusters
 
 
@@ -170,100 +192,44 @@ def repeats(items: Iterable[Item], sent: Iterable[Item], *, threshold: float = T
                 found[item.id] = Repeat(item, best, f"nearly the same text ({similarity:.2f})")
     waiting = [i for i in items if i.id not in found]
     sent_ids = {s.id for s in sent}
-    for x, y, evidence in _alike([*sent, *waiting]):
+    alike, retold = _related([*sent, *waiting])
+    for x, y, evidence in alike:
         if (x.id in sent_ids) != (y.id in sent_ids):
             old, new = (x, y) if x.id in sent_ids else (y, x)
             if new.id not in found:  # the strongest likeness comes first
                 found[new.id] = Repeat(new, old, evidence.reason)
+    for item, paragraph, how in retold:  # a paragraph that retells a sent story may tell new ones too
+        if item.id not in sent_ids and paragraph.id in sent_ids and item.id not in found:
+            found[item.id] = Repeat(item, paragraph, how.reason)
     return found
 
 
-class DisjointSet:
-    """Union-find over item ids: which items have been merged into one story."""
+def _related(items: list[Item]) -> tuple[list[tuple[Item, Item, Evidence]], list[tuple[Item, Item, Telling]]]:
+    """Return the pairs of items of other origins that state the same particulars, strongest first, and the
+    items told within a briefing paragraph of another origin, each with the paragraph, surest first.
 
-    def __init__(self, ids: Iterable[int]) -> None:
-        self._parent = {i: i for i in ids}
-
-    def _root(self, i: int) -> int:
-        parent = self._parent
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]  # path halving keeps the trees flat
-            i = parent[i]
-        return i
-
-    def connected(self, a: int, b: int) -> bool:
-        """Return whether ``a`` and ``b`` are in the same set."""
-        return self._root(a) == self._root(b)
-
-    def merge(self, a: int, b: int) -> None:
-        """Join the sets of ``a`` and ``b``."""
-        ra, rb = self._root(a), self._root(b)
-        if ra != rb:
-            self._parent[max(ra, rb)] = min(ra, rb)
-
-    def subsets(self) -> list[set[int]]:
-        """Return every set."""
-        groups: dict[int, set[int]] = {}
-        for i in self._parent:
-            groups.setdefault(self._root(i), set()).add(i)
-        return list(groups.values())
-
-
-class Stories(DisjointSet):
-    """Stories being built: sets of items, each knowing the origins (source, document) of its items."""
-
-    def __init__(self, items: Iterable[Item]) -> None:
-        items = list(items)
-        super().__init__(i.id for i in items)
-        self._origins: dict[int, set[tuple[int, str | None]]] = {i.id: {origin(i)} for i in items}
-
-    def join(self, a: Item, b: Item, *, force: bool = False) -> bool:
-        """Merge the stories of ``a`` and ``b`` unless they hold items that may not be merged; return whether done.
-
-        ``force`` merges them whatever they hold (one link: one page, one story).
-        """
-        ra, rb = self._root(a.id), self._root(b.id)
-        if ra == rb:
-            return False
-        mine, theirs = self._origins[ra], self._origins[rb]
-        if not force and any(not _apart(x, y) for x in mine for y in theirs if x[0] == y[0]):
-            return False
-        self.merge(ra, rb)
-        root = self._root(ra)
-        self._origins[root] = mine | theirs
-        self._origins.pop(rb if root == ra else ra, None)
-        return True
-
-
-def origin(item: Item) -> tuple[int, str | None]:
-    """Return where an item comes from: its source, and for a document its path in the folder."""
-    document = _DOCUMENT.match(item.uid)
-    return item.source_id, document.group(1) if document else None
-
-
-def _apart(x: tuple[int, str | None], y: tuple[int, str | None]) -> bool:
-    """Return whether items of these origins may be one story: other sources, or two documents of one folder."""
-    return x[0] != y[0] or (x[1] is not None and y[1] is not None and x[1] != y[1])
-
-
-def separate(a: Item, b: Item) -> bool:
-    """Return whether two items may be one story by headline, text or particulars (see ``_apart``)."""
-    return _apart(origin(a), origin(b))
-
-
-def _alike(items: list[Item]) -> list[tuple[Item, Item, Evidence]]:
-    """Return the pairs of items of other origins that state the same particulars, strongest first."""
+    An item told within a paragraph is that, whatever else they share: the paragraph may tell
+    other stories too. Of two paragraphs, the one that states less may be told within the other.
+    """
     if len(items) < 2:
-        return []
+        return [], []
     batch = Batch(items)
     origins = [origin(i) for i in items]
-    found = []
+    paragraphs = [is_paragraph(i) for i in items]
+    alike, told = [], []
     for i, j in batch.candidates():
-        if _apart(origins[i], origins[j]) and possible(batch, i, j) and (evidence := compare(batch, i, j)).same:
-            found.append((items[i], items[j], evidence))
-    found.sort(key=lambda x: (x[0].id, x[1].id))
-    found.sort(key=lambda x: x[2].strength, reverse=True)
-    return found
+        if not apart(origins[i], origins[j]):
+            continue
+        s, p = (j, i) if paragraphs[i] and (not paragraphs[j] or batch.totals[j] < batch.totals[i]) else (i, j)
+        if paragraphs[p] and (how := telling(batch, s, p)) is not None and how.within:
+            told.append((items[s], items[p], how))
+        elif possible(batch, i, j) and (evidence := compare(batch, i, j)).same:
+            alike.append((items[i], items[j], evidence))
+    alike.sort(key=lambda x: (x[0].id, x[1].id))
+    alike.sort(key=lambda x: x[2].strength, reverse=True)
+    told.sort(key=lambda x: (x[0].id, x[1].id))
+    told.sort(key=lambda x: x[2].strength, reverse=True)
+    return alike, told
 
 
 def _join_similar(items: list[Item], threshold: float, join: Callable[[Item, Item, str], None]) -> None:

@@ -213,7 +213,8 @@ def regroup(stories: Iterable[Cluster], chosen: dict[int, Choice],
             key: Callable[[Item], Any] = lambda i: i.id) -> list[Cluster]:
     """Return ``stories`` with the editor's splits and merges applied, in the order of the stories.
 
-    A split item becomes a story of its own right after the story it left. A merged item
+    A split item becomes a story of its own right after the story it left (and when it is a
+    paragraph that retells other stories, each of those becomes one too). A merged item
     joins the story that holds the item it was merged with (followed along a chain of
     merges); when that item is not waiting, it stays a story of its own. The story's first
     item stays first; the others are in the order of ``key`` (``cluster.preference``).
@@ -227,10 +228,13 @@ def regroup(stories: Iterable[Cluster], chosen: dict[int, Choice],
     home: dict[int, int] = {}  # item id -> index of its group
     for story in stories:
         kept = [i for i in story.items if i.id not in moved]
-        if kept:
-            home.update((i.id, len(groups)) for i in kept)
-            groups.append(kept)
-            reasons.append(story.reason if len(kept) > 1 else "")
+        # The stories a paragraph retells were held together by it alone: without it, each is its own.
+        alone = [i for i in kept if i.id in story.told] if story.first.id in moved else []
+        kept = [i for i in kept if i not in alone]
+        for group in ([kept] if kept else []) + [[i] for i in alone]:
+            home.update((i.id, len(groups)) for i in group)
+            groups.append(group)
+            reasons.append(story.reason if len(group) > 1 else "")
         for item in story.items:
             if item.id in moved:
                 home[item.id] = len(groups)
@@ -251,7 +255,9 @@ def regroup(stories: Iterable[Cluster], chosen: dict[int, Choice],
         if MERGED not in reasons[new]:
             reasons[new] = f"{reasons[new]}, {MERGED}" if reasons[new] else MERGED
     merged = {home[i] for i in moved if chosen[i].joined_to is not None}
-    return [Cluster(tuple([g[0], *sorted(g[1:], key=key)] if n in merged else g), reasons[n])
+    told_in = {i: s.first.id for s in stories for i in s.told}  # told within a paragraph, while they stay with it
+    return [Cluster(tuple([g[0], *sorted(g[1:], key=key)] if n in merged else g), reasons[n],
+                    frozenset(i.id for i in g[1:] if told_in.get(i.id) == g[0].id))
             for n, g in enumerate(groups) if g]
 
 

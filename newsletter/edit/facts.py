@@ -34,10 +34,12 @@ from functools import lru_cache
 import snowballstemmer
 
 from newsletter.edit.names import exonym, exonym_forms, kazakh_root, keys, language
-from newsletter.edit.quantities import quantities, time_word, when
+from newsletter.edit.quantities import figures, time_word, when
+from newsletter.gather.readers.document import sentences
 from newsletter.item import Item
 
 TEXT_LIMIT = 3_000  # characters of text read: a retelling states its facts early
+SUMMARY_PROBE = 60  # characters of a summary looked for in the text, to tell whether the text repeats it
 RAREST = 6  # an item looks for partners through this many of its rarest facts
 CROWD = 0.01  # a fact more than this share of the batch carries is not a way to find partners
 MIN_CROWD = 40
@@ -74,6 +76,7 @@ class Facts:
     entities: tuple[frozenset[str], ...] = ()  # names written together ("Kassym-Jomart Tokayev"): one each
     times: frozenset[str] = frozenset()  # months without a day and days of the week (``quantities.when``)
     keys: frozenset[str] = frozenset()  # the facts that compare across languages: names, quantities, times
+    rough: frozenset[str] = frozenset()  # the quantities given roughly, and which way: "2e+06>" (just over 2 million)
 
     def __post_init__(self) -> None:
         if not self.keys:
@@ -119,15 +122,19 @@ class Reader:
 
     def read(self, item: Item) -> Facts:
         """Return the facts of ``item`` (its words are read apart, by ``words``, when needed)."""
-        text = f"{item.title}\n{item.body[:TEXT_LIMIT]}"
-        lang = language(text)
+        return self.read_text(item.title, text_of(item))
+
+    def read_text(self, title: str, body: str, lang: str | None = None) -> Facts:
+        """Return the facts of a headline and a text, in ``lang`` (by default the language of their letters)."""
+        text = f"{title}\n{body}"
+        lang = lang or language(text)
         entities: list[set[str]] = []
         initials: list[str] = []  # each entity's initials: "European Union" is the EU
         common: list[bool] = []  # whether each entity is only words the batch writes in lower case
         some: list[bool] = []  # ... has one: "European Union" may be the EU, "Ulan Sarbanov" is no "US"
         last = -1  # where the last name ended
-        title_end = len(item.title)
-        titled = _title_case(item.title)
+        title_end = len(title)
+        titled = _title_case(title)
         stop = STOP[lang]  # "The", "В": little words, whatever the batch holds
         for start, end in _capitalised(text):  # "Kaspi", "КТК", "eGov"
             token = text[start:end]
@@ -159,15 +166,24 @@ class Reader:
             for match in _exonym_words().finditer(text.casefold()):
                 if (group := self.group(match.group(), lang)) is not None:
                     entities.append({group})
-        return Facts(lang, frozenset().union(*entities), frozenset(quantities(text, lang)),
-                     tuple(dict.fromkeys(frozenset(e) for e in entities if e)), frozenset(when(text)))
+        stated, rough = figures(text, lang)
+        return Facts(lang, frozenset().union(*entities), frozenset(stated),
+                     tuple(dict.fromkeys(frozenset(e) for e in entities if e)), frozenset(when(text)),
+                     rough=frozenset(rough))
 
     def words(self, item: Item, lang: str) -> dict[str, int]:
         """Return the stems of ``item``'s words in ``lang`` with their counts, little words left out."""
+        return self._stems_of(_TOKEN.findall(f"{item.title}\n{text_of(item)}".casefold()), lang)
+
+    def plain(self, text: str, lang: str) -> dict[str, int]:
+        """Return the stems of the words ``text`` writes in lower case (what it says, not whom it names)."""
+        return self._stems_of([w for w in _TOKEN.findall(text) if w.islower()], lang)
+
+    def _stems_of(self, tokens: list[str], lang: str) -> dict[str, int]:
         stop = STOP[lang]
-        counts = Counter(_TOKEN.findall(f"{item.title}\n{item.body[:TEXT_LIMIT]}".casefold().replace("ё", "е")))
         found: Counter[str] = Counter()
-        for word, n in counts.items():
+        for word, n in Counter(tokens).items():
+            word = word.replace("ё", "е")
             if len(word) >= 3 and word not in stop:
                 found[self.stem(word, lang)] += n
         return dict(found)
@@ -200,6 +216,21 @@ def _title_case(title: str) -> bool:
     return len(long) >= 3 and sum(w[0].isupper() for w in long) >= 0.6 * len(long)
 
 
+def text_of(item: Item) -> str:
+    """Return the text of ``item`` that is read: its summary when its text does not open with it, then its text.
+
+    A feed entry may carry a standfirst of its own beside its text ("Tashkent has closed talks
+    with 28 of the 32 members…"): it is the story's too.
+    """
+    body = item.body[:TEXT_LIMIT]
+    if not item.summary or body.startswith(item.summary[:SUMMARY_PROBE]):
+        return body
+    opening = " ".join(item.summary[:SUMMARY_PROBE].split())
+    if not opening or opening in " ".join(body[:2 * SUMMARY_PROBE].split()):
+        return body
+    return f"{item.summary[:TEXT_LIMIT]}\n{body}"[:TEXT_LIMIT]
+
+
 def lowercase_words(items: Sequence[Item]) -> set[str]:
     """Return the words the items write in lower case somewhere (folded as names are).
 
@@ -207,7 +238,7 @@ def lowercase_words(items: Sequence[Item]) -> set[str]:
     """
     found: set[str] = set()
     for item in items[::max(1, len(items) // SAMPLE)]:
-        found.update(_TOKEN.findall(f"{item.title}\n{item.body[:TEXT_LIMIT]}"))
+        found.update(_TOKEN.findall(f"{item.title}\n{text_of(item)}"))
     return {w.replace("ё", "е") for w in found if w.islower()}
 
 
@@ -225,6 +256,10 @@ class Batch:
         self.totals = [sum(self.weights[k] for k in f.keys) for f in self.facts]  # what each item states, weighed
         self._reader = reader
         self._words: dict[int, dict[str, int]] = {}
+        self._plain: dict[int, dict[str, int]] = {}
+        self._sentences: dict[int, list[str]] = {}
+        self._sentence_words: dict[int, list[dict[str, int]]] = {}
+        self._sentence_facts: dict[tuple[int, int], frozenset[str]] = {}
 
     def weight(self, key: str) -> float:
         """Return how much sharing ``key`` says: the rarer in the batch, the more."""
@@ -236,6 +271,37 @@ class Batch:
         if found is None:
             found = self._words[position] = self._reader.words(self.items[position], self.facts[position].lang)
         return found
+
+    def plain(self, position: int) -> dict[str, int]:
+        """Return the stems of the words the item at ``position`` writes in lower case, with their counts."""
+        found = self._plain.get(position)
+        if found is None:
+            item = self.items[position]
+            text = f"{item.title}\n{text_of(item)}"
+            found = self._plain[position] = self._reader.plain(text, self.facts[position].lang)
+        return found
+
+    def sentences(self, position: int) -> list[dict[str, int]]:
+        """Return the plain words (``Reader.plain``) of each sentence of the text of the item at ``position``."""
+        found = self._sentence_words.get(position)
+        if found is None:
+            texts = self._sentences[position] = sentences(" ".join(self.items[position].body[:TEXT_LIMIT].split()))
+            lang = self.facts[position].lang
+            found = self._sentence_words[position] = [self._reader.plain(text, lang) for text in texts]
+        return found
+
+    def sentence_facts(self, position: int, index: int) -> frozenset[str]:
+        """Return the facts of sentence ``index`` of the item at ``position`` (``sentences`` first), read once."""
+        found = self._sentence_facts.get((position, index))
+        if found is None:
+            text, lang = self._sentences[position][index], self.facts[position].lang
+            found = self._sentence_facts[(position, index)] = self._reader.read_text("", text, lang).keys
+        return found
+
+    def heading(self, position: int) -> frozenset[str]:
+        """Return the facts of the inline heading of the item at ``position`` ("Tajikistan."), if it has one."""
+        label = self.items[position].label
+        return self._reader.read_text(label, "", self.facts[position].lang).keys if label else frozenset()
 
     def similarity(self, a: int, b: int) -> float:
         """Return the cosine similarity of two items' stemmed words (0 across languages)."""

@@ -201,7 +201,10 @@ def plan(config: Config, store: Store, *, moment: datetime | None = None,
             home = moved_to or sorter.place(first, closing=first.id in found.closings).section
             dropped += [Planned(i, home, "dropped by an editor", "dropped", choice=choice) for i in story.items]
             continue
-        repeat = next((repeated[i.id] for i in story.items if i.id in repeated), None)
+        # An item told within the story's paragraph is a story of its own: one sent before does not make the
+        # paragraph's other news old, and its words do not place the paragraph.
+        own = [i for i in story.items if i.id not in story.told]
+        repeat = next((repeated[i.id] for i in own if i.id in repeated), None)
         if repeat is not None and not (choice is not None and choice.pinned):
             why = (f"{SENT_BEFORE} in issue {numbers[repeat.sent.id]}: “{repeat.sent.title}” "
                    f"({repeat.sent.source_name}), {repeat.reason}")
@@ -209,7 +212,7 @@ def plan(config: Config, store: Store, *, moment: datetime | None = None,
             continue
         moved = moved_to is not None
         placement = (Placement(moved_to, "moved here by an editor") if moved_to
-                     else sorter.place(first, closing=first.id in found.closings, also=story.items[1:]))
+                     else sorter.place(first, closing=first.id in found.closings, also=tuple(own[1:])))
         placed = Placed(editorial.edited(first, choice), placement, story.items[1:],
                         pinned=bool(choice and choice.pinned))
         repeats[first.id] = story.reason

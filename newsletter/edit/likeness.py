@@ -3,10 +3,13 @@
 Two items tell the same story when they state the same particulars. What counts:
 
 * a shared quantity (a number, a share, a date or a time, not a year) is the strongest
-  sign: a paraphrase or a translation keeps its numbers;
+  sign: a paraphrase or a translation keeps its numbers; a figure one item gives roughly
+  ("just over 2 million") and the other precisely ("2.02 million") is the same figure;
 * shared names count once per person, place or body ("Kassym-Jomart Tokayev" is one);
-* a month named without a day or a day of the week ("in September", "on Tuesday") counts
-  as a particular beside a shared quantity, never as one;
+* a month named without a day or a day of the week ("in September", "on Tuesday"), and a
+  year still ahead when the items were published ("from 2028"), count as a particular
+  beside a shared quantity, never as one; so does a month one item names ("in January")
+  and the other dates ("1 January");
 * each shared fact is weighed by its rarity in the batch, and what the items share is
   compared with what the shorter of them states (a retelling may add, but keeps most of
   what it retells);
@@ -20,10 +23,12 @@ worse than showing one story twice, so every rule asks for several particulars a
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from newsletter.edit.facts import Batch
-from newsletter.edit.quantities import describe
+from newsletter.edit.facts import Batch, Facts
+from newsletter.edit.quantities import describe, near
 
 # With a shared quantity: this many shared particulars (quantities and names) and this much overlap
 # (less with two quantities or more).
@@ -38,6 +43,7 @@ MIN_NAME_COVERAGE = 0.45
 MIN_SIMILARITY = 0.7
 MIN_WORDS = 8  # ... and each item this many different words: two headlines of two words say too little
 APART_DAYS = 5  # items published further apart than this need one more shared quantity
+_DATE = re.compile(r"\d\d-\d\d")  # a quantity that is a day of a month: "01-15"
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,7 @@ class Evidence:
     similarity: float
     days: float
     words: int = 0  # the different words of the shorter item
-    times: tuple[str, ...] = ()  # shared months without a day and days of the week: "m09", "d2"
+    times: tuple[str, ...] = ()  # shared months without a day, days of the week and years ahead: "m09", "d2", "2028y"
     conflict: bool = False  # each states figures, and none of them the same: "route 1 opens" is not "route 2 opens"
 
     @property
@@ -94,23 +100,55 @@ def possible(batch: Batch, a: int, b: int) -> bool:
     return any(not q.endswith("y") for q in fa.quantities & fb.quantities) or len(fa.names & fb.names) >= 2
 
 
+def agreeing(rough: Facts, precise: Facts) -> list[tuple[str, str]]:
+    """Return the figures ``rough`` gives roughly that ``precise`` states precisely, each with its precise one."""
+    found: list[tuple[str, str]] = []
+    if not rough.rough:
+        return found
+    for r in sorted(rough.rough):
+        if r[:-1] in precise.quantities:
+            continue  # the same figure: shared already
+        match = next((p for p in sorted(precise.quantities - rough.quantities) if near(r, p)), None)
+        if match is not None:
+            found.append((r[:-1], match))
+    return found
+
+
+def dated(times: Iterable[str], quantities: Iterable[str]) -> set[str]:
+    """Return the months among ``times`` that ``quantities`` give a day of: "in January" is "1 January" too."""
+    if not times:
+        return set()
+    months = {f"m{q[:2]}" for q in quantities if _DATE.fullmatch(q)}
+    return {t for t in times if t in months}
+
+
+def ahead(keys: frozenset[str], year: int) -> set[str]:
+    """Return the years among ``keys`` after ``year``: "2028y" from 2026 is a plan's date, not a year's name."""
+    return {k for k in keys if k[-1] == "y" and k[:-1].isdigit() and int(k[:-1]) > year}
+
+
 def compare(batch: Batch, a: int, b: int) -> Evidence:
     """Return what the items at positions ``a`` and ``b`` of ``batch`` share."""
     fa, fb = batch.facts[a], batch.facts[b]
     shared = fa.keys & fb.keys
-    quantities = tuple(sorted(q for q in fa.quantities & fb.quantities if not q.endswith("y")))
-    names = min(sum(1 for e in fa.entities if e & fb.names), sum(1 for e in fb.entities if e & fa.names))
     weights = batch.weights
+    rough = [*agreeing(fa, fb), *agreeing(fb, fa)] if fa.rough or fb.rough else []  # just over 2 million: 2.02
+    quantities = tuple(sorted([*(q for q in fa.quantities & fb.quantities if not q.endswith("y")),
+                               *(f"~{r}" for r, _ in rough)]))
+    names = min(sum(1 for e in fa.entities if e & fb.names), sum(1 for e in fb.entities if e & fa.names))
     totals = sorted((batch.totals[a], batch.totals[b]))
-    common = sum(weights[k] for k in shared)
-    overlap, coverage = (common / totals[0], common / totals[1]) if totals[0] else (0.0, 0.0)
+    common = sum(weights[k] for k in shared) + sum(min(weights[r], weights[p]) for r, p in rough)
+    overlap, coverage = (min(1.0, common / totals[0]), common / totals[1]) if totals[0] else (0.0, 0.0)
     ia, ib = batch.items[a], batch.items[b]
     moment_a, moment_b = ia.published_at or ia.gathered_at, ib.published_at or ib.gathered_at
     days = abs((moment_a - moment_b).total_seconds()) / 86400
-    stated = [{q for q in f.quantities if not q.endswith("y")} for f in (fa, fb)]
-    conflict = all(stated) and not quantities
-    times = tuple(sorted(fa.times & fb.times))
-    evidence = Evidence(quantities, names, overlap, coverage, 0.0, days, times=times, conflict=conflict)
+    conflict = not quantities and all(any(q[-1] != "y" for q in f.quantities) for f in (fa, fb))
+    times = fa.times & fb.times
+    if any(k[-1] == "y" for k in shared):
+        times |= ahead(shared, max(moment_a.year, moment_b.year))
+    if fa.times or fb.times:
+        times |= dated(fa.times, fb.quantities) | dated(fb.times, fa.quantities)
+    evidence = Evidence(quantities, names, overlap, coverage, 0.0, days, times=tuple(sorted(times)), conflict=conflict)
     if evidence.same or fa.lang != fb.lang or days > APART_DAYS or len(quantities) + names < 2 or overlap < MIN_OVERLAP:
         return evidence  # the words could decide nothing here: they are not read
     words = min(len(batch.words(a)), len(batch.words(b)))

@@ -28,6 +28,7 @@ CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 KAZAKH = re.compile(r"[әғқңөұүһі]")  # letters of Kazakh that Russian does not use
 _CYRILLIC_RUNS = re.compile(r"[\u0400-\u04ff]+")  # counted by runs: one match a word, not one a letter
 _KAZAKH_RUNS = re.compile(r"[әғқңөұүһі]+")
+_LATIN_RUNS = re.compile(r"[A-Za-z]+")
 
 _LATIN = str.maketrans({
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
@@ -96,7 +97,9 @@ iss: ISS МКС ХҒС
 def language(text: str) -> str:
     """Return the language of ``text`` by its letters: "kk" with Kazakh letters, "ru" Cyrillic, else "en"."""
     cyrillic = sum(map(len, _CYRILLIC_RUNS.findall(text)))
-    if cyrillic * 4 < len(text) // 2:  # mostly Latin (a Russian text quoting an English name stays Russian)
+    # Mostly Latin letters: a Russian text quoting an English name stays Russian, an English
+    # one quoting Kazakh slogans («Заң мен тәртіп») stays English.
+    if cyrillic * 4 < len(text) // 2 or sum(map(len, _LATIN_RUNS.findall(text))) >= 2 * cyrillic:
         return "en"
     return "kk" if sum(map(len, _KAZAKH_RUNS.findall(text.casefold()))) * 60 >= cyrillic else "ru"
 

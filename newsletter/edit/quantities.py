@@ -7,6 +7,8 @@ score; "50 basis points" and "0,5 п.п." are ``0.5%``; "$350m" is 350 million. 
 and six and Russian and Kazakh "1,2" for one point two, so the comma is read by the text's
 language ("1,200,000" is a million and more in any). Bare numbers under ten say too little to compare stories by,
 and are left out; a year stands alone, marked as one ("2027y"), so that it is not taken for a count.
+A figure given roughly ("just over 2 million", "about 450", "около 30%") is noted as rough
+(``figures``), and ``near`` says whether a precise figure agrees with it ("2.02 million").
 
 ``when`` reads the looser times: a month named without a day ("in March", "с сентября":
 ``m03``, ``m09``) and a day of the week ("on Tuesday", "во вторник", "сейсенбіде": ``d2``).
@@ -96,9 +98,18 @@ def _month(word: str) -> int | None:
 
 def quantities(text: str, lang: str) -> set[str]:
     """Return the quantities ``text`` states, as keys equal across languages and spellings."""
+    return figures(text, lang)[0]
+
+
+def figures(text: str, lang: str) -> tuple[set[str], set[str]]:
+    """Return the quantities ``text`` states and the figures it gives roughly, each with which way it rounds.
+
+    "more than 450" is "450>", "almost 30%" "30%<", "около 2 млн" "2e+06~".
+    """
     found: set[str] = set()
+    rough: set[str] = set()
     if not _DIGIT.search(text):
-        return found
+        return found, rough
     clock, score, date = (hint.search(text) is not None for hint in _HINTS)
     times = set()
     for m in _TIME.finditer(text) if clock else ():
@@ -126,22 +137,67 @@ def quantities(text: str, lang: str) -> set[str]:
                 continue
         value = _value(m, lang)
         unit = (m.group("unit") or "").casefold()
+        factor = None
         if unit.startswith(_PERCENT) or (unit == "п" and _POINTS.match(text, m.end())):
-            found.add(f"{value:g}%")
-            continue
-        if _BASIS.fullmatch(unit):
-            found.add(f"{value / 100:g}%")
-            continue
-        factor = _scale(unit) if unit else None
-        if factor is None and unit in ("m", "k") and m.start() and text[m.start() - 1] in _CURRENCY:
-            factor = 1e6 if unit == "m" else 1e3
-        if factor is not None:
-            found.add(f"{value * factor:.3g}")
+            key = f"{value:g}%"
+        elif _BASIS.fullmatch(unit):
+            key = f"{value / 100:g}%"
+        elif (factor := _scale(unit) if unit else None) is None and unit in ("m", "k") and m.start() \
+                and text[m.start() - 1] in _CURRENCY:
+            key = f"{value * (1e6 if unit == 'm' else 1e3):.3g}"
+        elif factor is not None:
+            key = f"{value * factor:.3g}"
         elif m.group("sep") is None and 1900 <= value <= 2100:
             found.add(f"{value:g}y")
+            continue
         elif value >= 10 or m.group("sep"):
-            found.add(f"{value:.3g}")
-    return found
+            key = f"{value:.3g}"
+        else:
+            continue
+        found.add(key)
+        if way := _rough(text, m.start()):
+            rough.add(key + way)
+    return found, rough
+
+
+# Words before a figure that say it is rounded: "just over 2 million", "about 450", "около 30".
+# ... and which way the true figure lies: ">" at or above it, "<" at or below it, "~" either way.
+_HEDGES = {f" {w}": way for way, words in ((">", "over|more than|более|свыше|больше"),
+                                           ("<", "under|less than|up to|nearly|almost|почти|менее|меньше"),
+                                           ("~", "about|around|roughly|approximately|some|около|примерно|порядка"))
+           for w in words.split("|")}
+_HEDGE_ENDS = tuple(_HEDGES)
+
+
+def _rough(text: str, start: int) -> str:
+    """Return which way a word before the figure at ``start`` rounds it (">": "just over"; "~": "около"), else ""."""
+    before = " " + text[max(0, start - 16):start].rstrip(_CURRENCY + " \u00a0").casefold()
+    if not before.endswith(_HEDGE_ENDS):
+        return ""
+    return next(way for hedge, way in _HEDGES.items() if before.endswith(hedge))
+
+
+def near(rough: str, precise: str) -> bool:
+    """Return whether a figure given roughly agrees with a precise one: "2e+06>" (just over 2 million) and "2.02e+06".
+
+    ``rough`` is a key of ``figures``' second set: the figure's key, then which way it rounds.
+    They agree when the precise figure, rounded to as many digits as the rough one gives,
+    is the rough one, lies within ``NEAR`` of it, and on the side the words say ("just
+    over", "almost").
+    """
+    key, way = rough[:-1], rough[-1:]
+    if key.endswith("%") != precise.endswith("%"):
+        return False
+    try:
+        a, b = float(key.rstrip("%")), float(precise.rstrip("%"))
+    except ValueError:  # a date, a time or a score: never rough
+        return False
+    digits = len(f"{a:e}".partition("e")[0].replace(".", "").rstrip("0")) or 1  # "2e+06": 1, "573": 3
+    return (a > 0 and float(f"{b:.{digits}g}") == a and abs(a - b) <= NEAR * a
+            and (way == "~" or (b >= a if way == ">" else b <= a)))
+
+
+NEAR = 0.05  # ... and within this share of it: "about 2 million" is not 2.4 million
 
 
 # A month named without a day ("in March", "с сентября", "наурызда") and a day of the week
@@ -191,13 +247,18 @@ _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Satur
 
 
 def describe(key: str) -> str:
-    """Return a quantity key as a reader writes it: "1.2e+09" → "1.2 billion", "03-15" → "15 March", "d2" → "Tuesday"."""
+    """Return a quantity key as a reader writes it: "1.2e+09" → "1.2 billion", "03-15" → "15 March", "d2" → "Tuesday".
+
+    A rough figure ("~2e+06", ``likeness``) is "about 2 million".
+    """
     if re.fullmatch(r"m\d\d", key):
         return _MONTH_NAMES[int(key[1:]) - 1]
     if re.fullmatch(r"d\d", key):
         return _WEEKDAY_NAMES[int(key[1:]) - 1]
     if re.fullmatch(r"\d\d-\d\d", key):
         return f"{int(key[3:])} {_MONTH_NAMES[int(key[:2]) - 1]}"
+    if key.startswith("~"):
+        return f"about {describe(key[1:])}"
     if key.endswith("y"):
         return key[:-1]
     if key.endswith("%") or not re.fullmatch(r"[\d.e+]+", key):

@@ -1,0 +1,124 @@
+"""Roundups: a briefing paragraph that retells several stories, and whether it retells a given item.
+
+An editor's briefing often gives one paragraph to a topic and tells several stories in it,
+a sentence or two each ("Oil." covers an oilfield's record output, a terminal's loadings
+and a pipeline deal). Such a paragraph shares too little with any one of the items it
+retells to be that item's story by ``likeness``: it states much the item does not. So the
+paragraph is read sentence by sentence, and an item is *told within* it when a few
+sentences in a row (at most ``SPAN``: the item's *part* of the paragraph) tell what the
+item tells:
+
+* they state ``MIN_PARTICULARS`` of the item's particulars (names, figures, dates, a month,
+  a year still ahead), never a place alone;
+* what they state is mostly the item's (``MIN_ABOUT`` of the weight of their facts), so the
+  part is about the item's story, not another one that names the same places;
+* and the words they write in lower case — what happened, not whom it names — are mostly
+  the item's words too (``MIN_WORDS`` of them, as stems: so the two are in one language),
+  which tells a retelling from another story about the same people.
+
+A paragraph of another briefing is told within one only when the part tells most of it
+(``MIN_TOLD_PARAGRAPH`` of what it states): two roundups that share one story are not one.
+
+``cluster`` folds such an item into the paragraph's story: the issue shows the paragraph,
+with the item's source as "also reported by".
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+from newsletter.edit.facts import Batch
+from newsletter.edit.likeness import APART_DAYS, ahead, dated
+from newsletter.edit.stories import is_paragraph
+
+SPAN = 3  # sentences in a row that may tell one story
+MIN_PARTICULARS = 2
+MIN_ABOUT = 0.5
+MIN_WORDS = 0.55
+MIN_PLAIN = 5  # ... of a part that writes at least this many words in lower case: "Shares fell." says too little
+MIN_TOLD_PARAGRAPH = 0.5
+
+
+@dataclass(frozen=True)
+class Telling:
+    """How a paragraph's best part tells an item: particulars, what it states of the item's, and why."""
+
+    particulars: int  # the item's names, figures and dates that the part states
+    told: float  # the weight of those over the weight of all the item states
+    about: float  # ... over the weight of all the part states
+    words: float  # the share of the part's words in lower case that the item writes too
+    sentences: tuple[int, int]  # the part: from this sentence of the paragraph up to (not with) that one
+    days: float = 0.0
+    least: float = 0.0  # the least ``told`` that makes a retelling: a paragraph must be mostly told
+
+    @property
+    def within(self) -> bool:
+        """Return whether the paragraph retells the item."""
+        return (self.days <= APART_DAYS and self.particulars >= MIN_PARTICULARS and self.about >= MIN_ABOUT
+                and self.words >= MIN_WORDS and self.told >= self.least)
+
+    @property
+    def strength(self) -> tuple[int, float]:
+        """Return a sort key: more particulars, then more of the same words, say more."""
+        return (self.particulars, self.words)
+
+    @property
+    def reason(self) -> str:
+        """Return the evidence in words: "told in a briefing paragraph: 3 of the same particulars and words (0.83)"."""
+        first, end = self.sentences
+        where = f"sentence {first + 1}" if end == first + 1 else f"sentences {first + 1}–{end}"
+        return (f"told in a briefing paragraph ({where}): {self.particulars} of the same particulars "
+                f"and the same words ({self.words:.2f})")
+
+
+def telling(batch: Batch, item: int, paragraph: int) -> Telling | None:
+    """Return how the paragraph at position ``paragraph`` of ``batch`` best tells the item at ``item``.
+
+    None when no part of the paragraph could retell the item: they are in two languages
+    (their words cannot be compared), published too far apart, or no part says it in the
+    item's words. The words are looked at first: they are cheap, and rule out most pairs.
+    """
+    facts = batch.facts[item]
+    if facts.lang != batch.facts[paragraph].lang or not batch.totals[item]:
+        return None
+    a, b = batch.items[item], batch.items[paragraph]
+    moment_a, moment_b = a.published_at or a.gathered_at, b.published_at or b.gathered_at
+    days = abs((moment_a - moment_b).total_seconds()) / 86400
+    if days > APART_DAYS:
+        return None
+    mine = batch.plain(item)
+    sentences = batch.sentences(paragraph)
+    parts: list[tuple[int, int, float]] = []  # (first, end, words): the parts that say it in the item's words
+    for first in range(len(sentences)):
+        words: Counter[str] = Counter()
+        for end in range(first + 1, min(len(sentences), first + SPAN) + 1):
+            words.update(sentences[end - 1])
+            plain = sum(words.values())
+            said = sum(min(n, mine[w]) for w, n in words.items() if w in mine) / plain if plain >= MIN_PLAIN else 0.0
+            if said >= MIN_WORDS:
+                parts.append((first, end, said))
+    if not parts:
+        return None
+    year = max(moment_a.year, moment_b.year)
+    least = MIN_TOLD_PARAGRAPH if is_paragraph(a) else 0.0
+    total, weights = batch.totals[item], batch.weights
+    once = math.log(len(batch.facts) + 1) + 1  # the weight of a fact no other item states
+    # The paragraph's heading ("Tajikistan.") is said of each of its sentences: what it names counts when the
+    # item names it too.
+    heading = batch.heading(paragraph) & facts.keys
+    best: tuple[tuple[bool, float, int], Telling] | None = None
+    for first, end, said in parts:
+        keys = heading.union(*(batch.sentence_facts(paragraph, n) for n in range(first, end)))
+        shared = facts.keys & keys | dated(keys, facts.quantities)  # "in January" tells "1 January"
+        common = sum(weights.get(k, once) for k in shared)
+        stated = sum(weights.get(k, once) for k in keys)
+        particulars = (sum(1 for e in facts.entities if e & keys) + len(shared & facts.times)
+                       + sum(1 for q in shared & facts.quantities if not q.endswith("y")) + len(ahead(shared, year))
+                       + len(shared - facts.keys))
+        told = Telling(particulars, common / total, common / stated if stated else 0.0, said, (first, end), days, least)
+        score = (told.within, told.told + told.words, first - end)  # the most of the item, in the fewest sentences
+        if best is None or score > best[0]:
+            best = (score, told)
+    return best[1] if best else None
