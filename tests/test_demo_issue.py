@@ -17,6 +17,7 @@ import pytest
 from newsletter.app import Newsletter
 from newsletter.config import load
 from newsletter.edit.issue import Draft
+from newsletter.email.render import Rendered
 
 REPO = Path(__file__).resolve().parents[1]
 # Each story the demo's week tells, by words only its telling uses. Not yet told once, so not
@@ -38,16 +39,21 @@ STORIES = {
 
 
 @pytest.fixture(scope="module")
-def draft(tmp_path_factory: pytest.TempPathFactory) -> Draft:
+def preview(tmp_path_factory: pytest.TempPathFactory) -> tuple[Draft, Rendered]:
     folder = tmp_path_factory.mktemp("demo")
     shutil.copytree(REPO / "sources", folder / "sources")
     shutil.copy(REPO / "newsletter.toml", folder / "newsletter.toml")
     app = Newsletter(load(folder / "newsletter.toml", environ={}))
     try:
         app.gather()
-        return app.draft()
+        return app.preview()
     finally:
         app.store.close()
+
+
+@pytest.fixture(scope="module")
+def draft(preview: tuple[Draft, Rendered]) -> Draft:
+    return preview[0]
 
 
 def shown(draft: Draft) -> list[str]:
@@ -60,3 +66,15 @@ def shown(draft: Draft) -> list[str]:
 def test_each_story_of_the_demo_week_is_shown_once(draft: Draft, story: str) -> None:
     telling = [text[:90] for text in shown(draft) if re.search(STORIES[story], text)]
     assert len(telling) == 1, f"{story} is told {len(telling)} times: {telling}"
+
+
+def test_a_paragraph_that_retells_two_items_of_one_wire_links_to_both(preview: tuple[Draft, Rendered]) -> None:
+    draft, rendered = preview
+    oil = next(p for s in draft.sections for p in s.items if re.search("Tengiz", p.item.summary) and p.item.label)
+    retold = [m for m in oil.members[1:] if m.source_name == "Caspian Energy Monitor"]
+    assert len(retold) >= 2 and all(m.link for m in retold)  # Tengiz's record and the CPC terminal
+    for m in retold:
+        assert f'<a href="{m.link}"' in rendered.html and m.title in rendered.html
+    line = next(x for x in rendered.text.replace("\r\n", "\n").split("\n\n") if "Tengiz" in x and "Also reported by" in x)
+    refs = re.search(r"Also reported by Caspian Energy Monitor((?: \[\d+\])+)", " ".join(line.split()))
+    assert refs is not None and len(refs.group(1).split()) == len(retold), line

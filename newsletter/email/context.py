@@ -62,15 +62,24 @@ def section_title(config: Config, name: str, language: str) -> str:
     return name
 
 
-def also_reported(placed: Any) -> list[dict[str, str]]:
-    """Return the other sources of a merged story that link to their copy, each once: "also reported by …"."""
-    seen = {placed.item.source_name}
-    found = []
+def also_reported(placed: Any) -> list[dict[str, Any]]:
+    """Return the other sources of a merged story with a link to each of their copies: "also reported by …".
+
+    One entry a source, in the order they come, with its first copy's ``link`` and every
+    copy's ``title`` and ``link`` in ``stories``: a briefing paragraph that retells two items
+    of one wire links to both. The shown item's own source is left out when it has no other copy.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    shown = placed.item.link
     for other in getattr(placed, "duplicates", ()):
-        if other.link and other.source_name not in seen:
-            seen.add(other.source_name)
-            found.append({"source": other.source_name, "link": other.link})
-    return found
+        if not other.link or other.link == shown:
+            continue
+        if other.source_name == placed.item.source_name and other.title == placed.item.title:
+            continue  # the same copy again: nothing new to read there
+        entry = found.setdefault(other.source_name, {"source": other.source_name, "link": other.link, "stories": []})
+        if all(s["link"] != other.link for s in entry["stories"]):
+            entry["stories"].append({"title": other.title, "link": other.link})
+    return list(found.values())
 
 
 def context(config: Config, issue: Draft, language: str) -> dict[str, Any]:
