@@ -78,3 +78,11 @@ def test_a_paragraph_that_retells_two_items_of_one_wire_links_to_both(preview: t
     line = next(x for x in rendered.text.replace("\r\n", "\n").split("\n\n") if "Tengiz" in x and "Also reported by" in x)
     refs = re.search(r"Also reported by Caspian Energy Monitor((?: \[\d+\])+)", " ".join(line.split()))
     assert refs is not None and len(refs.group(1).split()) == len(retold), line
+
+
+def test_the_subject_is_the_first_storys_headline_even_when_a_briefing_tells_it(draft: Draft) -> None:
+    first = draft.sections[0].items[0]
+    assert first.item.label  # the demo's first story is shown by a briefing paragraph ...
+    retold = [m.title for m in first.members[1:] if m.link and m.title in draft.subject]
+    assert retold, (draft.subject, [m.title for m in first.members])  # ... and lends a feed's headline
+    assert draft.subject.startswith("Central Asia Briefing #1: ")
