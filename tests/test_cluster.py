@@ -167,7 +167,7 @@ def test_a_translation_is_the_same_story_and_says_why() -> None:
                    source=2, link="https://b.example/1")
     [story] = find([russian, english], language="en")
     assert story.first is english  # the newsletter's language first
-    assert story.reason.startswith("same story: the same figures (1.2 billion, 25%, 49%) and ")
+    assert story.reason.startswith("same story: the same figures (1.2 billion yuan, 25%, 49%) and ")
 
 
 def test_a_briefing_paragraph_that_retells_a_feed_item_joins_it() -> None:
@@ -268,12 +268,12 @@ def test_a_name_has_one_key_in_any_script(word: str, lang: str, other: str, othe
 
 
 @pytest.mark.parametrize(("text", "lang", "expected"), [
-    ("1.2 billion yuan, $1.2bn", "en", {"1.2e+09"}), ("1,2 млрд юаней; 1 200 млн", "ru", {"1.2e+09"}),
+    ("1.2 billion, 1.2bn", "en", {"1.2e+09"}), ("1,2 млрд юаней; 1 200 млн юаней", "ru", {"1.2e+09 CNY"}),
     ("30%, 30 per cent", "en", {"30%"}), ("30 процентов", "ru", {"30%"}), ("30 пайыз", "kk", {"30%"}),
     ("on 15 March", "en", {"03-15"}), ("15 марта", "ru", {"03-15"}), ("15 наурызда", "kk", {"03-15"}),
     ("1,006 kilometres", "en", {"1.01e+03"}), ("1006 км", "ru", {"1.01e+03"}), ("at 2:14 am", "en", {"2:14"}),
     ("won 4–3", "en", {"4–3"}), ("со счётом 4:3", "ru", {"4–3"}), ("in 2027, 3 days", "en", {"2027y"}),
-    ("1,200,000 tonnes", "en", {"1.2e+06"}), ("$350m", "en", {"3.5e+08"}), ("by 50 basis points", "en", {"0.5%"}),
+    ("1,200,000 tonnes", "en", {"1.2e+06"}), ("$350m", "en", {"3.5e+08 USD"}), ("by 50 basis points", "en", {"0.5%"}),
     ("на 0,5 п.п.", "ru", {"0.5%"}), ("с 17.11.2026", "ru", {"11-17", "2026y"}),
 ])
 def test_quantities_are_equal_however_a_language_writes_them(text: str, lang: str, expected: set[str]) -> None:
@@ -321,7 +321,7 @@ def test_reading_facts_is_bounded_in_size_and_time() -> None:
     started = time.perf_counter()
     facts = Reader().read(item("Title", huge))
     assert time.perf_counter() - started < 1.0  # only the opening TEXT_LIMIT characters are read
-    assert {"03-15", "1.2e+09"} <= facts.quantities
+    assert {"03-15", "1.2e+09 USD"} <= facts.quantities
 
 
 def rss(path: Path, title: str, entries: list[tuple[str, str, str]]) -> dict[str, str]:

@@ -122,10 +122,13 @@ class Reader:
 
     def read(self, item: Item) -> Facts:
         """Return the facts of ``item`` (its words are read apart, by ``words``, when needed)."""
-        return self.read_text(item.title, text_of(item))
+        return self.read_text(item.title, text_of(item), year=year_of(item))
 
-    def read_text(self, title: str, body: str, lang: str | None = None) -> Facts:
-        """Return the facts of a headline and a text, in ``lang`` (by default the language of their letters)."""
+    def read_text(self, title: str, body: str, lang: str | None = None, year: int | None = None) -> Facts:
+        """Return the facts of a headline and a text, in ``lang`` (by default the language of their letters).
+
+        Given the ``year`` it was published, "next year" is read as that year and one.
+        """
         text = f"{title}\n{body}"
         lang = lang or language(text)
         entities: list[set[str]] = []
@@ -166,7 +169,7 @@ class Reader:
             for match in _exonym_words().finditer(text.casefold()):
                 if (group := self.group(match.group(), lang)) is not None:
                     entities.append({group})
-        stated, rough = figures(text, lang)
+        stated, rough = figures(text, lang, year)
         return Facts(lang, frozenset().union(*entities), frozenset(stated),
                      tuple(dict.fromkeys(frozenset(e) for e in entities if e)), frozenset(when(text)),
                      rough=frozenset(rough))
@@ -229,6 +232,11 @@ def text_of(item: Item) -> str:
     if not opening or opening in " ".join(body[:2 * SUMMARY_PROBE].split()):
         return body
     return f"{item.summary[:TEXT_LIMIT]}\n{body}"[:TEXT_LIMIT]
+
+
+def year_of(item: Item) -> int:
+    """Return the year ``item`` was published (gathered, when it does not say): what "next year" counts from."""
+    return (item.published_at or item.gathered_at).year
 
 
 def lowercase_words(items: Sequence[Item]) -> set[str]:
@@ -295,13 +303,15 @@ class Batch:
         found = self._sentence_facts.get((position, index))
         if found is None:
             text, lang = self._sentences[position][index], self.facts[position].lang
-            found = self._sentence_facts[(position, index)] = self._reader.read_text("", text, lang).keys
+            year = year_of(self.items[position])
+            found = self._sentence_facts[(position, index)] = self._reader.read_text("", text, lang, year).keys
         return found
 
     def heading(self, position: int) -> frozenset[str]:
         """Return the facts of the inline heading of the item at ``position`` ("Tajikistan."), if it has one."""
         label = self.items[position].label
-        return self._reader.read_text(label, "", self.facts[position].lang).keys if label else frozenset()
+        lang, year = self.facts[position].lang, year_of(self.items[position])
+        return self._reader.read_text(label, "", lang, year).keys if label else frozenset()
 
     def similarity(self, a: int, b: int) -> float:
         """Return the cosine similarity of two items' stemmed words (0 across languages)."""

@@ -7,6 +7,10 @@ score; "50 basis points" and "0,5 п.п." are ``0.5%``; "$350m" is 350 million. 
 and six and Russian and Kazakh "1,2" for one point two, so the comma is read by the text's
 language ("1,200,000" is a million and more in any). Bare numbers under ten say too little to compare stories by,
 and are left out; a year stands alone, marked as one ("2027y"), so that it is not taken for a count.
+An amount of money keeps the currency it is given in ("1.2 billion yuan" is ``1.2e+09 CNY``,
+"$1.2bn" and "1,2 млрд долларов" ``1.2e+09 USD``): two currencies are two figures. Given the
+year a text was published, "next year", "в следующем году" and "келесі жылы" are the year after
+("2027y"), "this year" and "биыл" that year.
 A figure given roughly ("just over 2 million", "about 450", "около 30%") is noted as rough
 (``figures``), and ``near`` says whether a precise figure agrees with it ("2.02 million").
 
@@ -45,12 +49,34 @@ _SCALES = (
 )
 _PERCENT = ("%", "percent", "per cent", "процент", "пайыз")  # a number followed by one of these is a share
 _BASIS = re.compile(r"bps?|basis|базис\w*")  # ... these, a hundredth of one: "50 basis points" are 0.5%
-_CURRENCY = "$€£₸¥"  # "$350m": after a currency sign, "m" is a million and "k" a thousand
+_CURRENCY = "$€£₸¥₽"  # "$350m": after a currency sign, "m" is a million and "k" a thousand
 _NUMBER = re.compile(
     r"(?<![\w.,:])(?P<number>\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d{1,3}(?:,\d{3}){2,}|\d{1,3}(?:\.\d{3}){2,}|\d+)"
     r"(?!:\d)(?:(?P<sep>[.,])(?P<fraction>\d+))?"
     r"(?:\s*(?:-|–)?\s*(?P<unit>%|per cent|percent|[^\W\d_]+))?",
 )
+# Amounts of money carry their currency when one is stated, before the figure ("$1.2bn", "US$", "USD 5m", "€",
+# "₸500") or after it ("1.2 billion yuan", "1,2 млрд. долларов", "500 тенге", "500 ₸"): "1.2e+09 CNY" is never
+# "1.2e+09 USD". A figure with no currency is a bare number, as "30" is not "30%".
+_MONEY = {
+    "USD": ("$", "us$", "usd", "dollar", "dollars"),
+    "EUR": ("€", "eur", "euro", "euros", "евро"),
+    "CNY": ("¥", "cny", "yuan"),
+    "KZT": ("₸", "kzt", "tenge"),
+    "RUB": ("₽", "rub", "rouble", "roubles", "ruble", "rubles"),
+    "GBP": ("£", "gbp"),
+    "UZS": ("uzs", "sum", "sums", "сум", "сума", "сумов", "сумы", "сумға"),
+    "KGS": ("kgs", "som", "soms", "сом", "сома", "сомов", "сомы", "сомға"),
+    "TJS": ("tjs", "somoni", "сомони"),
+    "MANAT": ("manat", "manats"),
+}
+MONEY = {spelling: code for code, spellings in _MONEY.items() for spelling in spellings}
+# ... and the Russian and Kazakh words by their stem, whatever their ending: "долларов", "долларға", "теңгеден".
+_MONEY_STEMS = (("долл", "USD"), ("юан", "CNY"), ("рубл", "RUB"), ("тенге", "KZT"), ("теңге", "KZT"),
+                ("манат", "MANAT"), ("сомони", "TJS"))
+_MONEY_BEFORE = re.compile(r"(?:(?<![^\W\d_])(?:US\$|USD|EUR|CNY|KZT|RUB|GBP|UZS|KGS|TJS)|[$€£₸¥₽])[ \u00a0]?$",
+                           re.IGNORECASE)
+_MONEY_AFTER = re.compile(r"\.?[ \u00a0]*(?:(?:US|U\.S\.)[ \u00a0])?([$€£₸¥₽]|[^\W\d_]+)")
 _DIGIT = re.compile(r"\d")  # one quick look before the others
 # Each of these begins with a look behind, which makes the search try every position: they
 # run only where a quick look (a digit first) finds what they need.
@@ -96,17 +122,34 @@ def _month(word: str) -> int | None:
     return found
 
 
-def quantities(text: str, lang: str) -> set[str]:
+def quantities(text: str, lang: str, year: int | None = None) -> set[str]:
     """Return the quantities ``text`` states, as keys equal across languages and spellings."""
-    return figures(text, lang)[0]
+    return figures(text, lang, year)[0]
 
 
-def figures(text: str, lang: str) -> tuple[set[str], set[str]]:
+# A year named by its distance from the text's own ("next year", "в следующем году", "келесі жылы", "this year",
+# "биыл", "last year"): read, when the year the text was published is known, as the year it is ("2027y").
+_RELATIVE = re.compile(
+    r"(?<!the )\b(?:(?P<next>next year|(?:в |на )?(?:следующ|будущ)(?:ем|его|ий) год\w*|келесі жыл\w*)"
+    r"|(?P<this>this year|(?:в )?(?:этом|этого|текущ(?:ем|его)|нынешн(?:ем|его)) год\w*|биыл\w*)"
+    r"|(?P<last>last year|(?:в )?прошл(?:ом|ого) год\w*|былтыр\w*|өткен жыл\w*))\b",
+    re.IGNORECASE,
+)
+_STEPS = {"next": 1, "this": 0, "last": -1}
+
+
+def relative_years(text: str, year: int) -> set[str]:
+    """Return the years ``text`` names by their distance from ``year``: "next year" in 2026 is "2027y"."""
+    return {f"{year + _STEPS[m.lastgroup or 'this']}y" for m in _RELATIVE.finditer(text)}
+
+
+def figures(text: str, lang: str, year: int | None = None) -> tuple[set[str], set[str]]:
     """Return the quantities ``text`` states and the figures it gives roughly, each with which way it rounds.
 
-    "more than 450" is "450>", "almost 30%" "30%<", "около 2 млн" "2e+06~".
+    "more than 450" is "450>", "almost 30%" "30%<", "около 2 млн" "2e+06~". Given the ``year`` the
+    text was published, "next year" is that year and one ("2027y"), as if written out.
     """
-    found: set[str] = set()
+    found: set[str] = relative_years(text, year) if year is not None else set()
     rough: set[str] = set()
     if not _DIGIT.search(text):
         return found, rough
@@ -144,9 +187,11 @@ def figures(text: str, lang: str) -> tuple[set[str], set[str]]:
             key = f"{value / 100:g}%"
         elif (factor := _scale(unit) if unit else None) is None and unit in ("m", "k") and m.start() \
                 and text[m.start() - 1] in _CURRENCY:
-            key = f"{value * (1e6 if unit == 'm' else 1e3):.3g}"
+            key = f"{value * (1e6 if unit == 'm' else 1e3):.3g}" + _money(text, m, scaled=True)
         elif factor is not None:
-            key = f"{value * factor:.3g}"
+            key = f"{value * factor:.3g}" + _money(text, m, scaled=True)
+        elif money := _money(text, m, scaled=False):  # "$2000", "500 тенге": an amount, not a year
+            key = f"{value:.3g}{money}"
         elif m.group("sep") is None and 1900 <= value <= 2100:
             found.add(f"{value:g}y")
             continue
@@ -160,6 +205,30 @@ def figures(text: str, lang: str) -> tuple[set[str], set[str]]:
     return found, rough
 
 
+def _money(text: str, m: re.Match[str], *, scaled: bool) -> str:
+    """Return the currency of the figure ``m`` as a key's ending (" USD": "$1.2bn", "1,2 млрд долларов"), else "".
+
+    When the word after the number is a scale ("billion", "млрд."), the currency may follow it.
+    """
+    before = _MONEY_BEFORE.search(text, max(0, m.start() - 4), m.start())
+    if before:
+        return _currency(before.group().strip(" \u00a0"))
+    unit = m.group("unit")
+    if unit and not scaled:
+        return _currency(unit)
+    after = _MONEY_AFTER.match(text, m.end())
+    if after is None or (after.group().startswith(".") and not unit):  # "in 2025. Dollar…": another sentence
+        return ""
+    return _currency(after.group(1))
+
+
+def _currency(word: str) -> str:
+    """Return the currency a word or sign names as a key's ending (" USD": "$", "долларов", "теңгеден"), else ""."""
+    word = word.casefold()
+    code = MONEY.get(word) or next((code for stem, code in _MONEY_STEMS if word.startswith(stem)), None)
+    return f" {code}" if code else ""
+
+
 # Words before a figure that say it is rounded: "just over 2 million", "about 450", "около 30".
 # ... and which way the true figure lies: ">" at or above it, "<" at or below it, "~" either way.
 _HEDGES = {f" {w}": way for way, words in ((">", "over|more than|более|свыше|больше"),
@@ -171,7 +240,10 @@ _HEDGE_ENDS = tuple(_HEDGES)
 
 def _rough(text: str, start: int) -> str:
     """Return which way a word before the figure at ``start`` rounds it (">": "just over"; "~": "около"), else ""."""
-    before = " " + text[max(0, start - 16):start].rstrip(_CURRENCY + " \u00a0").casefold()
+    before = text[max(0, start - 16):start]
+    if money := _MONEY_BEFORE.search(before):  # "about US$2 million"
+        before = before[:money.start()]
+    before = " " + before.rstrip(" \u00a0").casefold()
     if not before.endswith(_HEDGE_ENDS):
         return ""
     return next(way for hedge, way in _HEDGES.items() if before.endswith(hedge))
@@ -186,7 +258,8 @@ def near(rough: str, precise: str) -> bool:
     over", "almost").
     """
     key, way = rough[:-1], rough[-1:]
-    if key.endswith("%") != precise.endswith("%"):
+    (key, _, money), (precise, _, other) = key.partition(" "), precise.partition(" ")
+    if key.endswith("%") != precise.endswith("%") or money != other:  # "about 2 billion tenge" is no $2.02 billion
         return False
     try:
         a, b = float(key.rstrip("%")), float(precise.rstrip("%"))
@@ -241,6 +314,8 @@ def when(text: str) -> set[str]:
 
 
 _NAMES = {1e12: "trillion", 1e9: "billion", 1e6: "million"}
+_MONEY_NAMES = {"USD": "dollars", "EUR": "euros", "CNY": "yuan", "KZT": "tenge", "RUB": "roubles", "GBP": "pounds",
+                "UZS": "sum", "KGS": "som", "TJS": "somoni", "MANAT": "manat"}
 _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
                 "November", "December")
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -261,6 +336,9 @@ def describe(key: str) -> str:
         return f"about {describe(key[1:])}"
     if key.endswith("y"):
         return key[:-1]
+    if " " in key:  # "1.2e+09 CNY": an amount of money
+        amount, _, code = key.partition(" ")
+        return f"{describe(amount)} {_MONEY_NAMES.get(code, code)}"
     if key.endswith("%") or not re.fullmatch(r"[\d.e+]+", key):
         return key
     value = float(key)
