@@ -12,7 +12,10 @@
    over 8 connections into the same kind of relay, taking turns for ``--rounds`` rounds.
    Goal: the full path takes at most 1/0.9 of the blast's time. It prints where the
    time goes: the wire's floor, the CPU each side and each relay spent, how busy the
-   machine was, and what building and signing one message costs.
+   machine was, and what building and signing one message costs. ``--rtt`` (fast relay
+   only) makes the relay answer every command that much later too, as one across a
+   network does: then the full path pipelines each envelope (one round trip where
+   smtplib takes three), and its commit waits within that round trip.
 3. Memory: the same send to 1,000 and to 100,000 subscribers, each in its own
    process; the peak resident memory of the send itself (VmHWM reset just before
    it) and the Python heap peak are printed. Goal: 100,000 within 20% of 1,000.
@@ -22,7 +25,7 @@ asyncio, pipelining offered; or the slow aiosmtpd relay), so neither side shares
 interpreter with the server it sends to.
 
     python bench/send.py [--subscribers 20000] [--connections 4] [--sizes 1000,100000] [--json]
-    python bench/send.py --skip-rate --sizes '' --slow-relay [--relay fast] [--rounds 3] [--slow-subscribers 8000]
+    python bench/send.py --skip-rate --sizes '' --slow-relay [--relay fast [--rtt 0.002]] [--rounds 3] [--slow-subscribers 8000]
 """
 
 from __future__ import annotations
@@ -210,10 +213,10 @@ def costs(app: Newsletter, readers: int = 400) -> dict[str, float]:
             "dkimpy_sign_ms": round(dkimpy_sign / 100 * 1000, 3)}
 
 
-def slow_relay_round(subscribers: int, connections: int, delay: float, kind: str) -> dict[str, Any]:
+def slow_relay_round(subscribers: int, connections: int, delay: float, kind: str, rtt: float) -> dict[str, Any]:
     """One round: the full path signed with Ed25519 into a slow relay, then the raw blast unsigned into another."""
     with tempfile.TemporaryDirectory() as tmp:
-        relay = RemoteSink(delay, kind)
+        relay = RemoteSink(delay, kind, rtt)
         app = newsletter(Path(tmp) / "full", subscribers, relay.url, connections, dkim=True)
         with Meter() as full:
             report = app.send(fetch=False)
@@ -224,7 +227,7 @@ def slow_relay_round(subscribers: int, connections: int, delay: float, kind: str
         per_message = costs(app)
         app.store.close()
     relay_full = relay.cpu
-    relay = RemoteSink(delay, kind)
+    relay = RemoteSink(delay, kind, rtt)
     with Meter() as raw:
         raw_blast(relay.url, message, subscribers, connections)
     assert relay.stop() == subscribers
@@ -241,12 +244,14 @@ def slow_relay_round(subscribers: int, connections: int, delay: float, kind: str
             "message_bytes": len(message), **per_message}
 
 
-def slow_relay(subscribers: int, connections: int, delay: float, rounds: int, kind: str) -> dict[str, Any]:
+def slow_relay(subscribers: int, connections: int, delay: float, rounds: int, kind: str,
+               rtt: float = 0.0) -> dict[str, Any]:
     """Take turns for ``rounds`` rounds; return every round and the median ratio (raw time / full time)."""
-    runs = [slow_relay_round(subscribers, connections, delay, kind) for _ in range(rounds)]
+    runs = [slow_relay_round(subscribers, connections, delay, kind, rtt) for _ in range(rounds)]
     ratios = [r["ratio"] for r in runs]
     return {"relay": kind, "subscribers": subscribers, "connections": connections, "delay_ms": delay * 1000,
-            "floor_s": round(subscribers / connections * delay, 2), "runs": runs,
+            "rtt_ms": rtt * 1000,  # the floor: a round trip for the envelope, one for the message
+            "floor_s": round(subscribers / connections * (delay + 2 * rtt), 2), "runs": runs,
             "ratio_median": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
             "goal": 0.9}
 
@@ -314,6 +319,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="Slow-relay rounds, each side once a round.")
     parser.add_argument("--relay", choices=["aiosmtpd", "fast"], default="aiosmtpd",
                         help="The slow relay: aiosmtpd (4 ms of CPU a message itself) or the FastSink, answering late.")
+    parser.add_argument("--rtt", type=float, default=0.0,
+                        help="Seconds the fast relay also takes to answer every command, as across a network.")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="Print one JSON document.")
     args = parser.parse_args()
@@ -325,8 +332,10 @@ def main() -> None:
     if not args.skip_rate:
         result["rate"] = rate(args.subscribers, args.connections, not args.no_pipelining)
     if args.slow_relay:
+        if args.rtt and args.relay != "fast":
+            parser.error("--rtt needs --relay fast")
         result["slow_relay"] = slow_relay(args.slow_subscribers, args.slow_connections, args.delay, args.rounds,
-                                          args.relay)
+                                          args.relay, args.rtt)
     if args.sizes:
         result["memory"] = memory([int(n) for n in args.sizes.split(",")], args.heap)
     if args.json:
@@ -353,7 +362,8 @@ def main() -> None:
 
 
 def _print_slow(s: dict[str, Any]) -> None:
-    print(f"slow relay ({s['relay']}, {s['delay_ms']:g} ms a message): {s['subscribers']} readers over "
+    rtt = f", every answer {s['rtt_ms']:g} ms late" if s["rtt_ms"] else ""
+    print(f"slow relay ({s['relay']}, {s['delay_ms']:g} ms a message{rtt}): {s['subscribers']} readers over "
           f"{s['connections']} connections, "
           f"Ed25519 DKIM; the wire's floor {s['floor_s']} s")
     for r in s["runs"]:

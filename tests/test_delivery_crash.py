@@ -27,12 +27,15 @@ from newsletter.config import load
 from newsletter.sink import Sink
 
 
-@pytest.mark.parametrize("after", [1, 120, 295])
+@pytest.mark.parametrize(("after", "pipelining"), [(1, False), (120, False), (295, False), (120, True)])
 def test_kill_9_mid_send_then_send_again_delivers_everyone_once(tmp_path: Path, documents: Path,
-                                                                after: int) -> None:
-    """Killed once ``after`` readers have the issue; the server holds the rest, so the send cannot finish first."""
+                                                                after: int, pipelining: bool) -> None:
+    """Killed once ``after`` readers have the issue; the server holds the rest, so the send cannot finish first.
+
+    With PIPELINING each connection writes its next envelope before its previous outcome is committed.
+    """
     readers = 300
-    script = Script(stall={f"r{i}@example.org" for i in range(after + CONNECTIONS, readers)})
+    script = Script(stall={f"r{i}@example.org" for i in range(after + CONNECTIONS, readers)}, pipelining=pipelining)
     with serve_script(script) as server:
         app, config = crash_newsletter(tmp_path, server, readers, {})
         send_and_kill(config, server, after, {})

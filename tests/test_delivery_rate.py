@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from helpers.newsletters import queue_issue, write_config
 from helpers.ratelimits import Counting, FakeClock, SharedCounting, most_in_one_second
 from helpers.smtp import ScriptedServer
@@ -77,3 +78,27 @@ def test_workers_on_one_database_never_send_in_the_same_slot(tmp_path: Path, req
     assert len(granted) == 120 and all(w.granted for w in workers)
     assert all(later - earlier >= 1 / 8 for earlier, later in zip(granted, granted[1:]))  # never closer, whoever sends
     assert most_in_one_second(granted) == 8
+
+
+def test_the_next_stretch_is_reserved_ahead_so_no_connection_waits_for_the_database(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.db")
+    limit = SharedCounting(store, 64, FakeClock())  # six slots a stretch, 1/64 s apart: exact in binary
+
+    def series_end() -> float:
+        t = store.t.send_rate
+        with store.begin() as conn:
+            return float(conn.execute(sa.select(t.c.next_at)).scalar_one())
+
+    limit.prepare()  # nothing handed out yet: the first stretch is reserved ahead
+    assert series_end() == 6 / 64
+    for _ in range(3):
+        limit.acquire()
+    limit.prepare()  # half of it is handed out: the next stretch is reserved
+    limit.prepare()  # one is ready: nothing more
+    assert series_end() == 12 / 64
+    for _ in range(9):
+        limit.acquire()  # the rest of this stretch, then the one reserved ahead, without the database
+    assert series_end() == 12 / 64 and limit.granted == [k / 64 for k in range(12)]
+    limit.acquire()  # nothing reserved ahead: this one reserves the next stretch itself
+    assert series_end() == 18 / 64 and limit.granted[-1] == 12 / 64
+    store.close()

@@ -1,9 +1,12 @@
 """Delivery: empty an issue's outbox through the connection pool, within the rate, retrying what it may.
 
 A row becomes ``sent`` only after the SMTP server accepted the message, and each
-outcome is committed before its connection sends another message, so a crash
-repeats at most one message per connection. Workers claim rows in batches
-(see ``outbox``), so any number of ``send`` or ``worker`` processes can share an issue.
+outcome is committed before its connection ends another message (the server accepts
+one only at its end), so a crash repeats at most one message per connection and loses
+none. The connection does not wait for that commit before it starts the next message:
+it waits while the server answers that message's envelope (see ``pool``). Workers
+claim rows in batches (see ``outbox``), so any number of ``send`` or ``worker``
+processes can share an issue.
 """
 
 from __future__ import annotations

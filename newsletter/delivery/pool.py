@@ -1,12 +1,20 @@
 """The connection pool: a few persistent SMTP sessions, each in its own thread, sending claimed deliveries.
 
 Each thread takes the next job whose message the producer has built and signed
-(``producer``), waits for a slot of the shared rate limit, hands the message over and
-submits the outcome for recording. Before it hands over its next message it waits
-until the previous outcome is committed: so at most one message per connection is
-ever accepted by the server and not yet recorded, while the recording overlaps with
-taking the next one. (Waiting only before the message's final dot, to overlap the
-commit with its envelope, measured slower: docs/performance.md.)
+(``producer``), takes a slot of the shared rate limit (reserved ahead in the database by
+the producer: ``ratelimit``), hands the message over and submits the outcome for
+recording (``recorder``), then goes on to the next message at once.
+
+What holds after a crash: a server accepts a message only at its final dot, and no
+connection sends the final dot of a message before the outcome of its previous one is
+committed. So at any moment at most one message per connection can have been accepted
+and not recorded: a ``kill -9`` repeats at most that many, and loses none. This was so
+before as well; what changed is where the connection waits for that commit. It used to
+wait before the next message's envelope. Now it writes the envelope first and waits
+while the server answers it (``Connection.send``'s ``ready``), so the commit overlaps a
+round trip to the server instead of coming before it; the claim is checked there too,
+last thing before the message can be accepted. If the commit fails, or the claim has
+lapsed, the session is closed before the message's end and the server discards it.
 """
 
 from __future__ import annotations
@@ -19,8 +27,8 @@ from collections.abc import Callable, Sequence
 from newsletter.delivery.outbox import DEFERRED, FAILED, PENDING, SENT, Job
 from newsletter.delivery.producer import Outcome, Producer, Ready, reason_of
 from newsletter.delivery.ratelimit import RateLimit
-from newsletter.delivery.smtp import Connection, Dropped, Refused
-from newsletter.error import SmtpError
+from newsletter.delivery.smtp import Connection, Dropped, Refused, Withdrawn
+from newsletter.error import SmtpError, StoreError
 
 __all__ = ["LAPSED", "Outcome", "Pool", "SenderRefused"]
 
@@ -72,7 +80,7 @@ class Pool:
         self._probe = threading.Lock()  # held by the one thread sending until then
         self._policy_refusals = 0
         self.producer = Producer(build, depth=depth or 2 * size, stamp=stamp, skip=self._stopping,
-                                 on_error=lambda e: self._fail(e, fatal=True))
+                                 on_error=lambda e: self._fail(e, fatal=True), between=limit.prepare)
 
     @property
     def alive(self) -> int:
@@ -156,17 +164,22 @@ class Pool:
             self.halted.set()
 
     def _attempt(self, connection: Connection, ready: Ready, stored: Callable[[], None]) -> Outcome:
-        """Send one built message once ``stored`` returns; every answer of the server becomes an outcome."""
+        """Send one built message, ending it only once ``stored`` returns; every answer of the server becomes an outcome."""
         job, message = ready.job, ready.message
         assert message is not None
         self.limit.acquire()
-        stored()
-        # Asked last thing before the send: a pause at any point before it (a stopped process, a
-        # suspended VM) may have let another worker take this row.
-        if not self.held(job):
-            return Outcome(job, PENDING, LAPSED)
+
+        def may_end() -> bool:
+            stored()
+            # Asked last thing before the message can be accepted: a pause at any point before it (a
+            # stopped process, a suspended VM) may have let another worker take this row.
+            return self.held(job)
         try:
-            connection.send(self.sender, job.email, message)
+            connection.send(self.sender, job.email, message, ready=may_end)
+        except Withdrawn:
+            return Outcome(job, PENDING, LAPSED)
+        except StoreError:
+            raise  # the previous outcome could not be recorded: nothing more may be sent
         except Refused as e:
             if e.stage == "mail" and e.permanent:
                 raise SenderRefused(f"SMTP server {connection.url} refused the sender {self.sender}: {e}") from e

@@ -52,17 +52,21 @@ class Producer:
     ``put`` queues a job; ``take`` returns the next ready one, waiting for it, or None
     once the producer is closed; ``give_back`` returns one a connection could not send
     to the front of the line. ``skip()`` (the run is stopping) drops jobs unbuilt.
+    ``between()`` runs after each message is queued, for other work done ahead of the
+    connections (the pool reserves send slots there).
     """
 
     def __init__(self, build: Callable[[Job], bytes], *, depth: int,
                  stamp: Callable[[bytes], bytes] = lambda message: message,
                  skip: Callable[[], bool] = lambda: False,
-                 on_error: Callable[[BaseException], None] = lambda e: None) -> None:
+                 on_error: Callable[[BaseException], None] = lambda e: None,
+                 between: Callable[[], None] = lambda: None) -> None:
         self.build = build
         self.stamp = stamp
         self.depth = max(1, depth)
         self.skip = skip
         self.on_error = on_error
+        self.between = between
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._ready: collections.deque[Ready] = collections.deque()
         self._cond = threading.Condition()
@@ -137,6 +141,7 @@ class Producer:
                     break
                 self._ready.append(ready)
                 self._cond.notify_all()
+            self.between()
 
     def _make(self, job: Job) -> Ready:
         if job.status != "active":

@@ -4,6 +4,8 @@
 same limit for every worker on the database, on one host or many: each worker takes
 the slots it sends in from a series kept in the store, a short block at a time, so
 no two workers ever send in the same slot and the provider's limit holds in total.
+Its next block is reserved ahead (``prepare``, which the producer calls between the
+messages it builds), so a connection does not wait for the database to get a slot.
 """
 
 from __future__ import annotations
@@ -84,6 +86,9 @@ class RateLimit:
         self.clock.sleep_until(slot)
         return slot
 
+    def prepare(self) -> None:
+        """Do ahead of time what a later ``acquire`` would otherwise wait for (nothing, in one process)."""
+
 
 class SharedRateLimit(RateLimit):
     """The limit of every worker on ``store``'s database together.
@@ -92,7 +97,9 @@ class SharedRateLimit(RateLimit):
     at the present when idle, like ``RateLimit``): that stretch of time is its own.
     Within it, its connections send one after another at least ``1/rate`` apart and
     never later than one interval before its end, so sends are never closer than
-    ``1/rate`` whichever worker makes them.
+    ``1/rate`` whichever worker makes them. Once half of the stretch is handed out,
+    ``prepare`` reserves the next one; a connection reserves one itself only when none
+    is ready nor on its way, and one reserved ahead that has passed unused is dropped.
     """
 
     def __init__(self, store: Store, rate: float, clock: Clock | None = None) -> None:
@@ -100,16 +107,41 @@ class SharedRateLimit(RateLimit):
         self.store = store
         self.block = max(1, round(rate * BLOCK_SECONDS))  # slots per reservation
         self._next = self._last = -1.0  # the next free moment and the last slot of this worker's stretch
+        self._ahead: float | None = None  # the first slot of the stretch reserved ahead, if any
+        self._reserving = False  # a reservation ahead is on its way
+        self._reserved = threading.Condition(self._lock)
 
     def reserve(self) -> float:
-        with self._lock:
+        with self._reserved:
             now = self.clock.now()
             slot = max(now, self._next)
-            if slot > self._last:
-                slot = self._take(now)
-                self._last = slot + (self.block - 1) / self.rate
+            while slot > self._last:  # past this worker's stretch: on to the next
+                if self._ahead is not None:
+                    start, self._ahead = self._ahead, None
+                    slot, self._last = max(now, start), start + (self.block - 1) / self.rate
+                elif self._reserving:
+                    self._reserved.wait()
+                    now = self.clock.now()
+                    slot = max(now, self._next)
+                else:
+                    slot = self._take(now)
+                    self._last = slot + (self.block - 1) / self.rate
             self._next = slot + 1 / self.rate
             return slot
+
+    def prepare(self) -> None:
+        """Reserve the next stretch once half of this one is handed out, unless one is ready or on its way."""
+        with self._reserved:
+            if self._ahead is not None or self._reserving or self._next <= self._last - self.block / 2 / self.rate:
+                return
+            self._reserving = True
+        start = None
+        try:
+            start = self._take(self.clock.now())
+        finally:
+            with self._reserved:
+                self._ahead, self._reserving = start, False
+                self._reserved.notify_all()
 
     def _take(self, now: float) -> float:
         """Reserve the next block of the store's series; return the time of its first slot."""

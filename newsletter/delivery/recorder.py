@@ -1,4 +1,11 @@
-"""The recorder: outcomes of deliveries written to the outbox in group commits, from a thread of its own."""
+"""The recorder: outcomes of deliveries written to the outbox in group commits, from a thread of its own.
+
+Each outcome is written as soon as the thread is free, together with every other one
+waiting (one transaction, one ``executemany``), and ``submit`` returns a function that
+waits for that commit. The pool calls it before the end of the connection's next message
+(``pool``): that wait is what bounds the messages a ``kill -9`` can repeat to one per
+connection. Any failure to record stops the send as a ``StoreError``.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ import sqlalchemy as sa
 
 from newsletter import subscribers
 from newsletter.delivery.outbox import DEFERRED, FAILED, PENDING, SENT, SKIPPED, Closer
-from newsletter.delivery.producer import Outcome
+from newsletter.delivery.producer import Outcome, reason_of
 from newsletter.error import StoreError
 from newsletter.store import Store, now
 
@@ -21,7 +28,7 @@ class Recorder:
     """Store outcomes from a thread of its own, all those waiting in one transaction (a group commit).
 
     ``submit`` hands over an outcome and returns a function that blocks until it is
-    committed: a connection calls it before it sends its next message, which is
+    committed: a connection calls it before its next message can be accepted, which is
     what bounds the messages a crash can repeat to one per connection.
     """
 
@@ -107,6 +114,9 @@ class Recorder:
         if isinstance(error, sa.exc.OperationalError):
             reason = str(getattr(error, "orig", None) or error).splitlines()[0]
             error = StoreError(f"database error: {reason}")
+        elif not isinstance(error, StoreError):  # the pool stops on a StoreError, whatever the cause
+            cause, error = error, StoreError(f"cannot record deliveries: {reason_of(error)}")
+            error.__cause__ = cause
         self._error = error
 
     def _store(self, conn: sa.Connection, batch: list[Outcome]) -> dict[int, str]:

@@ -3,6 +3,11 @@
 A session that cannot be opened says why in words, naming the server and what to do
 (``newsletter.network``): nothing listening, an unknown host, TLS expected where the
 server speaks plain text or the other way round, an untrusted certificate.
+
+A server accepts a message only at its final dot. ``Connection.send`` lets its caller
+decide at the last moment before that dot (``ready``), while the envelope is on its way,
+whether the message goes: the pool waits there for the previous outcome's commit, so
+that wait overlaps the server's answers instead of coming before them.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 
 from newsletter import network
 from newsletter.config import SmtpUrl
@@ -52,6 +58,10 @@ class Refused(SmtpError):
 
 class Dropped(SmtpError):
     """The connection was lost or timed out in the middle of a message; it may or may not have arrived."""
+
+
+class Withdrawn(SmtpError):
+    """The sender took a message back before its end: the session was closed, so the server discarded it."""
 
 
 class Connection:
@@ -177,8 +187,15 @@ class Connection:
                                     "account and that the token has the mail scope") from e
             token = self.token.renew(token)
 
-    def send(self, sender: str, recipient: str, message: bytes) -> None:
+    def send(self, sender: str, recipient: str, message: bytes, *,
+             ready: Callable[[], bool] | None = None) -> None:
         """Send one message to one recipient.
+
+        ``ready`` is asked once the envelope is on its way and before the message can be
+        accepted: with PIPELINING as soon as the envelope is written, so whatever it waits
+        for overlaps the server's answers; without, once the server has answered DATA.
+        When it answers False, or raises, the session is closed before the message ends
+        (the server discards it) and ``Withdrawn`` is raised, or what it raised.
 
         Raises ``Refused`` when the server answers with an error code (at the mail,
         rcpt or data stage), ``Dropped`` when the connection is lost or times out
@@ -201,6 +218,7 @@ class Connection:
             if self._pipelined:
                 mail = " ".join([f"MAIL FROM:<{sender}>", *options])
                 smtp.send(f"{mail}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode())
+                self._ask(ready)
                 replies = [smtp.getreply(), smtp.getreply(), smtp.getreply()]
             else:
                 replies = [smtp.mail(sender, options)]
@@ -212,6 +230,8 @@ class Connection:
                 if code not in (250, 251, 354):
                     self._abandon(replies)
                     raise Refused(code, _decode(text), stage)
+            if not self._pipelined:
+                self._ask(ready)
             smtp.send(data + b".\r\n")
             # The answer to the end of a message may take long (content filters); a client that
             # gives up early re-sends a message the server went on to deliver.
@@ -229,6 +249,25 @@ class Connection:
             self.close()
         if code != 250:
             raise Refused(code, _decode(text), "data")
+
+    def _ask(self, ready: Callable[[], bool] | None) -> None:
+        """Ask ``ready`` whether the message may go; if not, drop the session before the message ends."""
+        if ready is None:
+            return
+        try:
+            go = ready()
+        except BaseException:
+            self._drop()
+            raise
+        if not go:
+            self._drop()
+            raise Withdrawn(f"message withdrawn before its end; the session with {self.url} was closed")
+
+    def _drop(self) -> None:
+        """Close the socket without a word: mid-message, QUIT would be read as part of it."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
 
     def _abandon(self, replies: list[tuple[int, bytes]]) -> None:
         """End a failed transaction: finish a DATA the server accepted anyway, then RSET."""

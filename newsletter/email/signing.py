@@ -1,27 +1,37 @@
 """Finishing built messages: a ``Stamp`` (header lines on top, then the DKIM signature), signed in a child process.
 
 A send's threads share one interpreter lock. Signing is most of the CPU a message
-costs after it is built, so a long send signs in a ``SigningProcess``: a child that
-loads the key and signs whatever it is sent, over a pipe, while the sending threads
-keep this process to themselves (docs/performance.md measures both ways). The child
-starts at once and the parent signs by itself until the child says it is ready, or
-if the child dies; a child whose parent dies sees its pipe close and ends too.
+costs after it is built, so a long send signs in a ``SigningProcess``: a child
+(``python -m newsletter.email.signing``) that loads the key and signs whatever it is
+sent, over a pipe, while the sending threads keep this process to themselves
+(docs/performance.md measures both ways). The child imports this module and the
+signer and nothing else: not the main module of whatever started the send, as a
+``multiprocessing`` child would (under a benchmark that cost it 0.7 s of CPU, and a
+script without a ``__main__`` guard would run again in it). The key goes down the
+pipe, never on the command line. The parent signs by itself until the child says it
+is ready, or if the child dies; a child whose parent dies sees its pipe close and ends too.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import logging
-import multiprocessing
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
+import os
+import select
+import struct
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
+import newsletter
 from newsletter.email.dkim import Dkim, SigningError
 
 log = logging.getLogger("newsletter.email")
 
 READY = b"ready"
 FAILED = b"!"  # an answer starting so carries the reason a message could not be signed
+_LENGTH = struct.Struct("!I")  # each message on the pipe: its length, then its bytes
 
 
 @dataclass(frozen=True)
@@ -42,13 +52,19 @@ class SigningProcess:
     def __init__(self, dkim: Dkim) -> None:
         self.dkim = dkim
         self.ready = False  # the child has loaded its key and answers
-        context = multiprocessing.get_context("spawn")  # never fork a process that runs threads
-        self._conn, child = context.Pipe()
-        fresh = dataclasses.replace(dkim)  # without the key object the parent may hold loaded: it cannot be pickled
-        self._process = context.Process(target=_serve, args=(child, fresh), name="dkim-signer", daemon=True)
-        self._process.start()
-        child.close()
         self._broken = False
+        # The child imports this very package, wherever this process found it.
+        root = str(Path(newsletter.__file__).resolve().parent.parent)
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+        self._process = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, bufsize=0, env={**os.environ, "PYTHONPATH": path})
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._to, self._from = self._process.stdin.fileno(), self._process.stdout.fileno()
+        fields = {**asdict(dkim), "key": dkim.key.decode("ascii")}  # PEM or base64: ASCII either way
+        try:
+            _write(self._to, json.dumps(fields).encode())
+        except OSError:
+            self._broken = True
 
     def wait(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for the child to be ready; return whether it is."""
@@ -60,8 +76,8 @@ class SigningProcess:
         self._check(0)
         if self.ready:
             try:
-                self._conn.send_bytes(message)
-                answer = self._conn.recv_bytes()
+                _write(self._to, message)
+                answer = _read(self._from)
             except (OSError, EOFError) as e:
                 log.warning("the DKIM signing process stopped (%s); signing in this process", e or type(e).__name__)
                 self.ready, self._broken = False, True
@@ -71,36 +87,75 @@ class SigningProcess:
                 return answer
         return self.dkim.signature(message)
 
+    @property
+    def pid(self) -> int:
+        """Return the child's process id."""
+        return self._process.pid
+
     def close(self) -> None:
         """End the child (it sees its pipe close) and wait for it."""
-        self._conn.close()
-        self._process.join(timeout=5)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join()
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.close()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process.stdout.close()
 
     def _check(self, timeout: float) -> None:
         if self.ready or self._broken:
             return
         try:
-            if self._conn.poll(timeout):
-                self.ready = self._conn.recv_bytes() == READY
+            if select.select([self._from], [], [], timeout)[0]:
+                self.ready = _read(self._from) == READY
                 self._broken = not self.ready
         except (OSError, EOFError):
             self._broken = True
 
 
-def _serve(conn: Connection, dkim: Dkim) -> None:
-    """Sign every message that comes down ``conn`` until it closes (the child's side)."""
+def _write(fd: int, data: bytes) -> None:
+    view = memoryview(_LENGTH.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read(fd: int) -> bytes:
+    (size,) = _LENGTH.unpack(_exactly(fd, _LENGTH.size))
+    return _exactly(fd, size)
+
+
+def _exactly(fd: int, size: int) -> bytes:
+    parts, left = [], size
+    while left:
+        part = os.read(fd, left)
+        if not part:
+            raise EOFError("the pipe closed")
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def serve(source: int, sink: int) -> None:
+    """Sign every message that comes down ``source`` until it closes, answering on ``sink`` (the child's side)."""
+    try:
+        fields = json.loads(_read(source))
+    except (EOFError, OSError):
+        return
+    dkim = Dkim(**{**fields, "key": fields["key"].encode("ascii")})
     dkim.signature(b"Subject: warm\r\n\r\n")  # load the key before saying ready
-    conn.send_bytes(READY)
+    _write(sink, READY)
     while True:
         try:
-            message = conn.recv_bytes()
+            message = _read(source)
         except (EOFError, OSError):
             return
         try:
             answer = dkim.signature(message)
         except SigningError as e:
             answer = FAILED + str(e).encode()
-        conn.send_bytes(answer)
+        _write(sink, answer)
+
+
+if __name__ == "__main__":
+    serve(sys.stdin.fileno(), sys.stdout.fileno())

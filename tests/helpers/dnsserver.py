@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -59,15 +60,31 @@ class _Tcp(socketserver.StreamRequestHandler):
         self.wfile.write(len(reply).to_bytes(2, "big") + reply)
 
 
+def _bound(attempts: int = 50) -> tuple[socketserver.ThreadingUDPServer, socketserver.ThreadingTCPServer, int]:
+    """Bind UDP to a free port and TCP to the same one; when TCP's is taken (a busy machine's
+    outgoing connection may hold it), close both and try another."""
+    for _ in range(attempts):
+        udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), _Udp)
+        port = udp.server_address[1]
+        tcp = socketserver.ThreadingTCPServer(("127.0.0.1", port), _Tcp, bind_and_activate=False)
+        tcp.allow_reuse_address = True
+        try:
+            tcp.server_bind()
+        except OSError as e:
+            tcp.server_close()
+            udp.server_close()
+            if e.errno != errno.EADDRINUSE:
+                raise
+            continue
+        tcp.server_activate()
+        return udp, tcp, port
+    raise OSError(errno.EADDRINUSE, f"no port free for both UDP and TCP after {attempts} tries")
+
+
 @contextmanager
 def serve_dns(zones: dict[str, str]) -> Iterator[str]:
     """Serve ``zones`` on 127.0.0.1 (UDP and TCP, one free port) and yield ``"127.0.0.1:port"``."""
-    udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), _Udp)
-    port = udp.server_address[1]
-    tcp = socketserver.ThreadingTCPServer(("127.0.0.1", port), _Tcp, bind_and_activate=False)
-    tcp.allow_reuse_address = True
-    tcp.server_bind()
-    tcp.server_activate()
+    udp, tcp, port = _bound()
     for server in (udp, tcp):
         server.zones = Zones(zones)  # type: ignore[attr-defined]
         server.daemon_threads = True

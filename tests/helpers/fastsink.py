@@ -17,16 +17,18 @@ class FastSink:
     commands with one write. It counts messages and, with ``keep``, keeps them.
     ``pipelining=False`` stops it from offering PIPELINING. With ``delay`` it answers
     the end of each message that many seconds late, as a busy relay does, reading
-    nothing more from that session meanwhile.
+    nothing more from that session meanwhile. With ``rtt`` every answer leaves that
+    many seconds late, as if the relay were across a network.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, keep: bool = False,
-                 pipelining: bool = True, delay: float = 0.0) -> None:
+                 pipelining: bool = True, delay: float = 0.0, rtt: float = 0.0) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.keep = keep
         self.pipelining = pipelining
         self.delay = delay
+        self.rtt = rtt
         self.count = 0
         self.messages: list[Received] = []
         self._loop = asyncio.new_event_loop()
@@ -98,7 +100,7 @@ class _FastSession(asyncio.Protocol):
                 del self.buffer[:skip]
                 self.in_data = False
                 if self.sink.delay and self.transport is not None:  # answer later; read on after that
-                    self.transport.write(b"".join(replies))
+                    self._reply(b"".join(replies))
                     self.transport.pause_reading()
                     asyncio.get_running_loop().call_later(self.sink.delay, self._accepted)
                     return
@@ -118,14 +120,24 @@ class _FastSession(asyncio.Protocol):
                 return
             replies.append(reply)
         if replies and self.transport is not None:
-            self.transport.write(b"".join(replies))
+            self._reply(b"".join(replies))
 
     def _accepted(self) -> None:
         if self.transport is None or self.transport.is_closing():
             return
-        self.transport.write(b"250 OK queued\r\n")
+        self._reply(b"250 OK queued\r\n")
         self.transport.resume_reading()
         self._answer()
+
+    def _reply(self, data: bytes) -> None:
+        if self.sink.rtt:
+            asyncio.get_running_loop().call_later(self.sink.rtt, self._write, data)
+        else:
+            self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        if data and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
 
     def _command(self, line: bytes) -> bytes | None:
         verb = line[:4].upper()

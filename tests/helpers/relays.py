@@ -31,9 +31,9 @@ class SlowRelay:
         return "250 2.0.0 Ok: queued"
 
 
-def _serve(port: int, pipe: Any, delay: float | None, kind: str) -> None:
+def _serve(port: int, pipe: Any, delay: float | None, kind: str, rtt: float) -> None:
     if delay is None or kind == "fast":
-        with FastSink(port=port, delay=delay or 0.0) as sink:
+        with FastSink(port=port, delay=delay or 0.0, rtt=rtt) as sink:
             pipe.send("ready")
             pipe.recv()
             count = sink.count
@@ -53,16 +53,17 @@ class RemoteSink:
     """A FastSink in a child process; with ``delay``, a relay that answers each message that late.
 
     The slow relay is aiosmtpd (``kind="aiosmtpd"``, which spends some CPU of its own on
-    every message) or the FastSink answering late (``kind="fast"``). ``stop`` returns
-    how many messages it accepted; ``cpu`` is then the CPU seconds it spent.
+    every message) or the FastSink answering late (``kind="fast"``, which can also answer
+    every command ``rtt`` seconds late). ``stop`` returns how many messages it accepted;
+    ``cpu`` is then the CPU seconds it spent.
     """
 
-    def __init__(self, delay: float | None = None, kind: str = "aiosmtpd") -> None:
+    def __init__(self, delay: float | None = None, kind: str = "aiosmtpd", rtt: float = 0.0) -> None:
         self.port = free_port()
         self.url = f"smtp://127.0.0.1:{self.port}"
         self.cpu = 0.0
         self._pipe, child = mp.Pipe()
-        self._process = mp.Process(target=_serve, args=(self.port, child, delay, kind), daemon=True)
+        self._process = mp.Process(target=_serve, args=(self.port, child, delay, kind, rtt), daemon=True)
         self._process.start()
         assert self._pipe.recv() == "ready"
 
