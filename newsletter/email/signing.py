@@ -53,11 +53,11 @@ class SigningProcess:
         self.dkim = dkim
         self.ready = False  # the child has loaded its key and answers
         self._broken = False
-        # The child imports this very package, wherever this process found it.
-        root = str(Path(newsletter.__file__).resolve().parent.parent)
-        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-        self._process = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, bufsize=0, env={**os.environ, "PYTHONPATH": path})
+        # Started in the folder that holds this package, which ``-m`` puts first on the child's
+        # path: it imports this very package, never a ``newsletter`` of the folder the send runs in.
+        root = Path(newsletter.__file__).resolve().parent.parent
+        self._process = subprocess.Popen([sys.executable, "-m", __name__], cwd=root, stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, bufsize=0)
         assert self._process.stdin is not None and self._process.stdout is not None
         self._to, self._from = self._process.stdin.fileno(), self._process.stdout.fileno()
         fields = {**asdict(dkim), "key": dkim.key.decode("ascii")}  # PEM or base64: ASCII either way
@@ -158,4 +158,6 @@ def serve(source: int, sink: int) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.stdin.fileno(), sys.stdout.fileno())
+    answers = os.dup(sys.stdout.fileno())
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # anything printed goes to stderr, not into the answers
+    serve(sys.stdin.fileno(), answers)
