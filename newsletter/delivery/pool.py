@@ -8,12 +8,10 @@ recording (``recorder``), then goes on to the next message at once.
 What holds after a crash: a server accepts a message only at its final dot, and no
 connection sends the final dot of a message before the outcome of its previous one is
 committed. So at any moment at most one message per connection can have been accepted
-and not recorded: a ``kill -9`` repeats at most that many, and loses none. This was so
-before as well; what changed is where the connection waits for that commit. It used to
-wait before the next message's envelope. Now it writes the envelope first and waits
-while the server answers it (``Connection.send``'s ``ready``), so the commit overlaps a
-round trip to the server instead of coming before it; the claim is checked there too,
-last thing before the message can be accepted. If the commit fails, or the claim has
+and not recorded: a ``kill -9`` repeats at most that many, and loses none. The connection
+waits for that commit after writing the next message's envelope, while the server
+answers it (``Connection.send``'s ``ready``), so the commit overlaps a round trip to the
+server; the claim is checked there too, last thing before the message can be accepted. If the commit fails, or the claim has
 lapsed, the session is closed before the message's end and the server discards it.
 """
 
