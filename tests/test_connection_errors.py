@@ -20,10 +20,9 @@ from aiosmtpd.controller import Controller
 from helpers.http import serve
 from helpers.smtp import Script, ScriptedHandler
 
-from newsletter import network
 from newsletter.config import parse_url
 from newsletter.delivery.smtp import Connection
-from newsletter.error import FeedError, SmtpError
+from newsletter.error import FeedError, SmtpError, describe
 from newsletter.gather.fetch import Fetcher
 from newsletter.settings import GatherSettings
 from newsletter.sink import free_port
@@ -98,7 +97,7 @@ def test_an_unknown_host_is_named() -> None:
     # The resolver's own failure, without asking a DNS server: tests never leave the machine.
     with pytest.raises(socket.gaierror) as raised:
         socket.getaddrinfo("mail.example.invalid", 25, flags=socket.AI_NUMERICHOST)
-    said = network.describe(raised.value, "mail.example.invalid", 25, not_tls="", untrusted="")
+    said = describe(raised.value, "mail.example.invalid", 25, not_tls="", untrusted="")
     assert said is not None and said.startswith("cannot find host mail.example.invalid (")
     assert said.endswith("); check the name for typos")
 

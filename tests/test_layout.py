@@ -63,8 +63,8 @@ def test_the_cycle_check_sees_a_cycle() -> None:
 
 def test_the_top_level_stays_small_and_every_module_says_what_it_owns() -> None:
     found = modules()
-    top = [n for n in found if n.count(".") == 1 and not (PACKAGE / n.split(".")[1]).is_dir()]
-    assert len(top) <= 30, sorted(top)
+    top = [n for n in found if n.count(".") == 1 and n.split(".")[1] not in {"__init__", "__main__"}]
+    assert len(top) <= 30, sorted(top)  # modules and packages alike
     undocumented = [n for n, tree in found.items() if not (ast.get_docstring(tree) or "").strip()]
     assert undocumented == []
 

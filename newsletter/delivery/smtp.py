@@ -1,7 +1,7 @@
 """Talk to the SMTP server: open a session (TLS, AUTH with a password or an OAuth token), hand over messages.
 
 A session that cannot be opened says why in words, naming the server and what to do
-(``newsletter.network``): nothing listening, an unknown host, TLS expected where the
+(``newsletter.error``): nothing listening, an unknown host, TLS expected where the
 server speaks plain text or the other way round, an untrusted certificate.
 
 A server accepts a message only at its final dot. ``Connection.send`` lets its caller
@@ -18,11 +18,10 @@ import socket
 import ssl
 from collections.abc import Callable
 
-from newsletter import network
 from newsletter.config import SmtpUrl
 from newsletter.delivery import oauth
 from newsletter.delivery.oauth import Token
-from newsletter.error import SmtpError
+from newsletter.error import SmtpError, address, causes, describe
 
 
 class Refused(SmtpError):
@@ -141,9 +140,9 @@ class Connection:
 
     def _explain(self, e: BaseException, stage: str) -> str:
         """Return why a session could not be opened, in words: what happened and what to do."""
-        url, where = self.url, network.address(self.url.host, self.url.port)
+        url, where = self.url, address(self.url.host, self.url.port)
         if stage == "connect" and isinstance(e, smtplib.SMTPServerDisconnected):  # connected, but no greeting came
-            if any(isinstance(c, TimeoutError) for c in network.causes(e)):
+            if any(isinstance(c, TimeoutError) for c in causes(e)):
                 hint = "" if url.security == "tls" else (
                     "; if it expects TLS from the first byte (as on port 465), use smtps://")
                 return f"the server at {where} sent no greeting within {self.timeout:g} s{hint}"
@@ -155,7 +154,7 @@ class Connection:
                     "first byte (as on port 465), or smtp:// for a server on a trusted network")
         trust = (f"smtp.ca_file ({self.ca_file}) does not hold the CA that signed it" if self.ca_file else
                  "if the relay uses a private CA, set smtp.ca_file to that CA's certificate")
-        said = network.describe(e, url.host, url.port, not_tls="use smtp+starttls:// or port 465",
+        said = describe(e, url.host, url.port, not_tls="use smtp+starttls:// or port 465",
                                 untrusted=trust, timeout=self.timeout if stage == "connect" else None)
         return said or _reason(e)
 
@@ -322,9 +321,9 @@ class Connection:
 
 def _needs_smtputf8(sender: str, recipient: str, message: bytes) -> str:
     """Return what makes this message need SMTPUTF8 (RFC 6531): a non-ASCII address or header; "" if nothing."""
-    for address in (recipient, sender):
-        if not address.isascii():
-            return address
+    for mailbox in (recipient, sender):
+        if not mailbox.isascii():
+            return mailbox
     end = message.find(b"\r\n\r\n")
     return "" if message[:end if end >= 0 else len(message)].isascii() else "its UTF-8 headers"
 

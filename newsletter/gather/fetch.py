@@ -6,7 +6,7 @@ for gzip and decompresses it within the size cap, follows redirects hop by hop w
 ``addresses`` allows them (a chain of permanent ones is reported so the next run can
 go straight there), and is abandoned when its whole exchange, body included, takes
 longer than ``timeout`` seconds. A failed connection is said in words, naming the
-address (``newsletter.network``): "cannot fetch http://127.0.0.1:9/feed: nothing is
+address (``newsletter.error``): "cannot fetch http://127.0.0.1:9/feed: nothing is
 listening at 127.0.0.1:9".
 """
 
@@ -22,8 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from newsletter import network
-from newsletter.error import FeedError
+from newsletter.error import FeedError, describe
 from newsletter.gather import addresses
 from newsletter.settings import GatherSettings
 
@@ -238,7 +237,7 @@ def _failure(e: httpx.HTTPError, url: str, timeout: float) -> str:
         target = httpx.URL(url)
     port = target.port or (443 if target.scheme == "https" else 80)
     shown = target.copy_with(query=None, fragment=None, username=None, password=None)  # no secrets in the log
-    said = network.describe(e, target.host, port, timeout=timeout if isinstance(e, httpx.TimeoutException) else None,
+    said = describe(e, target.host, port, timeout=timeout if isinstance(e, httpx.TimeoutException) else None,
                             not_tls="use http:// on this port, or the port that serves https",
                             untrusted="its owner must serve a certificate from a public authority")
     if said is None and isinstance(e, httpx.TimeoutException):

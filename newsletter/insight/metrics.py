@@ -30,6 +30,7 @@ from prometheus_client import CollectorRegistry, generate_latest, write_to_textf
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from newsletter.gather.sources import health
 from newsletter.insight import timings
 from newsletter.settings import Config
 from newsletter.store import Store
@@ -66,8 +67,6 @@ class StoreCollector(Collector):
             runs = t.schedule_runs.c
             succeeded = conn.execute(sa.select(sa.func.max(runs.finished_at))
                                      .where(runs.status.in_(SUCCESSES))).scalar()
-            sources = {r.key: r for r in conn.execute(sa.select(t.sources.c.key, t.sources.c.name,
-                                                                t.sources.c.failures, t.sources.c.last_status))}
             hooks: dict[str, int] = dict(conn.execute(sa.select(t.webhook_deliveries.c.status, sa.func.count())
                                       .group_by(t.webhook_deliveries.c.status)).all())
         yield _labelled("newsletter_messages", "Deliveries of every issue by outcome.", "outcome", outcomes)
@@ -89,12 +88,10 @@ class StoreCollector(Collector):
                                      labels=["source"])
         up = GaugeMetricFamily("newsletter_source_up", "Whether each source's last fetch worked (1) or not (0).",
                                labels=["source"])
-        for source in self.config.sources:
-            row = sources.get(source.key)
-            name = source.name or (row.name if row is not None and row.name else source.key)
-            failures.add_metric([name], row.failures if row is not None else 0)
-            if row is not None and row.last_status:  # a source never fetched is neither up nor down
-                up.add_metric([name], 0 if row.last_status == "error" else 1)
+        for source in health(self.config, self.store):
+            failures.add_metric([source.name], source.failures)
+            if source.status != "never":  # a source never fetched is neither up nor down
+                up.add_metric([source.name], 0 if source.status == "error" else 1)
         yield failures
         yield up
         yield CounterMetricFamily("newsletter_bounces", "Deliveries closed by a bounce (at sending or reported later).",
