@@ -99,6 +99,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "startup_s": round(startup, 3),
         "ratio_to_floor": round(seconds / floor, 2),
         "ratio_to_floor_excluding_startup": round((seconds - startup) / floor, 2),
+        "ratio_to_latency_bound": round(seconds / latency_bound, 2),
+        "ratio_to_cpu_bound": round(seconds / cpu_bound, 2),
         "cores_busy": round(gather_cpu / (seconds * cores), 2),
         "cpu_beyond_feedparser_s": round(gather_cpu - parse_cpu, 3),
         "goals": {"ratio_to_floor": 2.0, "moonshot": 1.5},
@@ -118,6 +120,8 @@ def main() -> None:
         f"CPU bound {r['cpu_bound_s']:.2f} s = feedparser {r['feedparser_cpu_s']:.2f} s CPU / {r['cores']} cores)",
         f"newsletter gather: {r['gather_s']:.2f} s -> {r['ratio_to_floor']:.2f}x the floor (goal <= 2x, moonshot "
         f"1.5x); without process start-up ({r['startup_s']:.2f} s): {r['ratio_to_floor_excluding_startup']:.2f}x",
+        f"  against each bound: {r['ratio_to_latency_bound']:.2f}x the latency bound, "
+        f"{r['ratio_to_cpu_bound']:.2f}x the CPU bound",
         f"where the rest goes: the gather spent {r['gather_cpu_s']:.2f} s of CPU, "
         f"{r['cpu_beyond_feedparser_s']:.2f} s beyond feedparser's (sanitising, text, recording, HTTP); "
         f"the cores were {r['cores_busy']:.0%} busy",
