@@ -316,13 +316,13 @@ class Daemon:
                           id="lease", replace_existing=True)
         scheduler.add_job("newsletter.daemon:fire", "interval", minutes=1, id="standby",
                           replace_existing=True)
+        if self.config.schedule.doctor:
+            self.examine()  # before the scheduler starts: no send may begin before the checks are logged
         scheduler.start()
         self._scheduler = scheduler
         log.info("newsletter daemon %s started; next: %s", self.holder,
                  ", ".join(f"{j} {shown(t, self.config.zone)}" for j, t in
                            [*self.next_runs().items(), ("wave", self.next_wave())] if t))
-        if self.config.schedule.doctor:
-            self.examine()
         try:
             fire()  # catch up at once on anything missed while we were down
             self.stop.wait()
@@ -336,7 +336,11 @@ class Daemon:
 
     def examine(self) -> bool:
         """Log what `newsletter doctor` finds, before any scheduled send; a failing check warns, never stops."""
-        diagnosis = doctor.examine(self.config, self.app.connection(), self.app.dkim)
+        try:
+            diagnosis = doctor.examine(self.config, self.app.connection(), self.app.dkim)
+        except NewsletterError as e:  # e.g. a nameserver whose name does not resolve right now
+            log.warning("doctor: could not run the checks: %s", e)
+            return False
         for check in diagnosis.checks:
             log.log(logging.INFO if check.ok else logging.WARNING, "doctor: %s", check.line())
         return diagnosis.ok

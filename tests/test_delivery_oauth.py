@@ -165,6 +165,22 @@ def test_an_expired_token_is_fetched_again_before_it_is_offered(tmp_path: Path) 
     assert token.current() == "second" and runs.read_text() == "2"
 
 
+def test_a_token_near_its_expiry_is_fetched_again_for_the_next_session(
+        tmp_path: Path, documents: Path, server: Server, certificates: tuple[Path, Path, Path]) -> None:
+    """No clock of the test's: the first token says it expires in 30 s, within the minute a token is renewed
+    ahead of its expiry, so it serves the session it was fetched for and no later one."""
+    command, runs = token_command(tmp_path, json.dumps({"access_token": "short-1", "expires_in": 30}),
+                                  json.dumps({"access_token": "fresh-2", "expires_in": 3600}), "never-3")
+    server.handler.valid.add("short-1")  # the server takes both, so only the client can decide to renew
+    app = newsletter(tmp_path, server, certificates[0], oauth_token_command=command)
+    assert app.send().issues[-1].counts.sent == 4
+    seen = server.handler.seen
+    assert seen[0] == (USER, "short-1", True)  # the check before queueing: its own session
+    assert len(seen) >= 2 and set(seen[1:]) == {(USER, "fresh-2", True)}  # every later session: renewed first
+    assert runs.read_text() == "2"
+    assert len(server.handler.script.accepted) == 4
+
+
 def test_expires_at_is_unix_time() -> None:
     grant = oauth.parse('{"access_token": "ya29.a0", "expires_at": 1796547600}', "test",
                         now=datetime(2026, 12, 6, tzinfo=UTC))

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from helpers.asgi import InProcess, log_in
 from helpers.cli import one_line_error, run
 from helpers.dnsserver import serve_dns
-from helpers.newsletters import ADMIN_TOKEN, write_config
+from helpers.domains import configure, ed25519_key, rsa_key, txt, zones
+from helpers.newsletters import ADMIN_TOKEN
 from helpers.smtp import Script, serve_script
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -28,54 +26,6 @@ from newsletter.doctor.records import RecordError
 from newsletter.email.dkim import Dkim
 from newsletter.sink import free_port
 from newsletter.web import create_app
-
-
-def txt(value: str) -> str:
-    """A TXT record's data in zone-file form, split into strings of at most 255 characters."""
-    return " ".join(f'"{value[i:i + 255]}"' for i in range(0, len(value), 255))
-
-
-def rsa_key(folder: Path, name: str = "dkim.pem") -> Path:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path = folder / name
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
-    return path
-
-
-def ed25519_key(folder: Path, name: str = "dkim.ed25519") -> Path:
-    seed = ed25519.Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
-    path = folder / name
-    path.write_bytes(base64.b64encode(seed))
-    return path
-
-
-def zones(dkim: Dkim, /, **change: str) -> dict[str, str]:
-    """A well-run example.org (SPF with one include, DKIM, DMARC, MX), with any record replaced."""
-    records_ = {
-        "spf": f'example.org. IN TXT {txt("v=spf1 ip4:192.0.2.1 include:_spf.relay.example.net ~all")}',
-        "other": 'example.org. IN TXT "google-site-verification=abc"',
-        "mx": "example.org. IN MX 10 mail.example.org.",
-        "dkim": f"{dkim.selector}._domainkey.example.org. IN TXT {txt(dkim.public)}",
-        "dmarc": f'_dmarc.example.org. IN TXT {txt("v=DMARC1; p=quarantine; adkim=r; rua=mailto:d@example.org")}',
-    }
-    records_.update(change)
-    return {
-        "example.org.": "\n".join(line for line in records_.values() if line),
-        "relay.example.net.": f'_spf.relay.example.net. IN TXT {txt("v=spf1 ip4:198.51.100.0/24 -all")}',
-    }
-
-
-def configure(folder: Path, smtp_url: str, nameserver: str, *, key: Path | None, base_url: str = "",
-              dkim_domain: str = "example.org") -> None:
-    extra = f'\n[dns]\nnameserver = "{nameserver}"\ntimeout = 2\n'
-    if key is not None:
-        extra += f'\n[dkim]\nselector = "brief"\ndomain = "{dkim_domain}"\nkey_file = "{key.name}"\n'
-    write_config(folder, smtp_url=smtp_url, sources=[{"path": "inbox"}], extra=extra)
-    if base_url:
-        text = (folder / "newsletter.toml").read_text()
-        (folder / "newsletter.toml").write_text(text.replace('"https://news.example.org"', f'"{base_url}"'))
 
 
 @pytest.fixture
@@ -172,7 +122,10 @@ def test_relay_faults_and_plain_http_unsubscribe_fail(tmp_path: Path) -> None:
     assert not closed["unsubscribe"]["ok"] and "https" in str(closed["unsubscribe"]["detail"])
     with serve_script(Script(mail="553 5.7.1 Sender address rejected: not owned by user")) as server:
         refused = diagnose(tmp_path, zone, server.url, key=key, base_url="http://127.0.0.1:8000")
-    assert not refused["relay"]["ok"] and "553 5.7.1 Sender address rejected" in str(refused["relay"]["detail"])
+    assert not refused["relay"]["ok"]
+    assert str(refused["relay"]["detail"]) == (
+        f"{server.url} refused the sender briefing@example.org: 553 5.7.1 Sender address rejected: not owned by "
+        "user; set newsletter.from to an address this relay lets its login send as")
     assert refused["unsubscribe"]["ok"] and "trying out" in str(refused["unsubscribe"]["detail"])
 
 
@@ -188,9 +141,25 @@ def test_a_dns_server_that_does_not_answer_fails_the_dns_checks(tmp_path: Path, 
     assert all("127.0.0.1:" in line for line in failed)
 
 
-def test_a_bad_nameserver_setting_is_one_line(tmp_path: Path, relay: str) -> None:
-    configure(tmp_path, relay, "dns.example.org:53", key=None)
-    assert "dns.nameserver: expected an IP address" in one_line_error(run("doctor", cwd=tmp_path))
+def test_the_nameserver_may_be_a_host_name(tmp_path: Path, relay: str) -> None:
+    key = ed25519_key(tmp_path)
+    with serve_dns(zones(Dkim.load("brief", "example.org", key))) as nameserver:
+        port = nameserver.rsplit(":", 1)[1]
+        configure(tmp_path, relay, f"localhost:{port}", key=key)  # resolved once by the system, to 127.0.0.1
+        result = run("doctor", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [line[:1] for line in result.stdout.splitlines()] == ["✓"] * len(doctor.NAMES)
+
+
+def test_a_nameserver_that_does_not_resolve_is_one_line(tmp_path: Path, relay: str) -> None:
+    # The "!" makes the system's resolver refuse the name itself: no DNS question leaves this machine.
+    configure(tmp_path, relay, "ns!.example.org:53", key=None)
+    assert one_line_error(run("doctor", cwd=tmp_path)) == (
+        "error: dns.nameserver: cannot resolve 'ns!.example.org' (Name or service not known); "
+        "give its IP address or a name this machine can resolve")
+    configure(tmp_path, relay, "127.0.0.1:port", key=None)
+    assert one_line_error(run("doctor", cwd=tmp_path)) == (
+        "error: dns.nameserver: expected a host name or IP address with an optional :port, got '127.0.0.1:port'")
 
 
 def test_spf_lookups_count_includes_and_redirects() -> None:
@@ -265,3 +234,15 @@ def test_the_daemon_logs_the_checks_before_its_first_send(tmp_path: Path, relay:
     assert [r.levelname for r in caplog.records if "✗" in r.getMessage()] == ["WARNING"]
     assert "doctor: ✗ mx: example.org has no MX record" in lines[4]
     assert app.config.schedule.doctor is True  # on unless turned off
+
+
+def test_the_daemon_warns_and_goes_on_when_the_checks_cannot_run(tmp_path: Path, relay: str,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    configure(tmp_path, relay, "ns!.example.org:53", key=None)  # refused by the system's resolver itself
+    app = Newsletter(load(tmp_path / "newsletter.toml", environ={}))
+    with caplog.at_level("INFO", logger="newsletter.daemon"):
+        assert Daemon(app).examine() is False  # a warning, not an exception that stops `newsletter run`
+    app.close()
+    [line] = [r for r in caplog.records if r.getMessage().startswith("doctor:")]
+    assert line.levelname == "WARNING"
+    assert "could not run the checks: dns.nameserver: cannot resolve 'ns!.example.org'" in line.getMessage()

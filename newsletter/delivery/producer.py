@@ -6,7 +6,8 @@ message, stamps it (Feedback-ID and DKIM signature) and puts it in a queue of at
 instead of spending CPU on it while the server waits. A DKIM signature is made in a
 child process (``email.signing.SigningProcess``), so the CPU it takes leaves this
 process's threads alone. The queue is bounded, so memory stays flat however long the
-list: at most ``depth`` messages wait, whatever the issue's size.
+list: a message is built only once there is room for it, so at most ``depth`` built
+messages wait, whatever the issue's size (``peak`` says how many did at most).
 
 A job whose reader is no longer active, or whose message cannot be built, comes out
 with its outcome instead of a message. Jobs come out in the order they went in, which
@@ -54,6 +55,9 @@ class Producer:
     to the front of the line. ``skip()`` (the run is stopping) drops jobs unbuilt.
     ``between()`` runs after each message is queued, for other work done ahead of the
     connections (the pool reserves send slots there).
+
+    ``peak`` is the most built messages that ever waited at once (a number to read, for
+    tests and measurements): at most ``depth``, plus any given back.
     """
 
     def __init__(self, build: Callable[[Job], bytes], *, depth: int,
@@ -71,6 +75,7 @@ class Producer:
         self._ready: collections.deque[Ready] = collections.deque()
         self._cond = threading.Condition()
         self._closed = False
+        self.peak = 0
         self._thread = threading.Thread(target=self._run, name="producer", daemon=True)
         self._signing: SigningProcess | None = None
 
@@ -103,6 +108,7 @@ class Producer:
         """Return a job a connection could not send to the front of the line (past the bound: one per connection)."""
         with self._cond:
             self._ready.appendleft(ready)
+            self.peak = max(self.peak, len(self._ready))
             self._cond.notify_all()
 
     def close(self) -> None:
@@ -129,17 +135,19 @@ class Producer:
 
     def _produce(self) -> None:
         while (job := self._jobs.get()) is not None:
-            if self._closed:
-                break
-            if self.skip():
-                continue
-            ready = self._make(job)
-            with self._cond:
+            with self._cond:  # room first: a message built while the queue is full would wait outside it
                 while len(self._ready) >= self.depth and not self._closed:
                     self._cond.wait()
                 if self._closed:
                     break
+            if self.skip():
+                continue
+            ready = self._make(job)  # meanwhile only connections touch the queue: taking, or giving back
+            with self._cond:
+                if self._closed:
+                    break
                 self._ready.append(ready)
+                self.peak = max(self.peak, len(self._ready))
                 self._cond.notify_all()
             self.between()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives import serialization
 
 from newsletter.config import Config
-from newsletter.delivery.smtp import Connection
+from newsletter.delivery.smtp import Connection, Refused
 from newsletter.doctor.lookup import Dns, DnsError
 from newsletter.doctor.records import (
     RecordError,
@@ -32,7 +33,7 @@ from newsletter.doctor.records import (
 )
 from newsletter.email.dkim import Dkim
 from newsletter.email.message import sender_address
-from newsletter.error import NewsletterError
+from newsletter.error import NewsletterError, SmtpError
 
 NAMES = ("relay", "spf", "dkim", "dmarc", "mx", "unsubscribe")
 SPF_LOOKUPS = 10  # RFC 7208 4.6.4: more and receivers must fail the check (permerror)
@@ -91,9 +92,21 @@ def examine(config: Config, connection: Connection, dkim: Dkim | None, dns: Dns 
 
 
 def relay(connection: Connection, sender: str) -> tuple[bool, str]:
-    """Connect, secure and log in as configured, and offer the sender; take nothing further."""
+    """Connect, secure and log in as configured, and offer the sender; take nothing further.
+
+    A failure says what to change: the words of ``Connection`` for reaching and securing the
+    relay, and here the fix for a refused password or sender.
+    """
     try:
         connection.probe(sender)
+    except Refused as e:  # the session opened; MAIL FROM was refused
+        return False, (f"{connection.url} refused the sender {sender}: {e}; set newsletter.from to an address "
+                       "this relay lets its login send as")
+    except SmtpError as e:
+        if isinstance(e.__cause__, smtplib.SMTPAuthenticationError) and connection.token is None:
+            return False, (f"{e}; check the user name and password in smtp.url (or NEWSLETTER_SMTP_URL); "
+                           "some providers want an app password")
+        raise
     finally:
         connection.close()
     security = {"plain": "no TLS", "starttls": "STARTTLS", "tls": "TLS"}[connection.url.security]

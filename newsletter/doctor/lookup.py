@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 import dns.exception
@@ -18,23 +19,45 @@ class DnsError(NewsletterError):
 
 
 def resolver(settings: DnsSettings) -> dns.resolver.Resolver:
-    """Return a resolver for ``[dns] nameserver`` (an IP address, with ``:port``), or the system's when empty."""
+    """Return a resolver for ``[dns] nameserver`` (a host name or IP address, with ``:port``); empty: the system's.
+
+    A host name is resolved once, here, by the system; each address it has is asked in turn,
+    each given ``timeout`` to answer.
+    """
     if not settings.nameserver:
         made = dns.resolver.Resolver()
-    else:
-        parts = urlsplit("//" + settings.nameserver)
-        try:
-            port = parts.port or 53
-            ipaddress.ip_address(parts.hostname or "")
-        except ValueError:
-            raise ConfigError(
-                f"dns.nameserver: expected an IP address with an optional :port, got {settings.nameserver!r}"
-            ) from None
-        made = dns.resolver.Resolver(configure=False)
-        made.nameservers = [parts.hostname or ""]
-        made.port = port
-    made.lifetime = made.timeout = settings.timeout
+        made.lifetime = made.timeout = settings.timeout
+        return made
+    parts = urlsplit("//" + settings.nameserver)
+    try:
+        port = parts.port or 53
+        host = parts.hostname or ""
+    except ValueError:
+        host = ""
+    if not host:
+        raise ConfigError(f"dns.nameserver: expected a host name or IP address with an optional :port, "
+                          f"got {settings.nameserver!r}")
+    made = dns.resolver.Resolver(configure=False)
+    made.nameservers = addresses(host, port)
+    made.port = port
+    made.timeout = settings.timeout
+    made.lifetime = settings.timeout * len(made.nameservers)
     return made
+
+
+def addresses(host: str, port: int) -> list[str]:
+    """Return the IP addresses of ``host`` (itself, when it is one), in the order the system prefers them."""
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    except (socket.gaierror, UnicodeError) as e:
+        reason = e.strerror if isinstance(e, socket.gaierror) else "not a valid host name"
+        raise ConfigError(f"dns.nameserver: cannot resolve {host!r} ({reason}); give its IP address "
+                          "or a name this machine can resolve") from None
+    return list(dict.fromkeys(str(info[4][0]) for info in found))
 
 
 class Dns:

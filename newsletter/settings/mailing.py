@@ -19,7 +19,8 @@ class DkimSettings:
 @dataclass(frozen=True)
 class DnsSettings:
     nameserver: str = setting(
-        "", "DNS server `newsletter doctor` asks: an IP address, with :port if not 53 (split horizon, tests); empty: the system's."
+        "", "DNS server `newsletter doctor` asks: a host name or IP address, with :port if not 53 (split horizon, "
+        "tests); empty: the system's."
     )
     timeout: float = setting(5.0, "Seconds to wait for one DNS answer before the check fails.")
 
