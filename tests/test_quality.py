@@ -33,7 +33,7 @@ from newsletter.edit.sections import Sorter
 LABELLED = FIXTURES / "labelled"
 THRESHOLD = 0.85  # the share of the first week placed right may not fall below this
 BRIEFINGS = 0.9  # nor the share of the editorial set's briefing paragraphs, in either part
-STORIES = 0.72  # nor the share of its feed stories (the goal is 0.95: keywords alone do not reach it)
+STORIES = 0.78  # nor the share of its feed stories (the goal is 0.95: keywords alone do not reach it)
 
 
 def write_feeds(folder: Path) -> list[dict[str, str]]:

@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime
 from itertools import count
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -160,9 +161,49 @@ def test_reading_any_paragraph_for_retellings_never_fails(text: str, other: str)
     assert how is None or (0 <= how.words <= 1 and 0 <= how.about <= 1 and how.particulars >= 0)
 
 
-def test_reading_a_huge_paragraph_for_retellings_is_bounded() -> None:
-    huge = (ENERGY + " ") * 2_000
-    batch = Batch([entry(*KAZATOMPROM), paragraph("Energy", huge)])
+
+
+# Across languages: a Russian feed item that an English roundup retells in one sentence, and a Russian lookalike
+# about the same countries, the same city and migrants too.
+RUSSIA = ("Moscow keeps pressing Tashkent to join the Eurasian Economic Union before the end of the year. Separately, "
+          "Russia and Uzbekistan signed a protocol that lets Uzbek migrants complete their registration online and "
+          "pass the medical check in Tashkent before they leave. Officials in both capitals call it a reward for "
+          "cooperation.")
+PROTOCOL = ("Россия и Узбекистан подписали протокол об упрощённой регистрации мигрантов",
+            ("Мигранты из Узбекистана смогут проходить регистрацию через портал госуслуг, а медосмотр — в Ташкенте "
+             "до отъезда. Протокол вступит в силу после ратификации."))
+CHECKS = ("Россия ужесточила проверки мигрантов из Узбекистана",
+          ("С января граждане Узбекистана проходят дактилоскопию в российских центрах, а не в Ташкенте: так требует "
+           "новый протокол МВД. Правозащитники говорят об очередях и поборах."))
+
+
+def test_a_roundup_in_english_retells_a_russian_item_through_names_and_cognates() -> None:
+    roundup, protocol = paragraph("Russia", RUSSIA), entry(*PROTOCOL, source=1)
+    [story] = find([protocol, roundup], language="en")
+    assert story.items == (roundup, protocol)  # the roundup says more, in the newsletter's language
+    assert story.reason == ("told in a briefing paragraph (sentence 2): 3 of the same particulars and the same words "
+                            "in another language (migrants, protocol, registration)")  # Russia, Uzbekistan, Tashkent
+
+
+def test_a_russian_lookalike_about_the_same_countries_and_migrants_stays_apart() -> None:
+    roundup, checks = paragraph("Russia", RUSSIA), entry(*CHECKS, source=1)
+    # Russia, Uzbekistan and Tashkent, "протокол" and "мигрантов": no part of the roundup writes three of its words
+    assert telling(Batch([checks, roundup]), 0, 1) is None
+    assert len(find([checks, roundup, entry(*PROTOCOL, source=2)], language="en")) == 2
+
+
+def test_a_cognate_that_much_of_the_batch_writes_tells_nothing() -> None:
+    common = [entry(f"Item {n}", f"The registration of voters in district {n} went smoothly.", source=10 + n)
+              for n in range(13)]
+    batch = Batch([entry(*PROTOCOL, source=1), paragraph("Russia", RUSSIA), *common])
+    assert "regist" in batch.common and "protok" not in batch.common
+    assert telling(batch, 0, 1) is None  # "migrants" and "protocol" are left: two rare words are not enough
+
+
+@pytest.mark.parametrize(("told", "text"), [(KAZATOMPROM, ENERGY), (PROTOCOL, RUSSIA)], ids=["one language", "two"])
+def test_reading_a_huge_paragraph_for_retellings_is_bounded(told: tuple[str, str], text: str) -> None:
+    huge = (text + " ") * 2_000
+    batch = Batch([entry(*told), paragraph("Heading", huge)])
     started = time.perf_counter()
     how = telling(batch, 0, 1)
     assert time.perf_counter() - started < 1.0 and how is not None and how.within  # only TEXT_LIMIT is read

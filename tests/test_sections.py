@@ -142,6 +142,14 @@ def test_catch_all_is_last_even_when_configured_as_a_section(tmp_path: Path) -> 
     assert len(sections[1].items) == 2
 
 
+def test_a_catch_all_with_keywords_of_its_own_competes_with_the_topics(tmp_path: Path) -> None:
+    s = sorter(tmp_path, {"name": "Security", "keywords": ["police"]},
+               {"name": "In brief", "keywords": ["snowstorm", "blizzard"]})
+    snow = s.place(item("Snowstorm closes highways", "Police closed the roads as a blizzard came."))
+    assert (snow.section, snow.reason) == ("In brief", "mentions snowstorm once in the headline and blizzard once")
+    assert s.place(item("Police close highways", "A blizzard came.")).section == "Security"  # 3 against 1
+
+
 def test_custom_catch_all_and_intro(tmp_path: Path) -> None:
     config = parse({"newsletter": {"catch_all": "Elsewhere"},
                     "sections": [{"name": "Russia", "keywords": ["Moscow"], "intro": "From the Kremlin."}]},
@@ -167,6 +175,9 @@ def test_custom_catch_all_and_intro(tmp_path: Path) -> None:
     ("министрлік", "министрлігі құрылды"),  # Kazakh к, қ, п turn voiced before an ending
     ("жарлық", "жарлығына қол қойды"),
     ("войска", "проверка войск"),  # a stem of four letters or more with no ending
+    ("газ", "газоперерабатывающий завод"),  # a compound that begins with the stem and a linking vowel
+    ("нефть", "нефтегазовый сектор"),
+    ("военный", "погиб военнослужащий"),
 ])
 def test_inflected_forms_match(keyword: str, text: str) -> None:
     assert found(keyword, text)
@@ -180,6 +191,9 @@ def test_inflected_forms_match(keyword: str, text: str) -> None:
     ("oil", "oiled"),
     ("EU", "Europe"),
     ("министрлік", "министрге"),
+    ("газ", "газон"),  # too short a second part for a compound
+    ("газ", "газетный киоск"),
+    ("грузы", "в грузовике"),  # a suffix (-ов-), not a second word
 ])
 def test_unrelated_words_do_not_match(keyword: str, text: str) -> None:
     assert not found(keyword, text)

@@ -18,11 +18,12 @@ one briefing are different stories. Nor does a story ever take in two items that
 not be merged directly: a chain of likenesses (A like B, B like C) stops there. The
 strongest likenesses are joined first.
 
-A briefing paragraph that retells several stories, a sentence or two each (``roundups``),
-is the story of each item it retells: those items are *told within* it and fold into its
-story, even several items of one feed, and the issue shows the paragraph first. A paragraph
-that retells only a story already told within another paragraph folds in there too; two
-paragraphs that each retell stories of their own stay apart.
+A briefing paragraph that retells several stories, a sentence or two each, in its language
+or another (``roundups``), is the story of each item it retells: those items are *told
+within* it and fold into its story, even several items of one feed, and the issue shows
+the paragraph first. A paragraph that retells only a story already told within another
+paragraph folds in there too; two paragraphs that each retell stories of their own stay
+apart.
 
 ``repeats`` applies the same rules to tell which waiting items repeat a story an issue
 already sent.

@@ -5,7 +5,8 @@ An item's facts are its names (``names``: the same key in any script), its quant
 a month without a day, a day of the week). For comparing with items in the same
 language, its words reduced to their stems (Snowball for English and Russian, the Kazakh
 endings of ``names`` for Kazakh), without the little words every text has, are read when
-a comparison needs them.
+a comparison needs them; for comparing across languages, the international words it
+writes in lower case ("протокол", "protocol": ``cognates``).
 
 A capitalised word is a name unless it opens a sentence and the batch also writes it in
 lower case ("Officials said…", "Депутаты…"); a word in capitals ("CPC", "КТК") always is.
@@ -16,7 +17,8 @@ when the batch writes every one of them in lower case they are a title ("the Min
 Digital Development"), not a name. Months and days of the week are times.
 
 ``Batch`` reads a list of items once and says how rare each fact is among them (a name
-every item carries tells nothing). ``Batch.candidates`` pairs items that share two rare
+every item carries tells nothing), and which cognates they write too often to tell
+anything (``Batch.common``). ``Batch.candidates`` pairs items that share two rare
 facts, found through an index from each rare fact to the items that state it, looked up
 for an item's ``RAREST`` rarest facts: an item meets only the few items that share a rare
 fact with it, never every other item, so the cost grows with the batch, not its square.
@@ -27,12 +29,13 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import snowballstemmer
 
+from newsletter.edit import cognates
 from newsletter.edit.names import exonym, exonym_forms, kazakh_root, keys, language
 from newsletter.edit.quantities import figures, time_word, when
 from newsletter.gather.readers.document import sentences
@@ -91,7 +94,7 @@ def _stemmer(lang: str) -> snowballstemmer.stemmer:
 class Reader:
     """Read items into facts, caching what is the same for a word wherever it occurs."""
 
-    def __init__(self, lowercase: set[str] | None = None) -> None:
+    def __init__(self, lowercase: Collection[str] | None = None) -> None:
         self.lowercase = lowercase if lowercase is not None else set()  # words the batch writes in lower case
         self._stems: dict[tuple[str, str], str] = {}
         self._names: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -182,6 +185,11 @@ class Reader:
         """Return the stems of the words ``text`` writes in lower case (what it says, not whom it names)."""
         return self._stems_of([w for w in _TOKEN.findall(text) if w.islower()], lang)
 
+    def cognates(self, text: str, lang: str) -> dict[str, str]:
+        """Return the cognate keys of the words ``text`` writes in lower case, each with its word (``cognates``)."""
+        stop = STOP[lang]
+        return cognates.keys(w.replace("ё", "е") for w in _TOKEN.findall(text) if w.islower() and w not in stop)
+
     def _stems_of(self, tokens: list[str], lang: str) -> dict[str, int]:
         stop = STOP[lang]
         found: Counter[str] = Counter()
@@ -239,15 +247,21 @@ def year_of(item: Item) -> int:
     return (item.published_at or item.gathered_at).year
 
 
-def lowercase_words(items: Sequence[Item]) -> set[str]:
-    """Return the words the items write in lower case somewhere (folded as names are).
+def sample(items: Sequence[Item]) -> Sequence[Item]:
+    """Return ``SAMPLE`` items spread over ``items``, or all when fewer: common words are common everywhere."""
+    return items[::max(1, len(items) // SAMPLE)]
 
-    Common words are common everywhere: ``SAMPLE`` items spread over the batch are read.
-    """
-    found: set[str] = set()
-    for item in items[::max(1, len(items) // SAMPLE)]:
-        found.update(_TOKEN.findall(f"{item.title}\n{text_of(item)}"))
-    return {w.replace("ё", "е") for w in found if w.islower()}
+
+def lowercase_words(items: Iterable[Item]) -> Counter[str]:
+    """Return the words the items write in lower case somewhere (folded as names are), each with how many do."""
+    found: Counter[str] = Counter()
+    for item in items:
+        found.update(set(_TOKEN.findall(f"{item.title}\n{text_of(item)}")))
+    lowercase: Counter[str] = Counter()
+    for word, n in found.items():
+        if word.islower():
+            lowercase[word.replace("ё", "е")] += n
+    return lowercase
 
 
 class Batch:
@@ -255,7 +269,9 @@ class Batch:
 
     def __init__(self, items: list[Item]) -> None:
         self.items = items
-        reader = Reader(lowercase_words(items))
+        sampled = sample(items)
+        lowercase = lowercase_words(sampled)
+        reader = Reader(lowercase)
         self.facts = [reader.read(i) for i in items]
         self.counts: Counter[str] = Counter(k for f in self.facts for k in f.keys)
         size = len(self.facts) + 1
@@ -263,6 +279,9 @@ class Batch:
         self.weights = {k: math.log(size / n) + 1 for k, n in self.counts.items()}
         self.totals = [sum(self.weights[k] for k in f.keys) for f in self.facts]  # what each item states, weighed
         self._reader = reader
+        self.common = cognates.Common(lowercase, len(sampled))  # the cognates that sharing one tells nothing
+        self._cognates: dict[int, dict[str, str]] = {}
+        self._sentence_cognates: dict[tuple[int, int], dict[str, str]] = {}
         self._words: dict[int, dict[str, int]] = {}
         self._plain: dict[int, dict[str, int]] = {}
         self._sentences: dict[int, list[str]] = {}
@@ -284,9 +303,7 @@ class Batch:
         """Return the stems of the words the item at ``position`` writes in lower case, with their counts."""
         found = self._plain.get(position)
         if found is None:
-            item = self.items[position]
-            text = f"{item.title}\n{text_of(item)}"
-            found = self._plain[position] = self._reader.plain(text, self.facts[position].lang)
+            found = self._plain[position] = self._reader.plain(self._whole(position), self.facts[position].lang)
         return found
 
     def sentences(self, position: int) -> list[dict[str, int]]:
@@ -306,6 +323,26 @@ class Batch:
             year = year_of(self.items[position])
             found = self._sentence_facts[(position, index)] = self._reader.read_text("", text, lang, year).keys
         return found
+
+    def cognates(self, position: int) -> dict[str, str]:
+        """Return the cognate keys of the words the item at ``position`` writes in lower case, each with its word."""
+        found = self._cognates.get(position)
+        if found is None:
+            found = self._cognates[position] = self._reader.cognates(self._whole(position), self.facts[position].lang)
+        return found
+
+    def sentence_cognates(self, position: int, index: int) -> dict[str, str]:
+        """Return the cognates (``cognates``) of sentence ``index`` of the item at ``position`` (``sentences`` first)."""
+        found = self._sentence_cognates.get((position, index))
+        if found is None:
+            text, lang = self._sentences[position][index], self.facts[position].lang
+            found = self._sentence_cognates[(position, index)] = self._reader.cognates(text, lang)
+        return found
+
+    def _whole(self, position: int) -> str:
+        """Return the headline and the text read (``text_of``) of the item at ``position``."""
+        item = self.items[position]
+        return f"{item.title}\n{text_of(item)}"
 
     def heading(self, position: int) -> frozenset[str]:
         """Return the facts of the inline heading of the item at ``position`` ("Tajikistan."), if it has one."""

@@ -13,6 +13,10 @@ A keyword matches a word of the text when, both folded (case, ``ё``→``е``):
   "Москва" → "Москве", "Китай" → "Китая", "газ" → "газа". A stem of four letters or more
   also finds the word with a short ending or an adjective made from it, so "Россия" finds
   "российский" and "Китай" "Китая" and "китайские" (but "тенге" does not find "Тенгизе"). Stems come from the Snowball stemmer.
+  A Russian keyword also finds a compound that begins with its stem and the linking vowel (о, or е
+  after a soft consonant or ж ш ч щ ц) followed by at least ``COMPOUND`` letters: "газ" →
+  "газоперерабатывающий", "нефть" → "нефтегазовый", "военный" → "военнослужащий"; not "газон",
+  nor "грузовик" for "грузы" (a second part that opens with в is the suffix -ов-/-ев-).
 
 A keyword of several words matches those words in a row, each by the rules above. An
 abbreviation of up to three capitals ("US", "EU", "АЭС") matches only a word written in
@@ -33,6 +37,7 @@ _WORD = re.compile(r"\w+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _KAZAKH = re.compile(r"[әғқңөұүһі]")  # letters of Kazakh that Russian does not use
 MIN_PREFIX = 4  # a keyword or stem shorter than this must match a whole word
+COMPOUND = 4  # a compound's second part has at least this many letters: "газопровод", not "газон"
 ABBREVIATION = 3  # a keyword word of up to this many capitals matches only capitals: "US", not "us"
 _VOICED = {"к": "г", "қ": "ғ", "п": "б"}  # a Kazakh stem's last letter before an ending: "министрлік" → "министрлігі"
 # Words that only ever match a keyword whole: "bill" is not a form of "billion".
@@ -77,6 +82,7 @@ class Matcher:
         self._prefix: dict[str, set[int]] = {}
         self._stems: dict[str, set[int]] = {}
         self._adjectives: dict[str, set[int]] = {}  # Russian stems whose adjectives match: "росс" → "российский"
+        self._compounds: dict[str, set[int]] = {}  # a Russian stem and its linking vowel: "газо" → "газопровод"
         self._cache: dict[str, frozenset[int]] = {}
         self._capitals: dict[int, int] = {}  # word id of an abbreviation -> how many capitals it needs
         next_id = 0
@@ -104,6 +110,11 @@ class Matcher:
             self._stems.setdefault(root, set()).add(word_id)
             if len(root) >= MIN_PREFIX:
                 self._adjectives.setdefault(root, set()).add(word_id)
+            if len(root) >= 3 and not _KAZAKH.search(word):  # the first part of a compound: "газо", "нефте"
+                soft = word[len(root):].startswith("ь") or root[-1] in "жшчщц"
+                self._compounds.setdefault(root + ("е" if soft else "о"), set()).add(word_id)
+                if word.endswith(("ый", "ий", "ой")) and len(word) > 5:  # an adjective's: "военный" → "военно"
+                    self._compounds.setdefault(word[:-2] + "о", set()).add(word_id)
 
     def _ids(self, word: str) -> frozenset[int]:
         """Return the ids of the keyword words that ``word`` matches (cached per word)."""
@@ -121,6 +132,8 @@ class Matcher:
                 rest = word[n:]  # "китая" of "кита", "российский" of "росс"; not "Тенгизе" of "тенг"
                 if word[:n] in self._adjectives and (len(rest) <= 2 or "ск" in rest[:5]):
                     ids.update(self._adjectives[word[:n]])
+                if len(rest) >= COMPOUND and rest[0] != "в" and word[:n] in self._compounds:  # "газо|перерабатывающий"
+                    ids.update(self._compounds[word[:n]])
         found = self._cache[word] = frozenset(ids)
         return found
 

@@ -145,16 +145,20 @@ def root(word: str, lang: str) -> str:
     return stripped if len(stripped) >= MIN_ROOT else word
 
 
+def latin(word: str) -> str:
+    """Return a folded word in any script in the Latin letters a–z ("қорғас" → "korgas", "café" → "cafe")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word.translate(_LATIN)) if "a" <= c <= "z")
+
+
 def skeleton(word: str) -> str:
     """Return the consonant skeleton of a folded word in any script ("токаев" → "tkv")."""
-    latin = unicodedata.normalize("NFKD", word.translate(_LATIN))
-    latin = "".join(c for c in latin if "a" <= c <= "z")
-    if not latin:
+    letters = latin(word)
+    if not letters:
         return ""
     for spelling, sound in _SOUNDS:
-        latin = latin.replace(spelling, sound)
-    opening = "a" if latin[0] in _VOWELS else ""
-    return opening + _DOUBLE.sub(r"\1", "".join(c for c in latin if c not in _VOWELS))
+        letters = letters.replace(spelling, sound)
+    opening = "a" if letters[0] in _VOWELS else ""
+    return opening + _DOUBLE.sub(r"\1", "".join(c for c in letters if c not in _VOWELS))
 
 
 @lru_cache(maxsize=1)

@@ -13,8 +13,15 @@ item tells:
 * what they state is mostly the item's (``MIN_ABOUT`` of the weight of their facts), so the
   part is about the item's story, not another one that names the same places;
 * and the words they write in lower case — what happened, not whom it names — are mostly
-  the item's words too (``MIN_WORDS`` of them, as stems: so the two are in one language),
-  which tells a retelling from another story about the same people.
+  the item's words too (``MIN_WORDS`` of them, as stems), which tells a retelling from
+  another story about the same people.
+
+Across languages (a Russian feed item, an English paragraph) stems cannot be compared; only
+the international words both write can (``cognates``: "протокол" and "protocol"). Most
+everyday words have none, so a share of them says nothing: the part must write
+``MIN_COGNATES`` of the item's cognates instead, none of them one the batch writes often
+("president", "region"), beside the particulars above. Two stories about the same
+countries that share a word or two ("протокол", "мигрантов") stay apart.
 
 A paragraph of another briefing is told within one only when the part tells most of it
 (``MIN_TOLD_PARAGRAPH`` of what it states): two roundups that share one story are not one.
@@ -39,6 +46,9 @@ MIN_ABOUT = 0.5
 MIN_WORDS = 0.55
 MIN_PLAIN = 5  # ... of a part that writes at least this many words in lower case: "Shares fell." says too little
 MIN_TOLD_PARAGRAPH = 0.5
+MIN_COGNATES = 3  # across languages: rare cognates of the item that the part writes (instead of ``MIN_WORDS``)
+
+Part = tuple[int, int, float, tuple[str, ...]]  # a part that may tell the item: first, end, words, cognates
 
 
 @dataclass(frozen=True)
@@ -48,57 +58,52 @@ class Telling:
     particulars: int  # the item's names, figures and dates that the part states
     told: float  # the weight of those over the weight of all the item states
     about: float  # ... over the weight of all the part states
-    words: float  # the share of the part's words in lower case that the item writes too
+    words: float  # the share of the part's words in lower case (across languages: of its cognates) the item writes too
     sentences: tuple[int, int]  # the part: from this sentence of the paragraph up to (not with) that one
     days: float = 0.0
     least: float = 0.0  # the least ``told`` that makes a retelling: a paragraph must be mostly told
+    cognates: tuple[str, ...] = ()  # across languages: the part's words whose rare cognates the item writes
+    across: bool = False  # the item and the paragraph are in two languages
 
     @property
     def within(self) -> bool:
         """Return whether the paragraph retells the item."""
+        said = len(self.cognates) >= MIN_COGNATES if self.across else self.words >= MIN_WORDS
         return (self.days <= APART_DAYS and self.particulars >= MIN_PARTICULARS and self.about >= MIN_ABOUT
-                and self.words >= MIN_WORDS and self.told >= self.least)
+                and said and self.told >= self.least)
 
     @property
     def strength(self) -> tuple[int, float]:
         """Return a sort key: more particulars, then more of the same words, say more."""
-        return (self.particulars, self.words)
+        return (self.particulars, len(self.cognates) if self.across else self.words)
 
     @property
     def reason(self) -> str:
         """Return the evidence in words: "told in a briefing paragraph: 3 of the same particulars and words (0.83)"."""
         first, end = self.sentences
         where = f"sentence {first + 1}" if end == first + 1 else f"sentences {first + 1}–{end}"
-        return (f"told in a briefing paragraph ({where}): {self.particulars} of the same particulars "
-                f"and the same words ({self.words:.2f})")
+        said = (f"the same words in another language ({', '.join(self.cognates)})" if self.across
+                else f"the same words ({self.words:.2f})")
+        return f"told in a briefing paragraph ({where}): {self.particulars} of the same particulars and {said}"
 
 
 def telling(batch: Batch, item: int, paragraph: int) -> Telling | None:
     """Return how the paragraph at position ``paragraph`` of ``batch`` best tells the item at ``item``.
 
-    None when no part of the paragraph could retell the item: they are in two languages
-    (their words cannot be compared), published too far apart, or no part says it in the
-    item's words. The words are looked at first: they are cheap, and rule out most pairs.
+    None when no part of the paragraph could retell the item: they were published too far
+    apart, or no part says it in the item's words (its cognates, across languages). The
+    words are looked at first: they are cheap, and rule out most pairs.
     """
     facts = batch.facts[item]
-    if facts.lang != batch.facts[paragraph].lang or not batch.totals[item]:
+    if not batch.totals[item]:
         return None
     a, b = batch.items[item], batch.items[paragraph]
     moment_a, moment_b = a.published_at or a.gathered_at, b.published_at or b.gathered_at
     days = abs((moment_a - moment_b).total_seconds()) / 86400
     if days > APART_DAYS:
         return None
-    mine = batch.plain(item)
-    sentences = batch.sentences(paragraph)
-    parts: list[tuple[int, int, float]] = []  # (first, end, words): the parts that say it in the item's words
-    for first in range(len(sentences)):
-        words: Counter[str] = Counter()
-        for end in range(first + 1, min(len(sentences), first + SPAN) + 1):
-            words.update(sentences[end - 1])
-            plain = sum(words.values())
-            said = sum(min(n, mine[w]) for w, n in words.items() if w in mine) / plain if plain >= MIN_PLAIN else 0.0
-            if said >= MIN_WORDS:
-                parts.append((first, end, said))
+    across = facts.lang != batch.facts[paragraph].lang
+    parts = _cognate_parts(batch, item, paragraph) if across else _word_parts(batch, item, paragraph)
     if not parts:
         return None
     year = max(moment_a.year, moment_b.year)
@@ -109,7 +114,7 @@ def telling(batch: Batch, item: int, paragraph: int) -> Telling | None:
     # item names it too.
     heading = batch.heading(paragraph) & facts.keys
     best: tuple[tuple[bool, float, int], Telling] | None = None
-    for first, end, said in parts:
+    for first, end, said, cognates in parts:
         keys = heading.union(*(batch.sentence_facts(paragraph, n) for n in range(first, end)))
         shared = facts.keys & keys | dated(keys, facts.quantities)  # "in January" tells "1 January"
         common = sum(weights.get(k, once) for k in shared)
@@ -117,8 +122,43 @@ def telling(batch: Batch, item: int, paragraph: int) -> Telling | None:
         particulars = (sum(1 for e in facts.entities if e & keys) + len(shared & facts.times)
                        + sum(1 for q in shared & facts.quantities if not q.endswith("y")) + len(ahead(shared, year))
                        + len(shared - facts.keys))
-        told = Telling(particulars, common / total, common / stated if stated else 0.0, said, (first, end), days, least)
+        told = Telling(particulars, common / total, common / stated if stated else 0.0, said, (first, end), days, least,
+                       cognates, across)
         score = (told.within, told.told + told.words, first - end)  # the most of the item, in the fewest sentences
         if best is None or score > best[0]:
             best = (score, told)
     return best[1] if best else None
+
+
+def _word_parts(batch: Batch, item: int, paragraph: int) -> list[Part]:
+    """Return the parts of the paragraph that say ``MIN_WORDS`` of what they say in the item's words (as stems)."""
+    mine = batch.plain(item)
+    sentences = batch.sentences(paragraph)
+    parts: list[Part] = []
+    for first in range(len(sentences)):
+        words: Counter[str] = Counter()
+        for end in range(first + 1, min(len(sentences), first + SPAN) + 1):
+            words.update(sentences[end - 1])
+            plain = sum(words.values())
+            said = sum(min(n, mine[w]) for w, n in words.items() if w in mine) / plain if plain >= MIN_PLAIN else 0.0
+            if said >= MIN_WORDS:
+                parts.append((first, end, said, ()))
+    return parts
+
+
+def _cognate_parts(batch: Batch, item: int, paragraph: int) -> list[Part]:
+    """Return the parts of the paragraph (in another language) that write ``MIN_COGNATES`` of the item's rare cognates."""
+    mine = batch.cognates(item)
+    if len(mine) < MIN_COGNATES:
+        return []
+    count = len(batch.sentences(paragraph))
+    parts: list[Part] = []
+    for first in range(count):
+        found: dict[str, str] = {}
+        for end in range(first + 1, min(count, first + SPAN) + 1):
+            for key, word in batch.sentence_cognates(paragraph, end - 1).items():
+                found.setdefault(key, word)
+            shared = batch.common.shared(found, mine)
+            if len(shared) >= MIN_COGNATES:
+                parts.append((first, end, len(shared) / len(found), tuple(shared)))
+    return parts

@@ -14,8 +14,13 @@ An item goes where the strongest rule that applies puts it:
    that is the only one its headline names, with a score of ``MIN_SCORE``, takes the story
    whatever topic the headline also names ("Russia bans Kazakh wheat imports" is Russia's,
    not Economy's); when the headline names no section at all, a place with that score and
-   clearly ahead of the other places takes it too;
-5. the catch-all section: nothing matched, only passing mentions, or no clear winner.
+   clearly ahead of the other places takes it too. A place the headline names only as an
+   origin, a route or the other side of a border ("Remittances from Russia to Tajikistan",
+   "on the Kyrgyz border": ``parties.bystander``) is no party to its event: that mention
+   counts as a passing one, not the headline's;
+5. the catch-all section: nothing matched, only passing mentions, or no clear winner. It may
+   also be configured with keywords of its own (weather, culture, sport), and then wins
+   like any section when those are the clear evidence.
 
 Each rule leaves its reason in plain words: "mentions China 3 times (once in the headline)".
 """
@@ -29,6 +34,7 @@ from dataclasses import dataclass, field
 from newsletter.config import Config, SectionSettings
 from newsletter.edit.keywords import Matcher, fold, written
 from newsletter.edit.outlook import cues, is_outlook
+from newsletter.edit.parties import bystander
 from newsletter.item import Item, html_to_text
 
 _FIRST_SENTENCE = re.compile(r".*?(?:[.!?…](?=\s|$)|$)", re.DOTALL)
@@ -215,7 +221,7 @@ class Sorter:
                 keyword = self.matcher.keywords[index]
                 mentions = found.setdefault(owner, Mentions(owner))
                 mentions.total[keyword] += 1
-                if part == "headline":
+                if part == "headline" and not (owner in self.places and bystander(tokens, position, keyword)):
                     mentions.headline[keyword] += 1
         return list(found.values())
 
