@@ -197,8 +197,8 @@ APART = [
         ("Azerbaijan borrows for Baku ring road", "The Asian Development Bank lent $350 million for a road round Baku."),
     ],
     [  # one place and one day of the week, and different figures
-        ("Khorgos crossing reopens on Tuesday", "The Khorgos crossing reopened on Tuesday after repairs, with 450 trucks "
-         "waiting."),
+        ("Khorgos crossing reopens on Tuesday",
+         "The Khorgos crossing reopened on Tuesday after repairs, with 450 trucks waiting."),
         ("Хоргос: во вторник задержали контрабанду", "Во вторник на Хоргосе таможенники задержали 12 тонн сигарет."),
     ],
 ]
@@ -275,6 +275,8 @@ def test_a_name_has_one_key_in_any_script(word: str, lang: str, other: str, othe
     ("won 4–3", "en", {"4–3"}), ("со счётом 4:3", "ru", {"4–3"}), ("in 2027, 3 days", "en", {"2027y"}),
     ("1,200,000 tonnes", "en", {"1.2e+06"}), ("$350m", "en", {"3.5e+08 USD"}), ("by 50 basis points", "en", {"0.5%"}),
     ("на 0,5 п.п.", "ru", {"0.5%"}), ("с 17.11.2026", "ru", {"11-17", "2026y"}),
+    ("15-қарашада", "kk", {"11-15"}), ("15-ші қарашада", "kk", {"11-15"}), ("Nov. 15", "en", {"11-15"}),
+    ("in May. 15 people", "en", {"15"}), ("1,2 млрд АҚШ доллары", "kk", {"1.2e+09 USD"}),
 ])
 def test_quantities_are_equal_however_a_language_writes_them(text: str, lang: str, expected: set[str]) -> None:
     assert quantities(text, lang) == expected
@@ -360,3 +362,18 @@ def test_a_merged_story_shows_once_with_every_other_source_and_its_link(tmp_path
     also = next(line for line in text.splitlines() if "Also reported by" in line)
     number = also.rsplit("[", 1)[1].rstrip("]")
     assert also.strip().startswith("Also reported by Степной вестник [") and f"[{number}] https://vestnik.example/uran" in text
+
+
+def test_a_body_named_with_a_countrys_word_is_known_by_its_initials() -> None:
+    """"European Union" is the EU even in a batch that never writes "union" in lower case; two names are no body."""
+    english = Reader().read(item("Talks", "Uzbekistan signed a protocol with the European Union."))
+    russian = Reader().read(item("Переговоры", "Узбекистан подписал протокол с Евросоюзом."))
+    assert "eu" in english.names & russian.names
+    assert not {"us", "eu"} & Reader().read(item("Visit", "Ulan Sarbanov met Emma Urban.")).names
+
+
+def test_a_name_whose_initials_the_text_abbreviates_is_that_abbreviation() -> None:
+    english = Reader().read(item("Uzbekistan closes WTO talks", "The country may join the World Trade Organization in March."))
+    assert english.entities == (frozenset({"uzbekistan"}), frozenset({"vt"}))
+    alone = Reader().read(item("Uzbekistan closes talks", "The country may join the World Trade Organization in March."))
+    assert "vt" not in alone.names and len(alone.entities) == 2  # no abbreviation written: its words are its name

@@ -19,9 +19,11 @@ without a dictionary. A word's key is made in four steps:
    meet by chance.
 
 A key is no translation: "промышленность" (industry) and "promise" share one. So one
-shared cognate says little; ``likeness`` and ``roundups`` ask for several, none of them a
-word the batch writes often (``Common``), beside names and figures that two languages
-state alike.
+shared cognate says little; ``roundups`` asks for several, none of them a word the batch
+writes often (``Common``) nor one of the ``EVERYDAY`` words of politics and business news
+("president", "investment", "programme", "memorandum"): every story about two countries'
+dealings writes those, so sharing them says nothing of which dealing. A batch cannot tell
+these itself: a week's news writes each in a few items in a hundred, as it does a rare word.
 """
 
 from __future__ import annotations
@@ -38,6 +40,15 @@ SHORTEST = PREFIX - 1  # characters of the shortest word that may have a key ("�
 LONGEST = 64  # characters of a word read: its key is in its opening
 COMMON = 0.03  # a cognate that more than this share of a batch writes tells nothing ...
 MIN_COMMON = 12  # ... nor one written by this many items or fewer: in a small batch, every word is rare
+
+# The international words of everyday politics and business news, in English: any batch of it writes them.
+# (Those whose Russian has another key, "бюджет" or "проект", never meet across languages anyway.)
+EVERYDAY_WORDS = """
+    president presidential minister ministry government official administration delegation commission committee
+    organisation national international political politics region regional programme investment investor economy
+    economic industry industrial reform modernisation infrastructure cooperation contract memorandum export import
+    transit billion million company strategy initiative partner partnership energy
+"""
 
 # Spellings of one sound, applied in order to both languages' words (see the module's docstring).
 _SPELLINGS = (("kh", "k"), ("ch", "k"), ("ph", "f"), ("th", "t"), ("tsi", "ti"), ("ts", "k"), ("c", "k"),
@@ -69,8 +80,11 @@ def keys(words: Iterable[str]) -> dict[str, str]:
     return found
 
 
+EVERYDAY = frozenset(k for word in EVERYDAY_WORDS.split() if (k := key(word)) is not None)
+
+
 class Common:
-    """The cognates a batch writes so often that sharing one tells nothing ("president", "region").
+    """The cognates a batch writes so often that sharing one tells nothing ("region"), and the ``EVERYDAY`` ones.
 
     ``counts`` says, for each word written in lower case, how many of ``documents`` items
     read write it. An item that writes two words of one key ("protocol", "protocols") counts
@@ -89,7 +103,7 @@ class Common:
                 if (k := key(word)) is not None:
                     found[k] += n
             self._common = frozenset(k for k, n in found.items() if n > self._crowd)
-        return cognate in self._common
+        return cognate in self._common or cognate in EVERYDAY
 
     def shared(self, a: Mapping[str, str], b: Mapping[str, str]) -> list[str]:
         """Return the words of ``a`` (keys and words, from ``keys``) whose rare cognate ``b`` writes too."""

@@ -8,13 +8,8 @@ endings of ``names`` for Kazakh), without the little words every text has, are r
 a comparison needs them; for comparing across languages, the international words it
 writes in lower case ("протокол", "protocol": ``cognates``).
 
-A capitalised word is a name unless it opens a sentence and the batch also writes it in
-lower case ("Officials said…", "Депутаты…"); a word in capitals ("CPC", "КТК") always is.
-Capitalised words written together are one name; when their initials are a name the
-exonym table knows ("European Union": the EU, "Caspian Pipeline Consortium": the CPC) they
-are that name (two words only when one is a common word: "Ulan Sarbanov" is no "US"), and
-when the batch writes every one of them in lower case they are a title ("the Ministry of
-Digital Development"), not a name. Months and days of the week are times.
+Its names are read from the words it writes with capitals (``entities``: "Officials
+said…" is no name, "European Union" is the EU); months and days of the week are times.
 
 ``Batch`` reads a list of items once and says how rare each fact is among them (a name
 every item carries tells nothing), and which cognates they write too often to tell
@@ -36,8 +31,10 @@ from functools import lru_cache
 import snowballstemmer
 
 from newsletter.edit import cognates
+from newsletter.edit.entities import entities as capitalised_names
+from newsletter.edit.entities import joined
 from newsletter.edit.names import exonym, exonym_forms, kazakh_root, keys, language
-from newsletter.edit.quantities import figures, time_word, when
+from newsletter.edit.quantities import figures, when
 from newsletter.gather.readers.document import sentences
 from newsletter.item import Item
 
@@ -49,11 +46,6 @@ MIN_CROWD = 40
 SAMPLE = 1_000  # items read to learn which words the batch writes in lower case
 
 _TOKEN = re.compile(r"[^\W\d_]+")
-_UPPER = "A-ZÀ-ÖØ-ÞА-ЯЁІЇЄЎҐӘҒҚҢӨҰҮҺ"
-_CAPITALISED = re.compile(rf"[{_UPPER}][^\W\d_]*")  # a word from its first capital (see ``_capitalised``)
-_LETTER = re.compile(r"[^\W\d_]")
-_JOINED = re.compile(r"[ \u00a0-]+")  # what lies between the words of one name
-_SENTENCE_END = re.compile(r"[.!?…:;»\"“”\n—–-]\s*$")
 _STOP = {
     "en": """the and for with from that this which who will would said says after before than more also but not
         are was were been has have had its their they his her about over into per all new year last next
@@ -76,7 +68,7 @@ class Facts:
     lang: str
     names: frozenset[str]
     quantities: frozenset[str]
-    entities: tuple[frozenset[str], ...] = ()  # names written together ("Kassym-Jomart Tokayev"): one each
+    entities: tuple[frozenset[str], ...] = ()  # one each person, place or body ("Tokayev", "Kassym-Jomart Tokayev")
     times: frozenset[str] = frozenset()  # months without a day and days of the week (``quantities.when``)
     keys: frozenset[str] = frozenset()  # the facts that compare across languages: names, quantities, times
     rough: frozenset[str] = frozenset()  # the quantities given roughly, and which way: "2e+06>" (just over 2 million)
@@ -134,47 +126,15 @@ class Reader:
         """
         text = f"{title}\n{body}"
         lang = lang or language(text)
-        entities: list[set[str]] = []
-        initials: list[str] = []  # each entity's initials: "European Union" is the EU
-        common: list[bool] = []  # whether each entity is only words the batch writes in lower case
-        some: list[bool] = []  # ... has one: "European Union" may be the EU, "Ulan Sarbanov" is no "US"
-        last = -1  # where the last name ended
-        title_end = len(title)
-        titled = _title_case(title)
-        stop = STOP[lang]  # "The", "В": little words, whatever the batch holds
-        for start, end in _capitalised(text):  # "Kaspi", "КТК", "eGov"
-            token = text[start:end]
-            folded = token.casefold().replace("ё", "е")
-            if time_word(folded):
-                continue  # "September", "Tuesday": a time (``when``), not a name
-            plain = (folded in self.lowercase or folded in stop) and not token.isupper()
-            if plain and (start == 0 or (titled and start < title_end)
-                          or _SENTENCE_END.search(text, max(0, start - 3), start)):
-                continue  # "Officials said…": a common word that opens a sentence
-            found = self.name(folded, lang)
-            if entities and last >= 0 and _JOINED.fullmatch(text, last, start):
-                entities[-1].update(found)
-                initials[-1] += folded[0]
-                common[-1] = common[-1] and plain
-                some[-1] = some[-1] or plain
-            else:
-                entities.append(set(found))
-                initials.append(folded[0])
-                common.append(plain)
-                some.append(plain)
-            last = end
-        for n, letters in enumerate(initials):
-            if (len(letters) >= 3 or (len(letters) == 2 and some[n])) and (group := self.group(letters, lang)):
-                entities[n] = {group}  # "Caspian Pipeline Consortium" is the CPC, "КТК" in Russian
-            elif common[n]:
-                entities[n] = set()  # "the Ministry of Digital Development": a title of common words
+        entities = capitalised_names(text, len(title), lang, lowercase=self.lowercase, stop=STOP[lang],
+                                     name=self.name, group=self.group)
         if lang != "en":  # "российских", "қытайлық": Russian and Kazakh write them in lower case
             for match in _exonym_words().finditer(text.casefold()):
                 if (group := self.group(match.group(), lang)) is not None:
                     entities.append({group})
         stated, rough = figures(text, lang, year)
         return Facts(lang, frozenset().union(*entities), frozenset(stated),
-                     tuple(dict.fromkeys(frozenset(e) for e in entities if e)), frozenset(when(text)),
+                     joined(entities), frozenset(when(text)),
                      rough=frozenset(rough))
 
     def words(self, item: Item, lang: str) -> dict[str, int]:
@@ -205,26 +165,6 @@ def _exonym_words() -> re.Pattern[str]:
     """Return a pattern for the lower-case words that may be the adjective of a country ("российских")."""
     starts = {form[:4] for form in exonym_forms() if form.islower() and len(form) >= 4}
     return re.compile(r"(?<![^\W\d_])(?:" + "|".join(sorted(starts)) + r")[^\W\d_]*")
-
-
-def _capitalised(text: str) -> Iterator[tuple[int, int]]:
-    """Yield where each word with a capital starts and ends ("Kaspi", "КТК", "eGov"), words of one letter left out.
-
-    A search for the capital first is fast; the rare word with a capital inside ("eGov")
-    is then taken from its first letter (a match runs to the word's end, so a word is found once).
-    """
-    for match in _CAPITALISED.finditer(text):
-        start, end = match.span()
-        while start and _LETTER.match(text, start - 1):
-            start -= 1
-        if end - start >= 2:
-            yield start, end
-
-
-def _title_case(title: str) -> bool:
-    """Return whether a headline capitalises its words ("Tenge Weakens Past 540"), so capitals say nothing."""
-    long = [w for w in _TOKEN.findall(title) if len(w) > 3]
-    return len(long) >= 3 and sum(w[0].isupper() for w in long) >= 0.6 * len(long)
 
 
 def text_of(item: Item) -> str:

@@ -2,13 +2,13 @@
 
 "1.2 billion", "$1.2bn", "1,2 млрд" and "1 200 млн" are all ``1.2e+09``; "30%", "30 per
 cent", "30 процентов" and "30 пайыз" are ``30%``; "15 March", "March 15", "15 марта" and
-"15 наурызда" are ``03-15`` (and "17.11.2026" is ``11-17`` with its year); "2:14" is a time, "4–3" or "4:3" a
+"15 наурызда" (or "15-наурызда") are ``03-15`` (and "17.11.2026" is ``11-17`` with its year); "2:14" is a time, "4–3" or "4:3" a
 score; "50 basis points" and "0,5 п.п." are ``0.5%``; "$350m" is 350 million. English writes "1,006" for a thousand
 and six and Russian and Kazakh "1,2" for one point two, so the comma is read by the text's
 language ("1,200,000" is a million and more in any). Bare numbers under ten say too little to compare stories by,
 and are left out; a year stands alone, marked as one ("2027y"), so that it is not taken for a count.
 An amount of money keeps the currency it is given in ("1.2 billion yuan" is ``1.2e+09 CNY``,
-"$1.2bn" and "1,2 млрд долларов" ``1.2e+09 USD``): two currencies are two figures. Given the
+"$1.2bn", "1,2 млрд долларов" and "1,2 млрд АҚШ доллары" ``1.2e+09 USD``): two currencies are two figures. Given the
 year a text was published, "next year", "в следующем году" and "келесі жылы" are the year after
 ("2027y"), "this year" and "биыл" that year.
 A figure given roughly ("just over 2 million", "about 450", "около 30%") is noted as rough
@@ -76,7 +76,7 @@ _MONEY_STEMS = (("долл", "USD"), ("юан", "CNY"), ("рубл", "RUB"), ("�
                 ("манат", "MANAT"), ("сомони", "TJS"))
 _MONEY_BEFORE = re.compile(r"(?:(?<![^\W\d_])(?:US\$|USD|EUR|CNY|KZT|RUB|GBP|UZS|KGS|TJS)|[$€£₸¥₽])[ \u00a0]?$",
                            re.IGNORECASE)
-_MONEY_AFTER = re.compile(r"\.?[ \u00a0]*(?:(?:US|U\.S\.)[ \u00a0])?([$€£₸¥₽]|[^\W\d_]+)")
+_MONEY_AFTER = re.compile(r"\.?[ \u00a0]*(?:(?:US|U\.S\.|АҚШ)[ \u00a0])?([$€£₸¥₽]|[^\W\d_]+)")
 _DIGIT = re.compile(r"\d")  # one quick look before the others
 # Each of these begins with a look behind, which makes the search try every position: they
 # run only where a quick look (a digit first) finds what they need.
@@ -85,8 +85,12 @@ _TIME = re.compile(r"(?<![\d:.,])([012]?\d):([0-5]\d)(?![\d:])")
 _SCORE = re.compile(r"(?<![\d:.,–-])(\d{1,2})\s?[–:-]\s?(\d{1,2})(?![\d:.,–-])")  # "4–3", "4:3"
 _DATE = re.compile(r"(?<![\d.,])([0-3]?\d)\.([01]?\d)\.((?:19|20)\d\d)(?![\d.]\d)")  # "17.11.2026"
 _POINTS = re.compile(r"\.\s?п\.")  # "0,5 п.п.": percentage points
-_AFTER = re.compile(r"(?:st|nd|rd|th)?(?:-?(?:го|е))?\s+([^\W\d_]+)")  # the word after a day
-_BEFORE = re.compile(r"([^\W\d_]+)\s+$")  # the word before it
+# A day's ordinal ending: "15th", "15-го", "15-е", "15-ші" (Kazakh); Kazakh may join the month with a hyphen too
+# ("15-қарашада").
+_ORDINAL = r"(?:st|nd|rd|th)?(?:-?(?:го|е|ші|шы|нші|ншы))?"
+_AFTER = re.compile(_ORDINAL + r"(?:\s+|-)([^\W\d_]+)")  # the word after a day
+_BEFORE = re.compile(r"([^\W\d_]+)(\.?)\s+$")  # the word before it: "March 15", "Nov. 15" (not "in May. 15 people")
+_DOTTED = frozenset(word for words in _SHORT.values() for word in words.split())
 
 
 _STARTS = tuple(word for word, _ in _SCALES)
@@ -174,7 +178,8 @@ def figures(text: str, lang: str, year: int | None = None) -> tuple[set[str], se
         if m.group("sep") is None and len(m.group("number")) <= 2 and 1 <= int(m.group("number")) <= 31:
             after = _AFTER.match(text, m.end("number"))
             before = _BEFORE.search(text, max(0, m.start() - 12), m.start())
-            month = (after and _month(after.group(1))) or (before and _month(before.group(1)))
+            month = (after and _month(after.group(1))) or (
+                before and (not before.group(2) or before.group(1).casefold() in _DOTTED) and _month(before.group(1)))
             if month:  # "15 марта", "15 наурызда", "March 15"
                 found.add(f"{month:02d}-{int(m.group('number')):02d}")
                 continue
@@ -288,7 +293,7 @@ _KAZAKH_CASE = ("", "да", "де", "та", "те", "ға", "ге", "қа", "к�
                 "ы", "і", "сы", "сі", "ғы", "гі")
 _WHEN_FORMS = {word + ending: key for word, key in _WHEN_KEYS.items() for ending in _KAZAKH_CASE}  # "наурызда"
 _WORD = re.compile(r"[^\W\d_]{3,}")
-_DAY_BEFORE = re.compile(r"\d(?:st|nd|rd|th)?(?:-?(?:го|е))?\s+$")
+_DAY_BEFORE = re.compile(r"\d" + _ORDINAL + r"(?:\s+|-)$")
 _DAY_AFTER = re.compile(r"\s+\d{1,2}(?!\d)")
 
 

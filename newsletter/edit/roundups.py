@@ -20,8 +20,19 @@ Across languages (a Russian feed item, an English paragraph) stems cannot be com
 the international words both write can (``cognates``: "протокол" and "protocol"). Most
 everyday words have none, so a share of them says nothing: the part must write
 ``MIN_COGNATES`` of the item's cognates instead, none of them one the batch writes often
-("president", "region"), beside the particulars above. Two stories about the same
-countries that share a word or two ("протокол", "мигрантов") stay apart.
+("region") or one every story of two countries' dealings writes ("investment",
+"memorandum": ``cognates.EVERYDAY``), beside the particulars above. And since these words
+are few and say little of what happened, two more things are asked:
+
+* the part is one sentence (``SPAN_ACROSS``): three such words gathered from two sentences
+  may be two stories, one of them named in passing;
+* the part and the item do not disagree on figures: when each states a figure (a year
+  aside) and none of the part's is the item's, even roughly, the part tells another story
+  ("$500 million" for a terminal is not "12%" less transit through it). Within a language
+  the words say it; across, the figures are the words that can.
+
+Two stories about the same countries that share a word or two ("протокол", "мигрантов")
+stay apart.
 
 A paragraph of another briefing is told within one only when the part tells most of it
 (``MIN_TOLD_PARAGRAPH`` of what it states): two roundups that share one story are not one.
@@ -38,6 +49,7 @@ from dataclasses import dataclass
 
 from newsletter.edit.facts import Batch
 from newsletter.edit.likeness import APART_DAYS, ahead, dated
+from newsletter.edit.quantities import near
 from newsletter.edit.stories import is_paragraph
 
 SPAN = 3  # sentences in a row that may tell one story
@@ -47,6 +59,7 @@ MIN_WORDS = 0.55
 MIN_PLAIN = 5  # ... of a part that writes at least this many words in lower case: "Shares fell." says too little
 MIN_TOLD_PARAGRAPH = 0.5
 MIN_COGNATES = 3  # across languages: rare cognates of the item that the part writes (instead of ``MIN_WORDS``)
+SPAN_ACROSS = 1  # ... in this many sentences
 
 Part = tuple[int, int, float, tuple[str, ...]]  # a part that may tell the item: first, end, words, cognates
 
@@ -64,11 +77,12 @@ class Telling:
     least: float = 0.0  # the least ``told`` that makes a retelling: a paragraph must be mostly told
     cognates: tuple[str, ...] = ()  # across languages: the part's words whose rare cognates the item writes
     across: bool = False  # the item and the paragraph are in two languages
+    conflict: bool = False  # across languages: each states figures, and none of the part's is the item's
 
     @property
     def within(self) -> bool:
         """Return whether the paragraph retells the item."""
-        said = len(self.cognates) >= MIN_COGNATES if self.across else self.words >= MIN_WORDS
+        said = len(self.cognates) >= MIN_COGNATES and not self.conflict if self.across else self.words >= MIN_WORDS
         return (self.days <= APART_DAYS and self.particulars >= MIN_PARTICULARS and self.about >= MIN_ABOUT
                 and said and self.told >= self.least)
 
@@ -122,12 +136,28 @@ def telling(batch: Batch, item: int, paragraph: int) -> Telling | None:
         particulars = (sum(1 for e in facts.entities if e & keys) + len(shared & facts.times)
                        + sum(1 for q in shared & facts.quantities if not q.endswith("y")) + len(ahead(shared, year))
                        + len(shared - facts.keys))
+        conflict = across and _disagree(batch, item, paragraph, keys)
         told = Telling(particulars, common / total, common / stated if stated else 0.0, said, (first, end), days, least,
-                       cognates, across)
+                       cognates, across, conflict)
         score = (told.within, told.told + told.words, first - end)  # the most of the item, in the fewest sentences
         if best is None or score > best[0]:
             best = (score, told)
     return best[1] if best else None
+
+
+def _disagree(batch: Batch, item: int, paragraph: int, keys: frozenset[str]) -> bool:
+    """Return whether the part of the paragraph stating ``keys`` and the item each state figures, none of them alike.
+
+    Years are left aside ("2027y": a year names a plan, not a figure of the story); a figure
+    one gives roughly ("about $500 million") agrees with the other's precise one (``near``).
+    """
+    facts, told = batch.facts[item], batch.facts[paragraph]
+    mine = {q for q in facts.quantities if q[-1] != "y"}
+    theirs = {q for q in keys & told.quantities if q[-1] != "y"}
+    if not mine or not theirs or mine & theirs:
+        return False
+    rough = [(r, mine) for r in told.rough if r[:-1] in theirs] + [(r, theirs) for r in facts.rough]
+    return not any(near(r, q) for r, others in rough for q in others)
 
 
 def _word_parts(batch: Batch, item: int, paragraph: int) -> list[Part]:
@@ -155,7 +185,7 @@ def _cognate_parts(batch: Batch, item: int, paragraph: int) -> list[Part]:
     parts: list[Part] = []
     for first in range(count):
         found: dict[str, str] = {}
-        for end in range(first + 1, min(count, first + SPAN) + 1):
+        for end in range(first + 1, min(count, first + SPAN_ACROSS) + 1):
             for key, word in batch.sentence_cognates(paragraph, end - 1).items():
                 found.setdefault(key, word)
             shared = batch.common.shared(found, mine)
