@@ -278,6 +278,9 @@ def main() -> None:
         return
     for name in ("clusters", "stories", "briefings"):
         print(f"{name:9}  now: {result[f'{name}_now']}\n{'':9}  before: {result[f'{name}_before']}")
+        if name == "clusters" and not result["clusters_before"]["all_recall"]:
+            print(f"{'':9}  (before, no pair of the set merged: it caught only the same link, the same headline "
+                  "or near-verbatim text, and the set's copies are paraphrases, translations and retellings)")
     for kind in ("news_like", "random_words"):
         d = result[f"draft_{kind}"]
         print(f"draft from {args.items} {kind.replace('_', '-')} items: load+cluster+place+arrange {d['now_s']:.2f} s "
