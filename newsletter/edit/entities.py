@@ -13,6 +13,17 @@ times (``quantities.when``), not names. Countries joined by a hyphen ("China-Kyr
 are one name each. In Kazakh a word with a case ending ends a name
 ("Тоқаев Мирзиёевке Түркістанда": Tokayev, to Mirziyoyev, in Turkistan).
 
+Where a language marks a boundary inside a run of capitalised words, the run is split there:
+
+* a title ("President", "Prime Minister", "Президент", "Премьер", "Министр", "Төраға") is no
+  part of a name and ends the one before it: "Uzbek President Shavkat Mirziyoyev" is
+  Uzbekistan and Shavkat Mirziyoyev;
+* in Russian, a place or body of the exonym table in an oblique case (``names.oblique``:
+  "Узбекистана", "Пекине", "Евросоюза") ends a name: "Президент Узбекистана Шавкат
+  Мирзиёев" and "В Пекине Касым-Жомарт Токаев" are two names each. A noun in the nominative
+  ("Казахстан Темир Жолы") and an adjective, which agrees with the noun after it ("Европейского
+  Союза": the EU), do not, nor does anything in English ("Kazakhstan Temir Zholy": the KTZ).
+
 ``facts`` reads an item's entities with this module, and its own caches of each word's keys.
 """
 
@@ -21,6 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 
+from newsletter.edit.names import oblique
 from newsletter.edit.quantities import time_word
 
 _TOKEN = re.compile(r"[^\W\d_]+")
@@ -29,6 +41,17 @@ _CAPITALISED = re.compile(rf"[{_UPPER}][^\W\d_]*")  # a word from its first capi
 _LETTER = re.compile(r"[^\W\d_]")
 _JOINED = re.compile(r"[ \u00a0-]+")  # what lies between the words of one name
 _SENTENCE_END = re.compile(r"[.!?…:;»\"“”\n—–-]\s*$")
+# Titles, which precede a name and are no part of it: English words as written ("presidents" too),
+# Russian and Kazakh stems with their case endings (``_TITLE_ENDING``), never a ministry ("министерство",
+# "министрлігі") nor a surname ("Акимов": no "-ов").
+_TITLE_WORDS = """president presidents vice prime minister ministers chancellor king queen prince emir chairman
+    chairwoman governor mayor ambassador envoy senator secretary spokesman spokeswoman spokesperson deputy akim
+    foreign commissioner pope patriarch"""
+_TITLES = frozenset(_TITLE_WORDS.split())
+_TITLE_STEMS = ("президент", "премьер", "министр", "вице", "глав", "председател", "губернатор", "мэр", "аким", "посол",
+                "посл", "спикер", "генсек", "канцлер", "сенатор", "депутат", "төраға", "әкім", "елші")
+_TITLE_ENDING = re.compile(r"(?:а|я|у|ю|ом|ем|ой|ей|е|ы|и|ь|ам|ям|ами|ями|ах|ях|і|сы|сі)?"
+                           r"(?:нің|ның|не|на|н|мен|ге|ға|де|да)?")
 # A Kazakh case ending ends a name (Kazakh marks the case on a name's last word only): "Тоқаев Мирзиёевке
 # Түркістанда" is three. Where it is, at to, with, from, of; the bare "-ды", "-на" endings, which names end in
 # too ("Алматы", "Астана"), are left out.
@@ -57,6 +80,9 @@ def entities(text: str, title_end: int, lang: str, *, lowercase: Collection[str]
         folded = token.casefold().replace("ё", "е")
         if time_word(folded):
             continue  # "September", "Tuesday": a time (``when``), not a name
+        if _title(folded) and not token.isupper():
+            last, previous = -1, None  # "Uzbek President Shavkat Mirziyoyev": a title, between two names
+            continue
         plain = (folded in lowercase or folded in stop) and not token.isupper()
         if plain and (start == 0 or (titled and start < title_end)
                       or _SENTENCE_END.search(text, max(0, start - 3), start)):
@@ -78,7 +104,9 @@ def entities(text: str, title_end: int, lang: str, *, lowercase: Collection[str]
             initials.append(folded[0])
             common.append(plain)
             some.append(plain or country is not None)
-        last = -1 if lang == "kk" and _KAZAKH_CASE.search(folded) else end  # "Тоқаев Мирзиёевке": two names
+        # "Тоқаев Мирзиёевке": two names; "Президент Узбекистана Шавкат Мирзиёев" too
+        ended = _KAZAKH_CASE.search(folded) if lang == "kk" else country is not None and oblique(folded, lang)
+        last = -1 if ended else end
     for n, letters in enumerate(initials):
         if len(letters) < 2 or (len(letters) == 2 and not some[n]):
             known = None
@@ -89,6 +117,13 @@ def entities(text: str, title_end: int, lang: str, *, lowercase: Collection[str]
         elif common[n]:
             found[n] = set()  # "the Ministry of Digital Development": a title of common words
     return found
+
+
+def _title(folded: str) -> bool:
+    """Return whether a folded word is a title ("president", "президента", "министрінің"), not a name."""
+    if folded in _TITLES:
+        return True
+    return any(folded.startswith(stem) and _TITLE_ENDING.fullmatch(folded, len(stem)) for stem in _TITLE_STEMS)
 
 
 def _capitalised(text: str) -> Iterator[tuple[int, int]]:

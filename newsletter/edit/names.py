@@ -63,6 +63,7 @@ _SURNAME = re.compile(r"^(.{2,}?(?:ов|ев|ёв|ин|ын))(?:а|у|ым|ом|
 _ADJECTIVE = re.compile(r"(?:ский|ской|ского|скому|ским|ская|скую|ские|ских|ское|скими)$")
 _CASE = re.compile(r"(?:ами|ями|ыми|ими|ом|ём|ем|ам|ям|ах|ях|ым|им)$")
 _TRAILING = re.compile(r"[aeiouyаеёиоуыэюяйьәөұүі]+$")
+_NOUN_CASE = re.compile(r"[аяуюеиы]|[ое]й|[ое]ю|ом|ем")  # what a Russian noun's oblique case puts after its stem
 MIN_ROOT = 3
 
 # Names each language spells its own way (and the adjectives of countries), one group a line.
@@ -184,6 +185,36 @@ def exonym(folded: str, lang: str) -> str | None:
     """Return the group of a folded word the exonym table knows ("қытайлық" → "china"), else None."""
     table = _exonyms()
     return table.get(folded) or table.get(_TRAILING.sub("", root(folded, lang)))
+
+
+@lru_cache(maxsize=1)
+def _nominatives() -> dict[str, tuple[str, ...]]:
+    """Return each exonym group's Russian nouns without their last vowel ("узбекистан", "пекин", "москв", "кита")."""
+    found: dict[str, list[str]] = {}
+    for line in EXONYMS.strip().splitlines():
+        group, _, forms = line.partition(":")
+        for form in forms.split():
+            if form[0].isupper() and not form.isupper() and language(form) == "ru" and len(form) > MIN_ROOT:
+                folded = form.casefold()
+                found.setdefault(group, []).append(folded[:-1] if _TRAILING.search(folded) else folded)
+    return {group: tuple(stems) for group, stems in found.items()}
+
+
+def oblique(folded: str, lang: str) -> bool:
+    """Return whether a folded Russian word is a place or body of the exonym table in a case other than the nominative.
+
+    "узбекистана", "пекине", "китая", "евросоюза" are; "узбекистан" is not, nor the adjective
+    "европейского" (an adjective agrees with the noun after it: "Европейского Союза" is one name).
+    """
+    if lang != "ru" or (group := exonym(folded, lang)) is None:
+        return False
+    return folded not in _exonym_set() and any(folded.startswith(stem) and _NOUN_CASE.fullmatch(folded, len(stem))
+                                               for stem in _nominatives().get(group, ()))
+
+
+@lru_cache(maxsize=1)
+def _exonym_set() -> frozenset[str]:
+    return frozenset(exonym_forms())
 
 
 def keys(folded: str, lang: str) -> tuple[str, ...]:
