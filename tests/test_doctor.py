@@ -151,12 +151,23 @@ def test_the_nameserver_may_be_a_host_name(tmp_path: Path, relay: str) -> None:
     assert [line[:1] for line in result.stdout.splitlines()] == ["✓"] * len(doctor.NAMES)
 
 
-def test_a_nameserver_that_does_not_resolve_is_one_line(tmp_path: Path, relay: str) -> None:
+UNRESOLVED = ("dns.nameserver: cannot resolve 'ns!.example.org' (Name or service not known); "
+              "give its IP address or a name this machine can resolve")
+
+
+def test_a_nameserver_that_does_not_resolve_fails_only_the_dns_checks(tmp_path: Path, relay: str) -> None:
     # The "!" makes the system's resolver refuse the name itself: no DNS question leaves this machine.
-    configure(tmp_path, relay, "ns!.example.org:53", key=None)
-    assert one_line_error(run("doctor", cwd=tmp_path)) == (
-        "error: dns.nameserver: cannot resolve 'ns!.example.org' (Name or service not known); "
-        "give its IP address or a name this machine can resolve")
+    configure(tmp_path, relay, "ns!.example.org:53", key=ed25519_key(tmp_path))
+    result = run("doctor", cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["✓ relay", "✗ spf", "✗ dkim", "✗ dmarc", "✗ mx",
+                                                       "✓ unsubscribe"], lines
+    assert lines[0].startswith(f"✓ relay: {relay} answered")
+    assert lines[1:5] == [f"✗ {name}: {UNRESOLVED}" for name in ("spf", "dkim", "dmarc", "mx")]
+
+
+def test_a_malformed_nameserver_is_one_line(tmp_path: Path, relay: str) -> None:
     configure(tmp_path, relay, "127.0.0.1:port", key=None)
     assert one_line_error(run("doctor", cwd=tmp_path)) == (
         "error: dns.nameserver: expected a host name or IP address with an optional :port, got '127.0.0.1:port'")
@@ -236,13 +247,15 @@ def test_the_daemon_logs_the_checks_before_its_first_send(tmp_path: Path, relay:
     assert app.config.schedule.doctor is True  # on unless turned off
 
 
-def test_the_daemon_warns_and_goes_on_when_the_checks_cannot_run(tmp_path: Path, relay: str,
-                                                                 caplog: pytest.LogCaptureFixture) -> None:
-    configure(tmp_path, relay, "ns!.example.org:53", key=None)  # refused by the system's resolver itself
+def test_the_daemon_warns_and_goes_on_when_the_nameserver_does_not_resolve(tmp_path: Path, relay: str,
+                                                                           caplog: pytest.LogCaptureFixture) -> None:
+    configure(tmp_path, relay, "ns!.example.org:53", key=ed25519_key(tmp_path))  # refused by the system itself
     app = Newsletter(load(tmp_path / "newsletter.toml", environ={}))
     with caplog.at_level("INFO", logger="newsletter.daemon"):
-        assert Daemon(app).examine() is False  # a warning, not an exception that stops `newsletter run`
+        assert Daemon(app).examine() is False  # warnings, not an exception that stops `newsletter run`
     app.close()
-    [line] = [r for r in caplog.records if r.getMessage().startswith("doctor:")]
-    assert line.levelname == "WARNING"
-    assert "could not run the checks: dns.nameserver: cannot resolve 'ns!.example.org'" in line.getMessage()
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.getMessage().startswith("doctor:")]
+    assert [level for level, _ in lines] == ["INFO", "WARNING", "WARNING", "WARNING", "WARNING", "INFO"]
+    assert lines[0][1].startswith("doctor: ✓ relay: ") and lines[5][1].startswith("doctor: ✓ unsubscribe: ")
+    assert [message for _, message in lines[1:5]] == [f"doctor: ✗ {name}: {UNRESOLVED}"
+                                                      for name in ("spf", "dkim", "dmarc", "mx")]

@@ -3,7 +3,8 @@
 Each way a relay can turn us away before a message (a wrong password, a certificate we
 do not trust, STARTTLS asked for but not offered) fails the ``relay`` line with what to
 change; a relay that takes the login passes and says so. The daemon, started as
-`newsletter run` is, logs every check before its first send.
+`newsletter run` is, logs every check before its first send, and runs them before its
+scheduler starts.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from helpers.cli import run
@@ -32,6 +34,7 @@ from helpers.smtp import Script, ScriptedHandler, ScriptedServer, serve_script
 from newsletter import doctor
 from newsletter.app import Newsletter
 from newsletter.config import load
+from newsletter.daemon import Daemon
 from newsletter.email.dkim import Dkim
 from newsletter.sink import free_port
 
@@ -165,3 +168,29 @@ def test_newsletter_run_logs_the_checks_before_its_first_send(tmp_path: Path, do
     assert lines[-1].endswith(": sent: issue 1 sent to 2 of 3 subscribers"), lines[-1]
     assert len(server.messages) == 2 and daemon.returncode == 0
     app.close()
+
+
+class Observed(Daemon):
+    """A daemon whose checks only note what of its scheduler exists by then, and ask it to stop."""
+
+    seen: dict[str, bool]  # set by examine
+
+    def examine(self) -> bool:
+        self.seen = {"scheduler": self._scheduler is not None,
+                     "job store": sa.inspect(self.app.store.engine).has_table("apscheduler_jobs")}
+        self.stop.set()  # so run_forever returns as soon as it has started
+        return True
+
+
+def test_the_daemon_runs_the_checks_before_its_scheduler_starts(app: Newsletter) -> None:
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}  # run_forever sets them
+    daemon = Observed(app)
+    try:
+        daemon.run_forever()
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert app.config.schedule.doctor is True
+    # APScheduler makes its job table when it starts; here it had not, nor could it fire a job.
+    assert daemon.seen == {"scheduler": False, "job store": False}
+    assert sa.inspect(app.store.engine).has_table("apscheduler_jobs")  # made afterwards, so the check can fail

@@ -194,6 +194,9 @@ def test_inflected_forms_match(keyword: str, text: str) -> None:
     ("газ", "газон"),  # too short a second part for a compound
     ("газ", "газетный киоск"),
     ("грузы", "в грузовике"),  # a suffix (-ов-), not a second word
+    ("Грузия", "грузооборот вырос"),  # a name begins no compound: Georgia is no cargo
+    ("Грузия", "грузоперевозки"),
+    ("Индия", "Индонезия"),
 ])
 def test_unrelated_words_do_not_match(keyword: str, text: str) -> None:
     assert not found(keyword, text)
@@ -344,3 +347,11 @@ def test_evidence_spread_over_many_sections_is_passing_mentions(tmp_path: Path) 
     assert placement.section == "In brief"  # Energy's 4 of 12, a clear lead but no more than a third
     assert placement.reason.startswith("only passing mentions, spread over several sections: oil 4 times (Energy)")
     assert s.place(item("Weekly notes", notes.replace("Moscow, Moscow.", ""))).section == "Energy"  # 4 of 10
+
+
+def test_a_keyword_given_again_as_an_alias_still_begins_compounds(tmp_path: Path) -> None:
+    s = sorter(tmp_path, {"name": "Energy", "aliases": ["Газ"], "keywords": ["газ"]},
+               {"name": "Georgia", "keywords": ["Грузия"]})
+    assert s.place(item("Построят газоперерабатывающий завод", "Стройка начнётся весной.")).section == "Energy"
+    # Counter-case: a name begins no compound, so cargo is no news of Georgia.
+    assert s.place(item("Грузооборот вырос", "Грузоперевозки растут.")).section != "Georgia"

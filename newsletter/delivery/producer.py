@@ -7,7 +7,7 @@ instead of spending CPU on it while the server waits. A DKIM signature is made i
 child process (``email.signing.SigningProcess``), so the CPU it takes leaves this
 process's threads alone. The queue is bounded, so memory stays flat however long the
 list: a message is built only once there is room for it, so at most ``depth`` built
-messages wait, whatever the issue's size (``peak`` says how many did at most).
+messages wait, whatever the issue's size.
 
 A job whose reader is no longer active, or whose message cannot be built, comes out
 with its outcome instead of a message. Jobs come out in the order they went in, which
@@ -55,9 +55,6 @@ class Producer:
     to the front of the line. ``skip()`` (the run is stopping) drops jobs unbuilt.
     ``between()`` runs after each message is queued, for other work done ahead of the
     connections (the pool reserves send slots there).
-
-    ``peak`` is the most built messages that ever waited at once (a number to read, for
-    tests and measurements): at most ``depth``, plus any given back.
     """
 
     def __init__(self, build: Callable[[Job], bytes], *, depth: int,
@@ -75,7 +72,6 @@ class Producer:
         self._ready: collections.deque[Ready] = collections.deque()
         self._cond = threading.Condition()
         self._closed = False
-        self.peak = 0
         self._thread = threading.Thread(target=self._run, name="producer", daemon=True)
         self._signing: SigningProcess | None = None
 
@@ -108,7 +104,6 @@ class Producer:
         """Return a job a connection could not send to the front of the line (past the bound: one per connection)."""
         with self._cond:
             self._ready.appendleft(ready)
-            self.peak = max(self.peak, len(self._ready))
             self._cond.notify_all()
 
     def close(self) -> None:
@@ -147,7 +142,6 @@ class Producer:
                 if self._closed:
                     break
                 self._ready.append(ready)
-                self.peak = max(self.peak, len(self._ready))
                 self._cond.notify_all()
             self.between()
 

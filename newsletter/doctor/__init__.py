@@ -69,7 +69,11 @@ class Diagnosis:
 
 
 def examine(config: Config, connection: Connection, dkim: Dkim | None, dns: Dns | None = None) -> Diagnosis:
-    """Run every check; none stops the others."""
+    """Run every check; none stops the others.
+
+    Only a malformed ``[dns] nameserver`` raises (``ConfigError``), before any check runs; a
+    nameserver whose name does not resolve fails the four DNS checks, each saying so.
+    """
     dns = dns or Dns(config.dns)
     _, address = sender_address(config)
     domain = address.rpartition("@")[2].lower()

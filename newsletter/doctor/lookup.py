@@ -18,17 +18,14 @@ class DnsError(NewsletterError):
     """A DNS question got no usable answer (timeout, refused, server failure)."""
 
 
-def resolver(settings: DnsSettings) -> dns.resolver.Resolver:
-    """Return a resolver for ``[dns] nameserver`` (a host name or IP address, with ``:port``); empty: the system's.
+def nameserver(value: str) -> tuple[str, int] | None:
+    """Return the host and port (53 unless given) of ``[dns] nameserver``; None when empty (the system's).
 
-    A host name is resolved once, here, by the system; each address it has is asked in turn,
-    each given ``timeout`` to answer.
+    Only the form is checked here: a value that is not ``host[:port]`` is a ``ConfigError``.
     """
-    if not settings.nameserver:
-        made = dns.resolver.Resolver()
-        made.lifetime = made.timeout = settings.timeout
-        return made
-    parts = urlsplit("//" + settings.nameserver)
+    if not value:
+        return None
+    parts = urlsplit("//" + value)
     try:
         port = parts.port or 53
         host = parts.hostname or ""
@@ -36,12 +33,29 @@ def resolver(settings: DnsSettings) -> dns.resolver.Resolver:
         host = ""
     if not host:
         raise ConfigError(f"dns.nameserver: expected a host name or IP address with an optional :port, "
-                          f"got {settings.nameserver!r}")
+                          f"got {value!r}")
+    return host, port
+
+
+def resolver(server: tuple[str, int] | None, timeout: float) -> dns.resolver.Resolver:
+    """Return a resolver asking ``server`` (from ``nameserver``), or the system's server when None.
+
+    A host name is resolved here, by the system; each address it has is asked in turn, each
+    given ``timeout`` to answer. A name that does not resolve is a ``DnsError``.
+    """
+    if server is None:
+        try:
+            made = dns.resolver.Resolver()
+        except dns.exception.DNSException as e:  # e.g. no /etc/resolv.conf
+            raise DnsError(f"cannot use the system's DNS server ({e}); set dns.nameserver") from e
+        made.lifetime = made.timeout = timeout
+        return made
+    host, port = server
     made = dns.resolver.Resolver(configure=False)
     made.nameservers = addresses(host, port)
     made.port = port
-    made.timeout = settings.timeout
-    made.lifetime = settings.timeout * len(made.nameservers)
+    made.timeout = timeout
+    made.lifetime = timeout * len(made.nameservers)
     return made
 
 
@@ -55,8 +69,8 @@ def addresses(host: str, port: int) -> list[str]:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
     except (socket.gaierror, UnicodeError) as e:
         reason = e.strerror if isinstance(e, socket.gaierror) else "not a valid host name"
-        raise ConfigError(f"dns.nameserver: cannot resolve {host!r} ({reason}); give its IP address "
-                          "or a name this machine can resolve") from None
+        raise DnsError(f"dns.nameserver: cannot resolve {host!r} ({reason}); give its IP address "
+                       "or a name this machine can resolve") from None
     return list(dict.fromkeys(str(info[4][0]) for info in found))
 
 
@@ -64,12 +78,26 @@ class Dns:
     """Ask TXT and MX questions; an absent name or record is an empty answer, a failure an error."""
 
     def __init__(self, settings: DnsSettings) -> None:
-        self._resolver = resolver(settings)
+        self._server = nameserver(settings.nameserver)  # a malformed value fails here, before any check
+        self._timeout = settings.timeout
+        self._made: dns.resolver.Resolver | DnsError | None = None
         self.server = settings.nameserver or "the system's DNS server"
 
+    def _resolver(self) -> dns.resolver.Resolver:
+        """Return the resolver, made on the first question; a name that did not resolve fails every question."""
+        if self._made is None:
+            try:
+                self._made = resolver(self._server, self._timeout)
+            except DnsError as e:
+                self._made = e  # asked once: the next checks fail at once with the same line
+        if isinstance(self._made, DnsError):
+            raise DnsError(str(self._made))
+        return self._made
+
     def _ask(self, name: str, kind: str) -> list[dns.rdata.Rdata]:
+        made = self._resolver()
         try:
-            return list(self._resolver.resolve(name, kind, search=False))
+            return list(made.resolve(name, kind, search=False))
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             return []
         except dns.resolver.NoNameservers as e:

@@ -91,7 +91,7 @@ class Matcher:
             for given in written(keyword):
                 if given.isupper() and len(given) <= ABBREVIATION:
                     self._capitals[next_id] = len(given)
-                self._add(fold(given), next_id)
+                self._add(fold(given), next_id, common=given[:1].islower())
                 ids.append(next_id)
                 next_id += 1
             if ids:
@@ -99,7 +99,12 @@ class Matcher:
             self._sequences.append(tuple(ids))
         self._short = any(len(p) < MIN_PREFIX for p in self._prefix)  # a short Kazakh keyword
 
-    def _add(self, word: str, word_id: int) -> None:
+    def _add(self, word: str, word_id: int, *, common: bool) -> None:
+        """Index one keyword word; ``common`` (written in lower case) may also begin a compound.
+
+        Only a common noun or adjective ("газ", "военный") begins compounds: a name would
+        catch everyday words ("Грузия" is no "грузооборот", "Индия" no "Индонезия").
+        """
         self._exact.setdefault(word, set()).add(word_id)
         if len(word) >= MIN_PREFIX or (len(word) > 1 and _KAZAKH.search(word)):
             self._prefix.setdefault(word, set()).add(word_id)
@@ -110,7 +115,7 @@ class Matcher:
             self._stems.setdefault(root, set()).add(word_id)
             if len(root) >= MIN_PREFIX:
                 self._adjectives.setdefault(root, set()).add(word_id)
-            if len(root) >= 3 and not _KAZAKH.search(word):  # the first part of a compound: "газо", "нефте"
+            if common and len(root) >= 3 and not _KAZAKH.search(word):  # a compound's first part: "газо"
                 soft = word[len(root):].startswith("ь") or root[-1] in "жшчщц"
                 self._compounds.setdefault(root + ("е" if soft else "о"), set()).add(word_id)
                 if word.endswith(("ый", "ий", "ой")) and len(word) > 5:  # an adjective's: "военный" → "военно"

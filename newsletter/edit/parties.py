@@ -28,6 +28,10 @@ _ABLATIVE = frozenset({"дан", "ден", "тан", "тен", "нан", "нен
 _BORDER = ("border", "границ", "шекара")  # a border, as a word begins: "borders", "границе", "шекарасында"
 _GUARDS = ("guard", "шекарашы")  # the people who guard one: "Kyrgyz border guards" act, so they are a party
 _BORDER_WITH = frozenset({"with", "с"})  # "border with Kyrgyzstan", "границе с Кыргызстаном"
+# Where a border is a place ("on the Kyrgyz border", "на кыргызской границе"): "China border trade grows",
+# "Kazakhstan borders China" and "Kyrgyz-Tajik border clash" name parties, not the other side of a border.
+_AT = frozenset({"on", "at", "near", "along", "across", "the", "на", "у", "вдоль", "возле", "близ"})
+_KAZAKH_BORDER = ("шекара",)
 
 
 def bystander(tokens: list[str], start: int, keyword: str) -> bool:
@@ -45,6 +49,7 @@ def bystander(tokens: list[str], start: int, keyword: str) -> bool:
     ending = last[len(stem):] if last.startswith(stem) else ""  # the Kazakh case ending: "Ресей|ден"
     if (before and before[-1] in _ORIGIN) or after in _VIA or ending in _ABLATIVE:
         return True
-    if after.startswith(_BORDER) and not after.startswith(_GUARDS) and not after_next.startswith(_GUARDS):
+    at = bool(before) and before[-1] in _AT or after.startswith(_KAZAKH_BORDER)  # Kazakh marks it by case
+    if at and after.startswith(_BORDER) and not after.startswith(_GUARDS) and not after_next.startswith(_GUARDS):
         return True  # "on the Kyrgyz border", "Қытаймен шекарада"; not "Kyrgyz border guards", "шекарашылары"
     return len(before) == 2 and before[0].startswith(_BORDER) and before[1] in _BORDER_WITH

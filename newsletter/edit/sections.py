@@ -153,8 +153,7 @@ class Sorter:
             for alias in s.aliases:
                 self.names.setdefault(fold(alias), s.name)
         # One matcher for every section's keywords (name and aliases count too): one pass per text.
-        pairs = [(k, s.name) for s in config.sections
-                 for k in {fold(k.strip()): k.strip() for k in [*s.keywords, *s.aliases, s.name]}.values() if k]
+        pairs = [(k, s.name) for s in config.sections for k in _spellings([*s.keywords, *s.aliases, s.name])]
         self._owners = [owner for _, owner in pairs]
         self.matcher = Matcher(k for k, _ in pairs)
 
@@ -272,3 +271,16 @@ def importance(placed: Placed) -> tuple[bool, int, float, int]:
     return (not placed.pinned, -len(placed.sources), -(item.published_at or item.gathered_at).timestamp(),
             item.id)
 
+
+def _spellings(words: list[str]) -> list[str]:
+    """Return one spelling of each word (the last given), but a lower-case one over a capital.
+
+    A keyword in lower case is a common word, which may begin a compound ("газ" finds
+    "газопровод"); the same word given again as an alias ("Газ") must not make it a name.
+    """
+    chosen: dict[str, str] = {}
+    for word in (w.strip() for w in words):
+        key = fold(word)
+        if word and not (chosen.get(key, "")[:1].islower() and word[:1].isupper()):
+            chosen[key] = word
+    return list(chosen.values())
