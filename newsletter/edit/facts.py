@@ -24,9 +24,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 import snowballstemmer
 
@@ -37,6 +38,9 @@ from newsletter.edit.names import exonym, exonym_forms, kazakh_root, keys, langu
 from newsletter.edit.quantities import figures, when
 from newsletter.gather.readers.document import sentences
 from newsletter.item import Item
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 TEXT_LIMIT = 3_000  # characters of text read: a retelling states its facts early
 SUMMARY_PROBE = 60  # characters of a summary looked for in the text, to tell whether the text repeats it
@@ -234,17 +238,11 @@ class Batch:
 
     def words(self, position: int) -> dict[str, int]:
         """Return the stemmed words of the item at ``position`` with their counts (read once, when first asked)."""
-        found = self._words.get(position)
-        if found is None:
-            found = self._words[position] = self._reader.words(self.items[position], self.facts[position].lang)
-        return found
+        return _once(self._words, position, lambda: self._reader.words(self.items[position], self.facts[position].lang))
 
     def plain(self, position: int) -> dict[str, int]:
         """Return the stems of the words the item at ``position`` writes in lower case, with their counts."""
-        found = self._plain.get(position)
-        if found is None:
-            found = self._plain[position] = self._reader.plain(self._whole(position), self.facts[position].lang)
-        return found
+        return _once(self._plain, position, lambda: self._reader.plain(self._whole(position), self.facts[position].lang))
 
     def sentences(self, position: int) -> list[dict[str, int]]:
         """Return the plain words (``Reader.plain``) of each sentence of the text of the item at ``position``."""
@@ -266,10 +264,8 @@ class Batch:
 
     def cognates(self, position: int) -> dict[str, str]:
         """Return the cognate keys of the words the item at ``position`` writes in lower case, each with its word."""
-        found = self._cognates.get(position)
-        if found is None:
-            found = self._cognates[position] = self._reader.cognates(self._whole(position), self.facts[position].lang)
-        return found
+        return _once(self._cognates, position,
+                     lambda: self._reader.cognates(self._whole(position), self.facts[position].lang))
 
     def sentence_cognates(self, position: int, index: int) -> dict[str, str]:
         """Return the cognates (``cognates``) of sentence ``index`` of the item at ``position`` (``sentences`` first)."""
@@ -331,3 +327,11 @@ class Batch:
                     continue  # this pair was met from the other side
                 if len(mine & keys[other]) >= 2:
                     yield (position, other) if position < other else (other, position)
+
+
+def _once(cache: dict[K, V], key: K, make: Callable[[], V]) -> V:
+    """Return ``cache[key]``, made by ``make`` and kept the first time it is asked for."""
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = make()
+    return found
