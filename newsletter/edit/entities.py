@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator
+from functools import lru_cache
 
 from newsletter.edit.names import oblique
 from newsletter.edit.quantities import time_word
@@ -119,8 +120,12 @@ def entities(text: str, title_end: int, lang: str, *, lowercase: Collection[str]
     return found
 
 
+@lru_cache(maxsize=1 << 16)
 def _title(folded: str) -> bool:
-    """Return whether a folded word is a title ("president", "президента", "министрінің"), not a name."""
+    """Return whether a folded word is a title ("president", "президента", "министрінің"), not a name.
+
+    Asked of every capitalised word of every item, and names recur: each word is tried once.
+    """
     if folded in _TITLES:
         return True
     return any(folded.startswith(stem) and _TITLE_ENDING.fullmatch(folded, len(stem)) for stem in _TITLE_STEMS)
