@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -208,6 +209,33 @@ APART = [
 def test_stories_that_share_a_place_or_a_name_stay_apart(stories_: list[tuple[str, str]]) -> None:
     items = [item(title, body, source=n) for n, (title, body) in enumerate(stories_)]
     assert len(find(items)) == len(items)
+
+
+def test_a_story_that_goes_on_days_later_is_a_new_story() -> None:
+    failure = item("Temirtau left without hot water at minus 22",
+                   "A burst main at the Temirtau heating plant left 38,000 residents without hot water at minus 22 "
+                   "degrees on Monday. Repair crews worked through the night.", source=1)
+    later = item("Akhmetov fires the plant's director after the Temirtau outage",
+                 "Governor Yerlan Akhmetov dismissed the director of the Temirtau heating plant on Thursday, three "
+                 "days after a burst main left 38,000 residents without hot water at minus 22 degrees.", source=2)
+    later = dataclasses.replace(later, published_at=failure.published_at + timedelta(days=3))
+    assert len(find([failure, later])) == 2  # what happened next: the governor is new, days later
+    same_day = dataclasses.replace(later, published_at=failure.published_at + timedelta(hours=5))
+    assert len(find([failure, same_day])) == 1  # the same figures the same day: one story
+
+
+def test_two_precise_figures_and_nothing_else_are_one_story() -> None:
+    english = item("Wheat harvest reaches 18.4 million tonnes",
+                   "Farmers brought in 18.4 million tonnes of wheat, and 7.3 million tonnes are expected to be exported.",
+                   source=1)
+    kazakh = item("Бидай өнімі 18,4 млн тоннаға жетті",
+                  "Диқандар 18,4 млн тонна бидай жинады, оның 7,3 млн тоннасы экспортқа шығарылады.", source=2)
+    other = item("Wheat exports expected at 7.3 million tonnes",
+                 "Traders expect exports of 7.3 million tonnes of wheat, half of them to Central Asian neighbours "
+                 "and the rest to Iran, Afghanistan, China and Turkey, as a weak tenge helps sales abroad.", source=3)
+    stories_ = find([english, kazakh, other], language="en")
+    assert sorted(len(s.items) for s in stories_) == [1, 2]
+    assert {i.id for s in stories_ if len(s.items) == 2 for i in s.items} == {english.id, kazakh.id}
 
 
 def test_a_chain_of_likenesses_never_puts_one_sources_two_stories_together() -> None:

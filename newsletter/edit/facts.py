@@ -36,6 +36,7 @@ from newsletter.edit.entities import entities as capitalised_names
 from newsletter.edit.entities import joined
 from newsletter.edit.names import exonym, exonym_forms, kazakh_root, keys, language
 from newsletter.edit.quantities import figures, when
+from newsletter.edit.stories import is_paragraph
 from newsletter.gather.readers.document import sentences
 from newsletter.item import Item
 
@@ -231,6 +232,7 @@ class Batch:
         self._sentences: dict[int, list[str]] = {}
         self._sentence_words: dict[int, list[dict[str, int]]] = {}
         self._sentence_facts: dict[tuple[int, int], frozenset[str]] = {}
+        self._headlines: dict[int, tuple[frozenset[str], ...]] = {}
 
     def weight(self, key: str) -> float:
         """Return how much sharing ``key`` says: the rarer in the batch, the more."""
@@ -285,6 +287,17 @@ class Batch:
         label = self.items[position].label
         lang, year = self.facts[position].lang, year_of(self.items[position])
         return self._reader.read_text(label, "", lang, year).keys if label else frozenset()
+
+    def headline(self, position: int) -> tuple[frozenset[str], ...]:
+        """Return the names of the headline of the item at ``position``, one per entity; none for a paragraph.
+
+        A briefing paragraph's heading names its topic ("Politics."), not what happened.
+        """
+        item = self.items[position]
+        title = "" if is_paragraph(item) else item.title
+        lang, year = self.facts[position].lang, year_of(self.items[position])
+        return _once(self._headlines, position, lambda: self._reader.read_text(title, "", lang, year).entities
+                     if title else ())
 
     def similarity(self, a: int, b: int) -> float:
         """Return the cosine similarity of two items' stemmed words (0 across languages)."""

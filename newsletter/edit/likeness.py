@@ -15,6 +15,14 @@ Two items tell the same story when they state the same particulars. What counts:
   what it retells);
 * within one language, the similarity of their stemmed words.
 
+Two figures or more are enough without a name when they are all the figures each item
+gives ("harvest hits 26.7 million tonnes, 11 million for export", in English and in Kazakh).
+
+A story that goes on is a new story: an item published ``FOLLOW_UP_DAYS`` or more after
+the other whose headline names someone the earlier item never mentions ("Tokayev dismisses
+the energy minister after the Ekibastuz heating failure", three days after the failure)
+tells what happened next, however many of the earlier item's figures it recalls.
+
 A place alone, or a person alone, never makes two items one story: two stories about
 Khorgos in one week stay two. Merging two different stories hides one of them, which is
 worse than showing one story twice, so every rule asks for several particulars at once.
@@ -43,6 +51,7 @@ MIN_NAME_COVERAGE = 0.45
 MIN_SIMILARITY = 0.7
 MIN_WORDS = 8  # ... and each item this many different words: two headlines of two words say too little
 APART_DAYS = 5  # items published further apart than this need one more shared quantity
+FOLLOW_UP_DAYS = 2  # a later item this many days on, naming someone new in its headline, goes on with the story
 _DATE = re.compile(r"\d\d-\d\d")  # a quantity that is a day of a month: "01-15"
 
 
@@ -59,14 +68,20 @@ class Evidence:
     words: int = 0  # the different words of the shorter item
     times: tuple[str, ...] = ()  # shared months without a day, days of the week and years ahead: "m09", "d2", "2028y"
     conflict: bool = False  # each states figures, and none of them the same: "route 1 opens" is not "route 2 opens"
+    follow_up: bool = False  # the later item's headline names someone new, days later: what happened next
+    figures_agree: bool = False  # each gives the same figures (years aside), and no other
 
     @property
     def same(self) -> bool:
         """Return whether the evidence says the two items tell one story."""
+        if self.follow_up:
+            return False
         needed = 1 + (self.days > APART_DAYS)
         quantities = len(self.quantities)
         if quantities >= needed and quantities + self.names + len(self.times) >= MIN_PARTICULARS + needed - 1:
             return self.overlap >= (MIN_OVERLAP if quantities < 2 else MIN_OVERLAP_TWO)
+        if quantities >= max(2, needed) and self.figures_agree and self.overlap >= MIN_OVERLAP:
+            return True
         if self.days > APART_DAYS:
             return False
         if self.names >= MIN_NAMES and self.overlap >= MIN_NAME_OVERLAP and self.coverage >= MIN_NAME_COVERAGE:
@@ -143,13 +158,17 @@ def compare(batch: Batch, a: int, b: int) -> Evidence:
     moment_a, moment_b = ia.published_at or ia.gathered_at, ib.published_at or ib.gathered_at
     days = abs((moment_a - moment_b).total_seconds()) / 86400
     conflict = not quantities and all(any(q[-1] != "y" for q in f.quantities) for f in (fa, fb))
+    agree = {q for q in fa.quantities if q[-1] != "y"} == {q for q in fb.quantities if q[-1] != "y"}
     times = fa.times & fb.times
     if any(k[-1] == "y" for k in shared):
         times |= ahead(shared, max(moment_a.year, moment_b.year))
     if fa.times or fb.times:
         times |= dated(fa.times, fb.quantities) | dated(fb.times, fa.quantities)
-    evidence = Evidence(quantities, names, overlap, coverage, 0.0, days, times=tuple(sorted(times)), conflict=conflict)
-    if evidence.same or fa.lang != fb.lang or days > APART_DAYS or len(quantities) + names < 2 or overlap < MIN_OVERLAP:
+    later = a if moment_a > moment_b else b
+    follow_up = days >= FOLLOW_UP_DAYS and any(not e & batch.facts[a + b - later].names for e in batch.headline(later))
+    evidence = Evidence(quantities, names, overlap, coverage, 0.0, days, times=tuple(sorted(times)), conflict=conflict,
+                        follow_up=follow_up, figures_agree=agree)
+    if evidence.same or follow_up or fa.lang != fb.lang or days > APART_DAYS or len(quantities) + names < 2 or overlap < MIN_OVERLAP:
         return evidence  # the words could decide nothing here: they are not read
     words = min(len(batch.words(a)), len(batch.words(b)))
     return dataclasses.replace(evidence, similarity=batch.similarity(a, b), words=words)
