@@ -2,7 +2,8 @@
 
 In one run, on the same inputs, the clustering and placement of today's ``newsletter/edit``
 against those of the commit before this work (``BEFORE``: its ``cluster.py`` and
-``sections.py``, read with ``git show`` into a temporary folder):
+``sections.py``, and the ``keywords.py`` and ``minhash.py`` they use, read with ``git show``
+into a temporary folder):
 
 * clustering: recall and precision of duplicate pairs on the labelled stories
   (tests/fixtures/editorial/stories), for the tuning part, the held-out part and all;
@@ -74,19 +75,28 @@ def log(message: str) -> None:
 
 
 def before(folder: Path) -> tuple[ModuleType, ModuleType]:
-    """Return the previous ``cluster`` and ``sections`` modules, read from git at ``BEFORE``."""
-    modules = []
-    for name in ("cluster", "sections"):
+    """Return the previous ``cluster`` and ``sections`` modules, read from git at ``BEFORE``.
+
+    The modules of ``newsletter/edit`` they import (the keyword matcher, MinHash) are read from
+    ``BEFORE`` too, so the previous way is timed as it was, not with today's shared parts.
+    """
+    modules: dict[str, ModuleType] = {}
+    for name in ("keywords", "minhash", "cluster", "sections"):
+        source = subprocess.run(["git", "show", f"{BEFORE}:newsletter/edit/{name}.py"], cwd=HERE.parent,
+                                check=True, capture_output=True, text=True).stdout
+        for shared in modules:
+            source = source.replace(f"from newsletter.edit.{shared} import", f"from before_{shared} import")
+            source = source.replace(f"from newsletter.edit import {shared}\n", f"import before_{shared} as {shared}\n")
+        assert not re.search(r"^(?:from|import) newsletter\.edit\b", source, re.MULTILINE), f"{name} imports today's code"
         path = folder / f"before_{name}.py"
-        path.write_text(subprocess.run(["git", "show", f"{BEFORE}:newsletter/edit/{name}.py"], cwd=HERE.parent,
-                                       check=True, capture_output=True, text=True).stdout, encoding="utf-8")
+        path.write_text(source, encoding="utf-8")
         spec = importlib.util.spec_from_file_location(f"before_{name}", path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look their module up there
+        sys.modules[spec.name] = module  # dataclasses look their module up there; the later modules import it
         spec.loader.exec_module(module)
-        modules.append(module)
-    return modules[0], modules[1]
+        modules[name] = module
+    return modules["cluster"], modules["sections"]
 
 
 def timed(work: Callable[[], Any]) -> tuple[Any, float]:

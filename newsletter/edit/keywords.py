@@ -153,7 +153,7 @@ class Matcher:
         hits = []
         matched = [self._ids(fold(t)) for t in tokens]
         if self._capitals:
-            matched = [self._in_capitals(t, ids) for t, ids in zip(tokens, matched, strict=True)]
+            matched = [self._in_capitals(t, ids) if ids else ids for t, ids in zip(tokens, matched, strict=True)]
         for position, ids in enumerate(matched):
             for word_id in ids:
                 for index in self._starts.get(word_id, ()):

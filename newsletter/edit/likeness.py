@@ -164,11 +164,15 @@ def compare(batch: Batch, a: int, b: int) -> Evidence:
         times |= ahead(shared, max(moment_a.year, moment_b.year))
     if fa.times or fb.times:
         times |= dated(fa.times, fb.quantities) | dated(fb.times, fa.quantities)
-    later = a if moment_a > moment_b else b
-    follow_up = days >= FOLLOW_UP_DAYS and any(not e & batch.facts[a + b - later].names for e in batch.headline(later))
     evidence = Evidence(quantities, names, overlap, coverage, 0.0, days, times=tuple(sorted(times)), conflict=conflict,
-                        follow_up=follow_up, figures_agree=agree)
-    if evidence.same or follow_up or fa.lang != fb.lang or days > APART_DAYS or len(quantities) + names < 2 or overlap < MIN_OVERLAP:
-        return evidence  # the words could decide nothing here: they are not read
-    words = min(len(batch.words(a)), len(batch.words(b)))
-    return dataclasses.replace(evidence, similarity=batch.similarity(a, b), words=words)
+                        figures_agree=agree)
+    # The words are read only where they could decide: one language, close in time, sharing particulars.
+    if not (evidence.same or fa.lang != fb.lang or days > APART_DAYS or len(quantities) + names < 2
+            or overlap < MIN_OVERLAP):
+        words = min(len(batch.words(a)), len(batch.words(b)))
+        evidence = dataclasses.replace(evidence, similarity=batch.similarity(a, b), words=words)
+    if evidence.same and days >= FOLLOW_UP_DAYS:  # the headline is read only when it could undo a merge
+        later = a if moment_a > moment_b else b
+        if any(not e & batch.facts[a + b - later].names for e in batch.headline(later)):
+            evidence = dataclasses.replace(evidence, follow_up=True)
+    return evidence

@@ -142,8 +142,13 @@ _RELATIVE = re.compile(
 _STEPS = {"next": 1, "this": 0, "last": -1}
 
 
+_YEAR_WORDS = re.compile(r"year|год|жыл|биыл|былтыр", re.IGNORECASE)  # what every form above writes
+
+
 def relative_years(text: str, year: int) -> set[str]:
     """Return the years ``text`` names by their distance from ``year``: "next year" in 2026 is "2027y"."""
+    if not _YEAR_WORDS.search(text):  # most texts name no year so; this is a quicker search
+        return set()
     return {f"{year + _STEPS[m.lastgroup or 'this']}y" for m in _RELATIVE.finditer(text)}
 
 
@@ -306,6 +311,8 @@ def when(text: str) -> set[str]:
     """Return the months named without a day ("m09") and the days of the week ("d2": Tuesday) ``text`` states."""
     found: set[str] = set()
     forms = _WHEN_FORMS
+    if forms.keys().isdisjoint(_WORD.findall(text.lower())):  # most texts name no month and no day
+        return found
     for m in _WORD.finditer(text):
         word = m.group()
         key = forms.get(word.lower())
