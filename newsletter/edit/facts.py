@@ -289,15 +289,23 @@ class Batch:
         return self._reader.read_text(label, "", lang, year).keys if label else frozenset()
 
     def headline(self, position: int) -> tuple[frozenset[str], ...]:
-        """Return the names of the headline of the item at ``position``, one per entity; none for a paragraph.
+        """Return the names of the headline of the item at ``position`` that its text names too, one per entity.
 
-        A briefing paragraph's heading names its topic ("Politics."), not what happened.
+        A capitalised word of a headline alone may be no name ("Thousands Shiver in Temirtau",
+        "Мороз и ни капли горячей воды"); a briefing paragraph's heading names its topic
+        ("Politics."), not what happened, so a paragraph has none.
         """
         item = self.items[position]
         title = "" if is_paragraph(item) else item.title
         lang, year = self.facts[position].lang, year_of(self.items[position])
-        return _once(self._headlines, position, lambda: self._reader.read_text(title, "", lang, year).entities
-                     if title else ())
+
+        def read() -> tuple[frozenset[str], ...]:
+            if not title:
+                return ()
+            text = self._reader.read_text("", text_of(item), lang, year).names  # a name the text confirms
+            return tuple(e for e in self._reader.read_text(title, "", lang, year).entities if e & text)
+
+        return _once(self._headlines, position, read)
 
     def similarity(self, a: int, b: int) -> float:
         """Return the cosine similarity of two items' stemmed words (0 across languages)."""

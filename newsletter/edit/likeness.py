@@ -15,8 +15,10 @@ Two items tell the same story when they state the same particulars. What counts:
   what it retells);
 * within one language, the similarity of their stemmed words.
 
-Two figures or more are enough without a name when they are all the figures each item
-gives ("harvest hits 26.7 million tonnes, 11 million for export", in English and in Kazakh).
+Two precise figures or more are enough without a name when they are all the figures each
+item gives ("harvest hits 26.7 million tonnes, 11 million for export", in English and in
+Kazakh); a date, a time, a round figure or a small count is not precise (``precise``): "12
+dead, 40 hurt" or "10% from 1 January" are told of many stories.
 
 A story that goes on is a new story: an item published ``FOLLOW_UP_DAYS`` or more after
 the other whose headline names someone the earlier item never mentions ("Tokayev dismisses
@@ -69,7 +71,7 @@ class Evidence:
     times: tuple[str, ...] = ()  # shared months without a day, days of the week and years ahead: "m09", "d2", "2028y"
     conflict: bool = False  # each states figures, and none of them the same: "route 1 opens" is not "route 2 opens"
     follow_up: bool = False  # the later item's headline names someone new, days later: what happened next
-    figures_agree: bool = False  # each gives the same figures (years aside), and no other
+    figures_agree: bool = False  # each gives the same figures (years aside) and no other, two of them precise
 
     @property
     def same(self) -> bool:
@@ -107,6 +109,20 @@ class Evidence:
         if self.similarity >= MIN_SIMILARITY:
             parts.append(f"the same words ({self.similarity:.2f})")
         return "same story: " + " and ".join(parts)
+
+
+def precise(quantity: str) -> bool:
+    """Return whether a quantity's key is a precise figure: not a date, a time, a rough or round figure, nor a count under 100.
+
+    "26.7 million tonnes" (2.67e+07) and "15%" are; "1 January", "10:00", "10%", "$100 million" and "12 dead" are not.
+    """
+    if _DATE.fullmatch(quantity) or ":" in quantity or quantity.startswith("~"):
+        return False
+    number = quantity.split()[0].rstrip("%")
+    digits = number.split("e")[0].replace(".", "").strip("0")
+    if len(digits) < 2:
+        return False
+    return not (number.isdigit() and int(number) < 100 and not quantity.endswith("%"))
 
 
 def possible(batch: Batch, a: int, b: int) -> bool:
@@ -158,7 +174,8 @@ def compare(batch: Batch, a: int, b: int) -> Evidence:
     moment_a, moment_b = ia.published_at or ia.gathered_at, ib.published_at or ib.gathered_at
     days = abs((moment_a - moment_b).total_seconds()) / 86400
     conflict = not quantities and all(any(q[-1] != "y" for q in f.quantities) for f in (fa, fb))
-    agree = {q for q in fa.quantities if q[-1] != "y"} == {q for q in fb.quantities if q[-1] != "y"}
+    agree = ({q for q in fa.quantities if q[-1] != "y"} == {q for q in fb.quantities if q[-1] != "y"}
+             and sum(map(precise, quantities)) >= 2)
     times = fa.times & fb.times
     if any(k[-1] == "y" for k in shared):
         times |= ahead(shared, max(moment_a.year, moment_b.year))

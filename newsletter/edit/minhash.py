@@ -16,8 +16,9 @@ exact similarity, so a chance candidate costs a comparison and never a wrong mer
 from __future__ import annotations
 
 import zlib
-from collections import defaultdict
+from array import array
 from collections.abc import Iterable
+from itertools import combinations
 
 SLOTS = 64
 ROWS = 4
@@ -48,12 +49,22 @@ def signature(shingles: Iterable[str]) -> tuple[int, ...]:
 def candidates(signatures: list[tuple[int, ...]]) -> set[tuple[int, int]]:
     """Return the pairs of positions ``(i, j)``, ``i < j``, whose signatures share a band."""
     pairs: set[tuple[int, int]] = set()
-    for band in range(BANDS):
-        start = band * ROWS
-        buckets: defaultdict[tuple[int, ...], list[int]] = defaultdict(list)
-        for index, sig in enumerate(signatures):
-            buckets[sig[start:start + ROWS]].append(index)
+    # A band is cut from the signature's bytes, and a bucket holds a lone position until a second
+    # comes: most buckets keep one, and a tuple and a list for each would wake the garbage collector.
+    width = ROWS * 8
+    raws = [array("Q", sig).tobytes() for sig in signatures]
+    for start in range(0, SLOTS * 8, width):
+        buckets: dict[bytes, int | list[int]] = {}
+        for index, raw in enumerate(raws):
+            band = raw[start:start + width]
+            found = buckets.get(band)
+            if found is None:
+                buckets[band] = index
+            elif isinstance(found, int):
+                buckets[band] = [found, index]
+            else:
+                found.append(index)
         for members in buckets.values():
-            if len(members) > 1:
-                pairs.update((a, b) for n, a in enumerate(members) for b in members[n + 1:])
+            if isinstance(members, list):
+                pairs.update(combinations(members, 2))
     return pairs
