@@ -7,7 +7,6 @@ gather never imports rendering, delivery, the subscriber list or the web app.
 
 from __future__ import annotations
 
-import gc
 import sys
 
 import click
@@ -24,10 +23,7 @@ from newsletter.store import Store
 def gather_command(ctx: click.Context, as_json: bool) -> None:
     """Fetch every source and store new items; exits 1 if any source failed."""
     config = _config(ctx)
-    # Everything this short-lived process loads is loaded by now: freeze it before forking the
-    # readers, as the gc module's documentation advises for a parent that forks. No collection,
-    # in the readers or here (the last one at exit included), walks those objects again.
-    gc.freeze()
+    # Fork the reader processes before the gather starts any thread (``processes``).
     readers = processes.pool(processes.feeds(config))
     try:
         store = Store(config.database_url)

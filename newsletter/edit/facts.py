@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -325,7 +326,7 @@ class Batch:
         """
         crowd = max(MIN_CROWD, int(CROWD * len(self.facts)))
         counts = self.counts
-        index: defaultdict[str, list[int]] = defaultdict(list)
+        index: defaultdict[str, list[int]] = defaultdict(list)  # each rare fact's positions, in order
         chosen: list[list[str]] = []
         keys: list[frozenset[str]] = []  # each item's rare facts
         for position, facts in enumerate(self.facts):
@@ -335,19 +336,29 @@ class Batch:
             keys.append(frozenset(rare))
             rare.sort(key=lambda k: (counts[k], k))
             chosen.append(rare[:RAREST])
-        met: list[set[int]] = []
+        # An item with no more rare facts than it looks up meets every item it shares two with: it
+        # looks up all of them. Only an item with more may share two with one that never meets it.
+        many = {position for position, rare in enumerate(keys) if len(rare) > RAREST}
         for position, rare in enumerate(chosen):
-            others: set[int] = set()
-            for key in rare:
-                others.update(index[key])
-            others.discard(position)
-            met.append(others)
             mine = keys[position]
-            for other in others:
-                if other < position and position in met[other]:
-                    continue  # this pair was met from the other side
-                if len(mine & keys[other]) >= 2:
-                    yield (position, other) if position < other else (other, position)
+            later: set[int] = set()  # the items after this one it meets
+            twice: set[int] = set()  # ... through two of its rarest facts, which is enough
+            earlier: set[int] = set()  # the items before it that it meets and that may not meet it
+            for key in rare:
+                found = index[key]
+                cut = bisect_left(found, position)
+                after = found[cut + 1:]  # the lists are in order, and hold ``position`` itself at ``cut``
+                twice.update(later.intersection(after))
+                later.update(after)
+                if many:
+                    earlier.update(many.intersection(found[:cut]))
+            if len(mine) > len(rare):  # some of its rare facts were not looked up: one of those may be a second
+                twice.update(other for other in later - twice if len(mine & keys[other]) >= 2)
+            pairs = [(position, other) for other in twice]
+            # An earlier item that did not meet this one (none of its rarest facts is one of this one's).
+            pairs.extend((other, position) for other in earlier
+                         if mine.isdisjoint(chosen[other]) and len(mine & keys[other]) >= 2)
+            yield from sorted(pairs)
 
 
 def _once(cache: dict[K, V], key: K, make: Callable[[], V]) -> V:

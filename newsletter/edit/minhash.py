@@ -51,9 +51,9 @@ def candidates(signatures: list[tuple[int, ...]]) -> set[tuple[int, int]]:
     pairs: set[tuple[int, int]] = set()
     # A band is cut from the signature's bytes, and a bucket holds a lone position until a second
     # comes: most buckets keep one, and a tuple and a list for each would wake the garbage collector.
-    width = ROWS * 8
+    width = ROWS * array("Q").itemsize  # the bytes of a band
     raws = [array("Q", sig).tobytes() for sig in signatures]
-    for start in range(0, SLOTS * 8, width):
+    for start in range(0, BANDS * width, width):
         buckets: dict[bytes, int | list[int]] = {}
         for index, raw in enumerate(raws):
             band = raw[start:start + width]
