@@ -13,7 +13,9 @@ Two items tell the same story when they state the same particulars. What counts:
 * each shared fact is weighed by its rarity in the batch, and what the items share is
   compared with what the shorter of them states (a retelling may add, but keeps most of
   what it retells);
-* within one language, the similarity of their stemmed words.
+* within one language, the similarity of their stemmed words; across languages, what they
+  are about (``lexicon``: "flu" and "school" in "Flu closes Astana schools" and "В Астане из-за
+  гриппа закрыли школы"), when two subjects or more are all that either is about.
 
 Two precise figures or more are enough without a name when they are all the figures each
 item gives ("harvest hits 26.7 million tonnes, 11 million for export", in English and in
@@ -34,10 +36,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from newsletter.edit.facts import Batch, Facts
+from newsletter.edit.facts import Batch, Facts, text_of
+from newsletter.edit.lexicon import subjects
 from newsletter.edit.quantities import describe, near
 
 # With a shared quantity: this many shared particulars (quantities and names) and this much overlap
@@ -52,6 +56,7 @@ MIN_NAME_COVERAGE = 0.45
 # Within one language: this similarity of words, with two shared particulars and ``MIN_OVERLAP``.
 MIN_SIMILARITY = 0.7
 MIN_WORDS = 8  # ... and each item this many different words: two headlines of two words say too little
+MIN_SUBJECTS = 2  # across languages instead: this many subjects (``lexicon``), the same on both sides and no other
 APART_DAYS = 5  # items published further apart than this need one more shared quantity
 FOLLOW_UP_DAYS = 2  # a later item this many days on, naming someone new in its headline, goes on with the story
 _DATE = re.compile(r"\d\d-\d\d")  # a quantity that is a day of a month: "01-15"
@@ -71,6 +76,7 @@ class Evidence:
     times: tuple[str, ...] = ()  # shared months without a day, days of the week and years ahead: "m09", "d2", "2028y"
     conflict: bool = False  # each states figures, and none of them the same: "route 1 opens" is not "route 2 opens"
     follow_up: bool = False  # the later item's headline names someone new, days later: what happened next
+    subjects: tuple[str, ...] = ()  # across languages: what both are about, when it is all either is about
     figures_agree: bool = False  # each gives the same figures (years aside) and no other, two of them precise
 
     @property
@@ -88,8 +94,9 @@ class Evidence:
             return False
         if self.names >= MIN_NAMES and self.overlap >= MIN_NAME_OVERLAP and self.coverage >= MIN_NAME_COVERAGE:
             return True
-        return (self.similarity >= MIN_SIMILARITY and self.words >= MIN_WORDS and len(self.quantities) + self.names >= 2
-                and self.overlap >= MIN_OVERLAP and not self.conflict)
+        if len(self.quantities) + self.names < 2 or self.overlap < MIN_OVERLAP or self.conflict:
+            return False
+        return (self.similarity >= MIN_SIMILARITY and self.words >= MIN_WORDS) or len(self.subjects) >= MIN_SUBJECTS
 
     @property
     def strength(self) -> tuple[int, int, float]:
@@ -108,6 +115,8 @@ class Evidence:
             parts.append(f"the same date ({', '.join(describe(t) for t in self.times)})")
         if self.similarity >= MIN_SIMILARITY:
             parts.append(f"the same words ({self.similarity:.2f})")
+        elif len(self.subjects) >= MIN_SUBJECTS:
+            parts.append(f"the same subjects in another language ({', '.join(self.subjects)})")
         return "same story: " + " and ".join(parts)
 
 
@@ -123,6 +132,18 @@ def precise(quantity: str) -> bool:
     if len(digits) < 2:
         return False
     return not (number.isdigit() and int(number) < 100 and not quantity.endswith("%"))
+
+
+_SUBJECTS: weakref.WeakKeyDictionary[Batch, dict[int, frozenset[str]]] = weakref.WeakKeyDictionary()
+
+
+def _subjects(batch: Batch, position: int) -> frozenset[str]:
+    """Return what the item at ``position`` of ``batch`` is about (``lexicon``), read once per batch."""
+    found = _SUBJECTS.setdefault(batch, {})
+    if position not in found:
+        item = batch.items[position]
+        found[position] = subjects(f"{item.title}\n{text_of(item)}")
+    return found[position]
 
 
 def possible(batch: Batch, a: int, b: int) -> bool:
@@ -188,6 +209,10 @@ def compare(batch: Batch, a: int, b: int) -> Evidence:
             or overlap < MIN_OVERLAP):
         words = min(len(batch.words(a)), len(batch.words(b)))
         evidence = dataclasses.replace(evidence, similarity=batch.similarity(a, b), words=words)
+    if not evidence.same and fa.lang != fb.lang and len(quantities) + names >= 2 and overlap >= MIN_OVERLAP:
+        mine, theirs = _subjects(batch, a), _subjects(batch, b)
+        if mine == theirs:  # across languages, the words of what happened: the same subjects, and no other
+            evidence = dataclasses.replace(evidence, subjects=tuple(sorted(mine)))
     if evidence.same and days >= FOLLOW_UP_DAYS:  # the headline is read only when it could undo a merge
         later = a if moment_a > moment_b else b
         if any(not e & batch.facts[a + b - later].names for e in batch.headline(later)):
