@@ -239,11 +239,14 @@ def _join_similar(items: list[Item], threshold: float, join: Callable[[Item, Ite
     if len(shingled) < 2:
         return
     signatures = [minhash.signature(p) for _, p in shingled]
+    origins = [origin(item) for item, _ in shingled]
     scored = []
     for index, other in minhash.candidates(signatures):
+        if not apart(origins[index], origins[other]):
+            continue  # items of one origin never merge by text: a cheaper test than the similarity, failed by most
         (item, mine), (candidate, theirs) = shingled[index], shingled[other]
         similarity = _jaccard(mine, theirs)
-        if similarity >= threshold and separate(item, candidate):
+        if similarity >= threshold:
             scored.append((-similarity, index, other, item, candidate))
     for similarity, _, _, item, candidate in sorted(scored, key=lambda x: x[:3]):
         join(item, candidate, f"nearly the same text ({-similarity:.2f})")

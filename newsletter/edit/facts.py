@@ -334,7 +334,8 @@ class Batch:
             for key in rare:
                 index[key].append(position)
             keys.append(frozenset(rare))
-            rare.sort(key=lambda k: (counts[k], k))
+            if len(rare) > RAREST:  # else it looks up all of them, in any order
+                rare.sort(key=lambda k: (counts[k], k))
             chosen.append(rare[:RAREST])
         # An item with no more rare facts than it looks up meets every item it shares two with: it
         # looks up all of them. Only an item with more may share two with one that never meets it.
