@@ -240,28 +240,29 @@ def test_stories_that_share_a_place_or_a_name_stay_apart(stories_: list[tuple[st
     assert len(find(items)) == len(items)
 
 
-def test_a_story_that_goes_on_days_later_is_a_new_story() -> None:
-    failure = item("Temirtau left without hot water at minus 22",
-                   "A burst main at the Temirtau heating plant left 38,000 residents without hot water at minus 22 "
-                   "degrees on Monday. Repair crews worked through the night.", source=1)
-    later = item("Akhmetov fires the plant's director after the Temirtau outage",
-                 "Governor Yerlan Akhmetov dismissed the director of the Temirtau heating plant on Thursday, three "
-                 "days after a burst main left 38,000 residents without hot water at minus 22 degrees.", source=2)
-    later = dataclasses.replace(later, published_at=failure.published_at + timedelta(days=3))
-    assert len(find([failure, later])) == 2  # what happened next: the governor is new, days later
-    same_day = dataclasses.replace(later, published_at=failure.published_at + timedelta(hours=5))
-    assert len(find([failure, same_day])) == 1  # the same figures the same day: one story
+FAILURE = ("Temirtau left without hot water at minus 22",
+           "A burst main at the Temirtau heating plant left 38,000 residents without hot water at minus 22 degrees "
+           "on Monday. Repair crews worked through the night.")
 
 
-def test_a_retelling_days_later_whose_headline_capitalises_every_word_is_the_same_story() -> None:
-    failure = item("Temirtau left without hot water at minus 22",
-                   "A burst main at the Temirtau heating plant left 38,000 residents without hot water at minus 22 "
-                   "degrees on Monday. Repair crews worked through the night.", source=1)
-    retold = item("Thousands Shiver in Temirtau After Heating Main Bursts",
-                  "Some 38,000 residents of Temirtau were left without hot water at minus 22 degrees after a main "
-                  "burst at the city's heating plant. Crews worked through the night to repair it.", source=2)
-    retold = dataclasses.replace(retold, published_at=failure.published_at + timedelta(days=2))
-    assert len(find([failure, retold])) == 1  # "Shiver" and "Bursts" name nobody: the text does not name them
+@pytest.mark.parametrize(("title", "body", "days", "stories_"), [
+    # what happened next: the governor is new, days later
+    ("Akhmetov fires the plant's director after the Temirtau outage",
+     "Governor Yerlan Akhmetov dismissed the director of the Temirtau heating plant on Thursday, three days after "
+     "a burst main left 38,000 residents without hot water at minus 22 degrees.", 3, 2),
+    # the same, the same day: the same figures make one story
+    ("Akhmetov fires the plant's director after the Temirtau outage",
+     "Governor Yerlan Akhmetov dismissed the director of the Temirtau heating plant on Thursday, three days after "
+     "a burst main left 38,000 residents without hot water at minus 22 degrees.", 0.2, 1),
+    # a retelling: "Shiver" and "Bursts" name nobody, for the text does not name them
+    ("Thousands Shiver in Temirtau After Heating Main Bursts",
+     "Some 38,000 residents of Temirtau were left without hot water at minus 22 degrees after a main burst at the "
+     "city's heating plant. Crews worked through the night to repair it.", 2, 1),
+], ids=["a follow-up days later", "the same day", "a retelling in title case days later"])
+def test_a_story_that_goes_on_days_later_is_a_new_story(title: str, body: str, days: float, stories_: int) -> None:
+    failure = item(*FAILURE, source=1)
+    later = dataclasses.replace(item(title, body, source=2), published_at=failure.published_at + timedelta(days=days))
+    assert len(find([failure, later])) == stories_
 
 
 def test_two_precise_figures_and_nothing_else_are_one_story() -> None:
