@@ -44,7 +44,7 @@ water: water, river, irrigation, dam, reservoir | вода, река, ороше
 railway: railway, railroad, train, rail | железная дорога, поезд, вагон | теміржол, пойыз, вагон
 road: road, highway, motorway | дорога, трасса, шоссе | жол, тасжол
 port: port, ferry, shipping | порт, паром | порт, паром
-tariff: tariff, price, cost | тариф, цена, стоимость | тариф, баға, құн
+tariff: tariff, price | тариф, цена | тариф, баға
 inflation: inflation | инфляция | инфляция
 rate: base rate, interest rate, policy rate | базовая ставка, ставка | базалық мөлшерлеме, мөлшерлеме
 tax: tax, excise, vat | налог, акциз, ндс | салық, акциз, ққс
