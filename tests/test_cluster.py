@@ -265,6 +265,42 @@ def test_a_story_that_goes_on_days_later_is_a_new_story(title: str, body: str, d
     assert len(find([failure, later])) == stories_
 
 
+@pytest.mark.parametrize(("first", "later", "days", "stories_"), [
+    # a standing figure days later: the same two prices, another story
+    (("Government extends petrol price freeze to March",
+      "The government extended the freeze on fuel prices until the end of March, keeping AI-92 petrol at 205 tenge "
+      "a litre and diesel at 295 tenge, the energy ministry said."),
+     ("Petrol runs short as prices stay frozen",
+      "Filling stations in Almaty and Shymkent ran out of AI-92 petrol on Saturday. Retailers say the frozen prices "
+      "of 205 tenge a litre for petrol and 295 tenge for diesel no longer cover their costs."), 7, 2),
+    # the same two presidents on the same subject three days later: another conversation
+    (("Tokayev and Putin discuss gas by phone",
+      "Kassym-Jomart Tokayev and Vladimir Putin discussed Russian gas supplies and a new pipeline in a phone call, "
+      "the Akorda said."),
+     ("Токаев и Путин вновь обсудили газопровод",
+      "Касым-Жомарт Токаев и Владимир Путин на полях саммита ОДКБ в Бишкеке обсудили поставки газа и строительство "
+      "газопровода."), 3, 2),
+    # a headline that gives the story's own figure retells it, though it names the president
+    (("Kazakhstan raises VAT to 16% from January",
+      "The president signed amendments to the tax code raising value-added tax from 12% to 16% from 1 January 2027."),
+     ("Токаев подписал закон о повышении НДС до 16%",
+      "Президент Касым-Жомарт Токаев подписал поправки в Налоговый кодекс, повышающие НДС с 12% до 16% с 1 января "
+      "2027 года."), 3, 1),
+    # what comes before a colon is the speaker, not who acts
+    (("Kazakhstan to build a third oil refinery by 2030",
+      "Kazakhstan will build a third large oil refinery with capacity of 10 million tonnes a year by 2030, the "
+      "energy ministry said, at a cost of $4.5 billion."),
+     ("Аккенженов: Казахстан построит третий НПЗ к 2030 году",
+      "Министр энергетики Ерлан Аккенженов заявил, что Казахстан построит третий крупный нефтеперерабатывающий "
+      "завод мощностью 10 млн тонн в год к 2030 году стоимостью $4,5 млрд."), 2, 1),
+], ids=["a standing figure", "the same people and subject", "the figure in the headline", "a speaker's colon"])
+def test_days_apart_the_rules_without_names_wait_and_a_retelling_still_joins(
+        first: tuple[str, str], later: tuple[str, str], days: int, stories_: int) -> None:
+    a = item(*first, source=1)
+    b = dataclasses.replace(item(*later, source=2), published_at=a.published_at + timedelta(days=days))
+    assert len(find([a, b], language="en")) == stories_
+
+
 def test_two_precise_figures_and_nothing_else_are_one_story() -> None:
     english = item("Wheat harvest reaches 18.4 million tonnes",
                    "Farmers brought in 18.4 million tonnes of wheat, and 7.3 million tonnes are expected to be exported.",

@@ -233,7 +233,7 @@ class Batch:
         self._sentences: dict[int, list[str]] = {}
         self._sentence_words: dict[int, list[dict[str, int]]] = {}
         self._sentence_facts: dict[tuple[int, int], frozenset[str]] = {}
-        self._headlines: dict[int, tuple[frozenset[str], ...]] = {}
+        self._headlines: dict[int, tuple[tuple[frozenset[str], ...], frozenset[str]]] = {}
 
     def weight(self, key: str) -> float:
         """Return how much sharing ``key`` says: the rarer in the batch, the more."""
@@ -289,22 +289,25 @@ class Batch:
         lang, year = self.facts[position].lang, year_of(self.items[position])
         return self._reader.read_text(label, "", lang, year).keys if label else frozenset()
 
-    def headline(self, position: int) -> tuple[frozenset[str], ...]:
-        """Return the names of the headline of the item at ``position`` that its text names too, one per entity.
+    def headline(self, position: int) -> tuple[tuple[frozenset[str], ...], frozenset[str]]:
+        """Return the names of the headline of the item at ``position`` that its text names too (one per
+        entity), and the headline's figures; none for a paragraph.
 
         A capitalised word of a headline alone may be no name ("Thousands Shiver in Temirtau",
-        "Мороз и ни капли горячей воды"); a briefing paragraph's heading names its topic
-        ("Politics."), not what happened, so a paragraph has none.
+        "Мороз и ни капли горячей воды"); what comes before a colon is the headline's topic or
+        speaker ("Аккенженов: …"), and a briefing paragraph's heading names its topic
+        ("Politics."): neither says who acts.
         """
         item = self.items[position]
-        title = "" if is_paragraph(item) else item.title
+        title = "" if is_paragraph(item) else item.title.rpartition(":")[2]
         lang, year = self.facts[position].lang, year_of(self.items[position])
 
-        def read() -> tuple[frozenset[str], ...]:
-            if not title:
-                return ()
+        def read() -> tuple[tuple[frozenset[str], ...], frozenset[str]]:
+            if not title.strip():
+                return (), frozenset()
             text = self._reader.read_text("", text_of(item), lang, year).names  # a name the text confirms
-            return tuple(e for e in self._reader.read_text(title, "", lang, year).entities if e & text)
+            said = self._reader.read_text(title, "", lang, year)
+            return tuple(e for e in said.entities if e & text), said.quantities
 
         return _once(self._headlines, position, read)
 

@@ -25,7 +25,13 @@ dead, 40 hurt" or "10% from 1 January" are told of many stories.
 A story that goes on is a new story: an item published ``FOLLOW_UP_DAYS`` or more after
 the other whose headline names someone the earlier item never mentions ("Tokayev dismisses
 the energy minister after the Ekibastuz heating failure", three days after the failure)
-tells what happened next, however many of the earlier item's figures it recalls.
+tells what happened next, however many of the earlier item's figures its text recalls. What
+a headline names before a colon is its topic or its speaker ("Аккенженов: Казахстан
+построит третий НПЗ"), not who acts; and a headline that gives the story's own figure
+("Токаев подписал закон о повышении НДС до 16%") retells it. The rules that need no name
+(precise figures alone, subjects across languages) join only items published within
+``FOLLOW_UP_DAYS`` of each other: a figure that stands (a price cap, a base rate) and the
+same two presidents on the same subject come back in other stories days later.
 
 A place alone, or a person alone, never makes two items one story: two stories about
 Khorgos in one week stay two. Merging two different stories hides one of them, which is
@@ -88,7 +94,8 @@ class Evidence:
         quantities = len(self.quantities)
         if quantities >= needed and quantities + self.names + len(self.times) >= MIN_PARTICULARS + needed - 1:
             return self.overlap >= (MIN_OVERLAP if quantities < 2 else MIN_OVERLAP_TWO)
-        if quantities >= max(2, needed) and self.figures_agree and self.overlap >= MIN_OVERLAP:
+        close = self.days < FOLLOW_UP_DAYS  # a translation or a paraphrase comes within hours, not a week on
+        if close and quantities >= 2 and self.figures_agree and self.overlap >= MIN_OVERLAP:
             return True
         if self.days > APART_DAYS:
             return False
@@ -96,7 +103,7 @@ class Evidence:
             return True
         if len(self.quantities) + self.names < 2 or self.overlap < MIN_OVERLAP or self.conflict:
             return False
-        return (self.similarity >= MIN_SIMILARITY and self.words >= MIN_WORDS) or len(self.subjects) >= MIN_SUBJECTS
+        return (self.similarity >= MIN_SIMILARITY and self.words >= MIN_WORDS) or (close and len(self.subjects) >= MIN_SUBJECTS)
 
     @property
     def strength(self) -> tuple[int, int, float]:
@@ -215,6 +222,8 @@ def compare(batch: Batch, a: int, b: int) -> Evidence:
             evidence = dataclasses.replace(evidence, subjects=tuple(sorted(mine)))
     if evidence.same and days >= FOLLOW_UP_DAYS:  # the headline is read only when it could undo a merge
         later = a if moment_a > moment_b else b
-        if any(not e & batch.facts[a + b - later].names for e in batch.headline(later)):
+        named, figures = batch.headline(later)
+        recalled = figures & {*quantities, *evidence.times}  # a retelling's headline gives the story's own figure
+        if not recalled and any(not e & batch.facts[a + b - later].names for e in named):
             evidence = dataclasses.replace(evidence, follow_up=True)
     return evidence
