@@ -6,7 +6,8 @@ a month without a day, a day of the week). For comparing with items in the same
 language, its words reduced to their stems (Snowball for English and Russian, the Kazakh
 endings of ``names`` for Kazakh), without the little words every text has, are read when
 a comparison needs them; for comparing across languages, the international words it
-writes in lower case ("протокол", "protocol": ``cognates``).
+writes in lower case ("протокол", "protocol": ``cognates``) and the subjects it is about
+("flu", "school": ``lexicon``).
 
 Its names are read from the words it writes with capitals (``entities``: "Officials
 said…" is no name, "European Union" is the EU); months and days of the week are times.
@@ -35,6 +36,7 @@ import snowballstemmer
 from newsletter.edit import cognates
 from newsletter.edit.entities import entities as capitalised_names
 from newsletter.edit.entities import joined
+from newsletter.edit.lexicon import subjects
 from newsletter.edit.names import exonym, exonym_forms, kazakh_root, keys, language
 from newsletter.edit.quantities import figures, when
 from newsletter.edit.stories import is_paragraph
@@ -227,6 +229,7 @@ class Batch:
         self._reader = reader
         self.common = cognates.Common(lowercase, len(sampled))  # the cognates that sharing one tells nothing
         self._cognates: dict[int, dict[str, str]] = {}
+        self._subjects: dict[int, frozenset[str]] = {}
         self._sentence_cognates: dict[tuple[int, int], dict[str, str]] = {}
         self._words: dict[int, dict[str, int]] = {}
         self._plain: dict[int, dict[str, int]] = {}
@@ -269,6 +272,10 @@ class Batch:
         """Return the cognate keys of the words the item at ``position`` writes in lower case, each with its word."""
         return _once(self._cognates, position,
                      lambda: self._reader.cognates(self._whole(position), self.facts[position].lang))
+
+    def subjects(self, position: int) -> frozenset[str]:
+        """Return what the item at ``position`` is about ("flu", "school": ``lexicon``), in any of its languages."""
+        return _once(self._subjects, position, lambda: subjects(self._whole(position)))
 
     def sentence_cognates(self, position: int, index: int) -> dict[str, str]:
         """Return the cognates (``cognates``) of sentence ``index`` of the item at ``position`` (``sentences`` first)."""

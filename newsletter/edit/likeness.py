@@ -42,13 +42,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from newsletter.edit.facts import Batch, Facts, text_of
-from newsletter.edit.lexicon import subjects
-from newsletter.edit.quantities import describe, near
+from newsletter.edit.facts import Batch, Facts
+from newsletter.edit.quantities import describe, near, precise
 
 # With a shared quantity: this many shared particulars (quantities and names) and this much overlap
 # (less with two quantities or more).
@@ -127,32 +125,6 @@ class Evidence:
         return "same story: " + " and ".join(parts)
 
 
-def precise(quantity: str) -> bool:
-    """Return whether a quantity's key is a precise figure: not a date, a time, a rough or round figure, nor a count under 100.
-
-    "26.7 million tonnes" (2.67e+07) and "15%" are; "1 January", "10:00", "10%", "$100 million" and "12 dead" are not.
-    """
-    if _DATE.fullmatch(quantity) or ":" in quantity or quantity.startswith("~"):
-        return False
-    number = quantity.split()[0].rstrip("%")
-    digits = number.split("e")[0].replace(".", "").strip("0")
-    if len(digits) < 2:
-        return False
-    return not (number.isdigit() and int(number) < 100 and not quantity.endswith("%"))
-
-
-_SUBJECTS: weakref.WeakKeyDictionary[Batch, dict[int, frozenset[str]]] = weakref.WeakKeyDictionary()
-
-
-def _subjects(batch: Batch, position: int) -> frozenset[str]:
-    """Return what the item at ``position`` of ``batch`` is about (``lexicon``), read once per batch."""
-    found = _SUBJECTS.setdefault(batch, {})
-    if position not in found:
-        item = batch.items[position]
-        found[position] = subjects(f"{item.title}\n{text_of(item)}")
-    return found[position]
-
-
 def possible(batch: Batch, a: int, b: int) -> bool:
     """Return whether two items share enough to be worth comparing: a figure, or two names."""
     fa, fb = batch.facts[a], batch.facts[b]
@@ -217,7 +189,7 @@ def compare(batch: Batch, a: int, b: int) -> Evidence:
         words = min(len(batch.words(a)), len(batch.words(b)))
         evidence = dataclasses.replace(evidence, similarity=batch.similarity(a, b), words=words)
     if not evidence.same and fa.lang != fb.lang and len(quantities) + names >= 2 and overlap >= MIN_OVERLAP:
-        mine, theirs = _subjects(batch, a), _subjects(batch, b)
+        mine, theirs = batch.subjects(a), batch.subjects(b)
         if mine == theirs:  # across languages, the words of what happened: the same subjects, and no other
             evidence = dataclasses.replace(evidence, subjects=tuple(sorted(mine)))
     if evidence.same and days >= FOLLOW_UP_DAYS:  # the headline is read only when it could undo a merge

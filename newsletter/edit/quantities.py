@@ -284,6 +284,23 @@ def near(rough: str, precise: str) -> bool:
 NEAR = 0.05  # ... and within this share of it: "about 2 million" is not 2.4 million
 
 
+_DAY_KEY = re.compile(r"\d\d-\d\d")  # the key of a day of a month: "01-15"
+
+
+def precise(quantity: str) -> bool:
+    """Return whether a quantity's key is a precise figure: not a date, a time, a rough or round figure, nor a count under 100.
+
+    "26.7 million tonnes" (2.67e+07) and "15%" are; "1 January", "10:00", "10%", "$100 million" and "12 dead" are not.
+    """
+    if _DAY_KEY.fullmatch(quantity) or ":" in quantity or quantity.startswith("~"):
+        return False
+    number = quantity.split()[0].rstrip("%")
+    digits = number.split("e")[0].replace(".", "").strip("0")
+    if len(digits) < 2:
+        return False
+    return not (number.isdigit() and int(number) < 100 and not quantity.endswith("%"))
+
+
 # A month named without a day ("in March", "с сентября", "наурызда") and a day of the week
 # ("on Tuesday", "во вторник", "сейсенбіде"): a date too loose to be a figure, but a
 # particular all the same (``when``). English writes them with a capital ("may" is a verb).
