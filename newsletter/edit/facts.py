@@ -36,6 +36,8 @@ import snowballstemmer
 from newsletter.edit import cognates
 from newsletter.edit.entities import entities as capitalised_names
 from newsletter.edit.entities import joined
+from newsletter.edit.keywords import fold
+from newsletter.edit.known import gazetteer
 from newsletter.edit.lexicon import subjects
 from newsletter.edit.names import exonym, exonym_forms, kazakh_root, keys, language
 from newsletter.edit.quantities import figures, when
@@ -113,7 +115,8 @@ class Reader:
         key = (word, lang)
         found = self._names.get(key)
         if found is None:
-            found = self._names[key] = keys(word, lang)
+            known = gazetteer().company_of(word)  # "Казатомпром", "Қазатомөнеркәсіп": one known name in any script
+            found = self._names[key] = (*keys(word, lang), *((f"={fold(known)}",) if known else ()))
         return found
 
     def group(self, word: str, lang: str) -> str | None:

@@ -16,6 +16,10 @@ place, in English, Russian and Kazakh:
   "Қырғызстан шекарашылары" act, and are a party.
 
 Such a mention still counts as a mention, but a passing one, not the headline's.
+
+``hired`` tells a headline about work done for someone else (building, supplying): a
+company named in it is a contractor, so its country is no party ("Rosatom to build
+Uzbekistan's nuclear plant" is Uzbekistan's story; "CNPC sells its stake" is China's).
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ _BORDER_WITH = frozenset({"with", "с"})  # "border with Kyrgyzstan", "гран�
 # "Kazakhstan borders China" and "Kyrgyz-Tajik border clash" name parties, not the other side of a border.
 _AT = frozenset({"on", "at", "near", "along", "across", "the", "на", "у", "вдоль", "возле", "близ"})
 _KAZAKH_BORDER = ("шекара",)
+# Work done for another, as a word begins: build, construction, supply, deliver, install, pour (concrete).
+_HIRED = ("build", "built", "construct", "contractor", "supplie", "supply", "deliver", "install", "pour",
+          "строит", "строил", "постро", "поставк", "постав", "подрядчик", "монтаж",
+          "салад", "салын", "құрылыс", "жеткіз", "мердігер")
 
 
 def bystander(tokens: list[str], start: int, keyword: str) -> bool:
@@ -53,3 +61,8 @@ def bystander(tokens: list[str], start: int, keyword: str) -> bool:
     if at and after.startswith(_BORDER) and not after.startswith(_GUARDS) and not after_next.startswith(_GUARDS):
         return True  # "on the Kyrgyz border", "Қытаймен шекарада"; not "Kyrgyz border guards", "шекарашылары"
     return len(before) == 2 and before[0].startswith(_BORDER) and before[1] in _BORDER_WITH
+
+
+def hired(tokens: list[str]) -> bool:
+    """Return whether a headline (its words as written) tells of work done for another: building, supplying."""
+    return any(fold(t).startswith(_HIRED) for t in tokens)

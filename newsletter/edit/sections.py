@@ -32,9 +32,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from newsletter.config import Config, SectionSettings
-from newsletter.edit.keywords import Matcher, fold, written
+from newsletter.edit.keywords import Matcher, fold, words, written
+from newsletter.edit.known import Found, gazetteer
 from newsletter.edit.outlook import cues, is_outlook
-from newsletter.edit.parties import bystander
+from newsletter.edit.parties import bystander, hired
 from newsletter.item import Item, html_to_text
 
 _FIRST_SENTENCE = re.compile(r".*?(?:[.!?…](?=\s|$)|$)", re.DOTALL)
@@ -156,6 +157,15 @@ class Sorter:
         pairs = [(k, s.name) for s in config.sections for k in _spellings([*s.keywords, *s.aliases, s.name])]
         self._owners = [owner for _, owner in pairs]
         self.matcher = Matcher(k for k, _ in pairs)
+        self.known = gazetteer() if config.newsletter.known_names else None
+        self._implied: dict[str, set[str]] = {}  # a word a known name implies -> the sections it finds
+
+    def _sections_of(self, word: str) -> set[str]:
+        """Return the sections whose keywords find ``word`` (a country or topic a known name implies)."""
+        found = self._implied.get(word)
+        if found is None:
+            found = self._implied[word] = {self._owners[i] for i, _ in self.matcher.find(written(word))}
+        return found
 
     def place(self, item: Item, *, closing: bool = False, also: tuple[Item, ...] = ()) -> Placement:
         """Return the section for ``item`` and the reason.
@@ -222,7 +232,27 @@ class Sorter:
                 mentions.total[keyword] += 1
                 if part == "headline" and not (owner in self.places and bystander(tokens, position, keyword)):
                     mentions.headline[keyword] += 1
+            for name in self.known.find(tokens) if self.known else ():
+                self._count_known(name, tokens, part == "headline", taken, found)
         return list(found.values())
+
+    def _count_known(self, name: Found, tokens: list[str], headline: bool, taken: set[tuple[str, int]],
+                     found: dict[str, Mentions]) -> None:
+        """Count a known name as a mention of each section its country or topic finds ("CNPC (China)")."""
+        span = range(name.position, name.position + len(words(name.spelling)))
+        known = name.known
+        for word in known.implies:
+            # A hired company's country is a passing mention: Rosatom building a plant for Kazakhstan.
+            said = headline and (word != known.country or known.kind != "company" or not hired(tokens))
+            for owner in self._sections_of(word):
+                if any((owner, p) in taken for p in span):  # a section's own keyword said it already
+                    continue
+                taken.add((owner, name.position))
+                keyword = f"{name.known.name} ({word})"
+                mentions = found.setdefault(owner, Mentions(owner))
+                mentions.total[keyword] += 1
+                if said and not (owner in self.places and bystander(tokens, name.position, name.spelling)):
+                    mentions.headline[keyword] += 1
 
     def group(self, items: list[Item]) -> list[Section]:
         """Place ``items`` and return the sections an issue shows (see ``arrange``)."""

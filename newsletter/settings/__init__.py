@@ -54,6 +54,10 @@ class NewsletterSettings:
         "empty: no such heading, the outlook goes to the catch-all."
     )
     max_items: int = setting(60, "Most items one issue carries; the rest wait for the next.")
+    known_names: bool = setting(
+        True, "Read the built-in list of the region's organisations, projects and leaders (CNPC is Chinese, "
+        "Kazatomprom mines uranium) as mentions of the country and topic each implies; false: keywords only."
+    )
     repeat_days: float = setting(
         14.0, "Days a sent story is remembered: a later copy from another source is left out of the next issue; "
         "0: never."

@@ -1,0 +1,108 @@
+"""Known names: the region's organisations, projects and people, and the country or topic each implies.
+
+Section keywords are general words ("oil", "China"); they cannot know that CNPC is Chinese,
+that Kazatomprom mines uranium or that Rogun is a Tajik dam. ``known.toml`` beside this
+module lists such names (in English, Russian and Kazakh spellings), each with its kind (a
+state body, a person, a company, a project, a place, a multilateral body), the country it
+belongs to and one topic word it implies. The sorter reads an implied word as the
+configured sections read any word, so a name counts for whichever section has "China" or
+"uranium" among its keywords, and for none when no section has. Two kinds imply less:
+
+* a place implies its country only: Khorgos is a trade gateway, but snow at Khorgos is weather;
+* a company hired for work ("Rosatom to build…", ``parties.hired``) is no party to the
+  story, so its country is a passing mention there (``sections``).
+
+Clustering reads a company's or project's names as one name in every script
+(``company_of``): Kazatomprom is Қазатомөнеркәсіп in Kazakh, a translation, not a
+transliteration. The list is read once. Editors add their own names as section keywords;
+``newsletter.known_names = false`` turns the list off.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from newsletter.edit.keywords import Matcher, words
+
+LIST = Path(__file__).with_name("known.toml")
+KINDS = ("state", "person", "company", "project", "place", "body")  # body: a multilateral body or lender
+
+
+@dataclass(frozen=True)
+class Known:
+    """One known name: how it is written and the words it implies (its country, its topic)."""
+
+    name: str  # the first spelling: how reasons show it
+    country: str  # "" for a multilateral body or a project of several countries
+    topic: str  # "" when no topic fits (people)
+    kind: str  # one of KINDS
+
+    @property
+    def implies(self) -> tuple[str, ...]:
+        """Return the words this name stands for: its country, and its topic unless it is a place."""
+        return tuple(w for w in (self.country, "" if self.kind == "place" else self.topic) if w)
+
+
+@dataclass(frozen=True)
+class Found:
+    """One known name in a text: the entry, the spelling matched, and where its words start."""
+
+    known: Known
+    spelling: str
+    position: int
+
+
+class Gazetteer:
+    """Every known name, matched like keywords (endings, Russian stems, Kazakh cases)."""
+
+    def __init__(self, entries: list[Known], spellings: list[list[str]]) -> None:
+        owner = {s: entry for entry, names in zip(entries, spellings, strict=True) for s in names}
+        self.matcher = Matcher(owner)
+        self.entries = [owner[k] for k in self.matcher.keywords]
+
+    def find(self, tokens: list[str]) -> list[Found]:
+        """Return the known names in ``tokens`` (words as written), in order, each position once."""
+        spans = sorted(((position, -len(words(self.matcher.keywords[index])), index)
+                        for index, position in self.matcher.find(tokens)))
+        found, end = [], 0
+        for position, length, index in spans:  # the longest name at a word first, then what follows it
+            if position >= end:  # not a name inside a longer one: "Bank of China" in "Exim Bank of China"
+                found.append(Found(self.entries[index], self.matcher.keywords[index], position))
+                end = position - length
+        return found
+
+
+    def company_of(self, word: str) -> str | None:
+        """Return the company or project that one word names, in any form or script ("Қазатомөнеркәсібі"), else None.
+
+        Only these: their names are often translated, not transliterated (Kazatomprom is
+        Қазатомөнеркәсіп in Kazakh), while a state body or a person keeps one name in every script.
+        """
+        for index, _ in self.matcher.find([word]):
+            if self.entries[index].kind in ("company", "project"):
+                return self.entries[index].name
+        return None
+
+
+def parse(text: str) -> Gazetteer:
+    """Return the gazetteer that a ``known.toml`` text lists."""
+    entries, spellings = [], []
+    for entry in tomllib.loads(text).get("known", []):
+        names = [n.strip() for n in entry.get("names", []) if n.strip()]
+        if not names:
+            continue
+        kind = entry.get("kind", "")
+        if kind not in KINDS:
+            raise ValueError(f"known name {names[0]!r}: kind {kind!r} is not one of {', '.join(KINDS)}")
+        entries.append(Known(names[0], entry.get("country", ""), entry.get("topic", ""), kind))
+        spellings.append(names)
+    return Gazetteer(entries, spellings)
+
+
+@lru_cache(maxsize=1)
+def gazetteer() -> Gazetteer:
+    """Return the built-in list of known names (read once)."""
+    return parse(LIST.read_text(encoding="utf-8"))

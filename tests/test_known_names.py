@@ -1,0 +1,107 @@
+"""Known names: the built-in list of the region's organisations and projects, as placement and clustering read it."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from newsletter.config import parse
+from newsletter.edit import known
+from newsletter.edit.facts import Reader
+from newsletter.edit.keywords import written
+from newsletter.edit.sections import Sorter
+from newsletter.item import Item
+
+
+def item(title: str, body: str = "") -> Item:
+    moment = datetime(2026, 11, 2, 8, tzinfo=UTC)
+    return Item(id=1, source_id=1, source_name="Wire", uid=title, title=title, body=body, summary=body,
+                link=None, label=None, published_at=moment, gathered_at=moment)
+
+
+def sorter(tmp_path: Path, **newsletter: Any) -> Sorter:
+    sections = [
+        {"name": "Russia", "place": True, "keywords": ["Russia", "Россия"]},
+        {"name": "China", "place": True, "keywords": ["China", "Китай"]},
+        {"name": "Central Asia", "place": True, "keywords": ["Tajikistan", "Uzbekistan"]},
+        {"name": "Energy", "keywords": ["uranium", "nuclear", "oil", "уран"]},
+        {"name": "Economy", "keywords": ["trade", "bank", "loan"]},
+    ]
+    return Sorter(parse({"newsletter": newsletter, "sections": sections}, root=tmp_path, environ={}))
+
+
+def test_a_known_name_counts_for_the_topic_it_implies_and_says_so(tmp_path: Path) -> None:
+    s = sorter(tmp_path)
+    chief = s.place(item("Kazatomprom names a new chief executive", "The board met on Friday."))
+    assert (chief.section, chief.reason) == ("Energy", "mentions Kazatomprom (uranium) once in the headline")
+    # Russian and Kazakh spellings, inflected, are the same name.
+    assert s.place(item("Совет директоров Казатомпрома сменил главу", "Решение принято в пятницу.")).section == "Energy"
+    assert s.place(item("Қазатомөнеркәсібінің басшысы ауысты", "Шешім жұма күні қабылданды.")).section == "Energy"
+    # Counter-case: without the list the same headline names no section.
+    off = sorter(tmp_path, known_names=False)
+    assert off.place(item("Kazatomprom names a new chief executive", "The board met on Friday.")).section == "In brief"
+
+
+def test_a_project_stands_for_its_country(tmp_path: Path) -> None:
+    placed = sorter(tmp_path).place(item("Lenders add $300 million for Rogun", "The money pays for the next stage."))
+    assert placed.section == "Central Asia"
+    assert "Rogun (Tajikistan) once in the headline" in placed.reason
+
+
+def test_a_hired_companys_country_is_only_a_passing_mention(tmp_path: Path) -> None:
+    s = sorter(tmp_path)
+    # Rosatom building a plant for a neighbour is the neighbour's nuclear story, not Russia's.
+    plant = s.place(item("Rosatom pours concrete for Uzbekistan's nuclear plant", "Work began on Monday."))
+    assert plant.section == "Central Asia"
+    contractor = item("Rosatom to build a nuclear plant", "Work begins on Monday.")
+    assert s.place(contractor).section == "Energy"
+    [russia] = [m for m in s.mentions(contractor, contractor.body) if m.section == "Russia"]
+    assert (russia.total["Rosatom (Russia)"], russia.headline["Rosatom (Russia)"]) == (1, 0)
+    # A company that sells, buys or signs is a party: its country goes first.
+    sale = s.place(item("Rosatom sells its stake in a uranium mine", "The buyer was not named."))
+    assert (sale.section, sale.reason) == (
+        "Russia", "mentions Rosatom (Russia) once in the headline (a place goes before a topic)")
+    assert s.place(item("Росатом построит АЭС", "Работы начнутся весной.")).section == "Energy"
+
+
+def test_a_place_implies_its_country_but_no_topic(tmp_path: Path) -> None:
+    # Khorgos is a trade gateway, but snow there is weather, not trade.
+    assert sorter(tmp_path).place(item("Snow shuts the Khorgos crossing", "Lorries wait in line.")).section == "In brief"
+
+
+def test_a_company_is_one_name_in_every_script() -> None:
+    reader = Reader()
+    english = reader.read_text("Kazatomprom and Navoiyuran form a venture", "They will explore together.")
+    kazakh = reader.read_text("Қазатомөнеркәсіп Өзбекстанда уран іздейді", "Бірлескен кәсіпорын құрылады.")
+    assert "=kazatomprom" in english.names & kazakh.names
+    # A state body keeps one name in every script: no key of the list is added for it.
+    assert not any(n.startswith("=") for n in reader.read_text("Kremlin answers Akorda", "No date yet.").names)
+
+
+def test_the_list_is_read_and_its_kinds_are_checked() -> None:
+    listed = known.gazetteer()
+    assert len(listed.entries) >= 300
+    with pytest.raises(ValueError, match="kind 'firm' is not one of"):
+        known.parse('[[known]]\nnames = ["Acme"]\nkind = "firm"\n')
+    found = known.parse('[[known]]\nnames = ["Bank of China"]\ncountry = "China"\ntopic = "bank"\nkind = "company"\n'
+                        '[[known]]\nnames = ["China Eximbank"]\ncountry = "China"\nkind = "company"\n')
+    [one] = found.find(written("Bank of China lends more"))
+    assert (one.known.name, one.position, one.known.implies) == ("Bank of China", 0, ("China", "bank"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=3_000))
+def test_any_text_finds_only_listed_names_quickly(text: str) -> None:
+    listed = known.gazetteer()
+    started = time.perf_counter()
+    found = listed.find(written(text))
+    assert time.perf_counter() - started < 1.0
+    names = {e.name for e in listed.entries}
+    tokens = written(text)
+    assert all(f.known.name in names and 0 <= f.position < len(tokens) for f in found)
