@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from newsletter.config import parse
 from newsletter.edit.keywords import Matcher, written
-from newsletter.edit.parties import bystander
+from newsletter.edit.parties import bystander, hired
 from newsletter.edit.sections import Sorter
 from newsletter.item import Item
 
@@ -104,6 +104,21 @@ def test_the_other_side_of_a_border_does_not_take_the_story(tmp_path: Path) -> N
 
 WORDS = ["from", "via", "on", "the", "border", "with", "guards", "Russia", "Ресейден", "Қытаймен", "шекарада",
          "Kyrgyz", "из", "России", "через", "границе", "с", "Tajikistan", "'s", "арқылы", "drugs", "remittances"]
+
+
+@pytest.mark.parametrize(("headline", "work"), [
+    ("Rosatom to build Uzbekistan's first nuclear plant", True),
+    ("Rosatom pours first concrete at the Jizzakh site", True),
+    ("CRRC to supply 40 trains to Kazakhstan Temir Zholy", True),
+    ("Росатом построит АЭС в Казахстане", True),
+    ("Строительство АЭС поручат Росатому", True),
+    ("Қытай компаниясы зауыт салады", True),
+    ("CNPC sells half its stake in a Kazakh oilfield", False),
+    ("Sinopec takes 30% of a polyethylene project", False),
+    ("Газпром подписал соглашение с Узбекистаном", False),
+])
+def test_a_headline_of_work_for_another_tells_a_contractor(headline: str, work: bool) -> None:
+    assert hired(written(headline)) is work
 
 
 @settings(max_examples=200, deadline=None)

@@ -32,8 +32,9 @@ from newsletter.edit.sections import Sorter
 
 LABELLED = FIXTURES / "labelled"
 THRESHOLD = 0.85  # the share of the first week placed right may not fall below this
-BRIEFINGS = 0.9  # nor the share of the editorial set's briefing paragraphs, in either part
-STORIES = 0.78  # nor the share of its feed stories (the goal is 0.95: keywords alone do not reach it)
+WHOLE = 0.9  # nor the share of the whole editorial set (paragraphs and feed stories, both parts): the floor
+BRIEFINGS = 0.9  # nor the share of its briefing paragraphs, in either part
+STORIES = 0.82  # nor the share of its feed stories, in either part (the goal is 0.95; two annotators agree on 92%)
 
 
 def write_feeds(folder: Path) -> list[dict[str, str]]:
@@ -214,3 +215,11 @@ def test_the_placement_set_is_large_and_varied() -> None:
     assert sum(1 for _, h in paragraphs if h) >= 50 and sum(1 for e, h in paragraphs if not h and e != "lead") >= 30
     assert sum(1 for e, _ in paragraphs if e == "Outlook") >= 10
     assert {language(t) for b in briefings() for _, _, t in b.paragraphs} == {"en", "ru", "kk"}
+
+
+def test_the_whole_editorial_set_is_placed_as_an_editor_would(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    results = [r for part in (False, True) for r in (*briefing_results(tmp_path / str(part), part),
+                                                     *story_results(tmp_path, part))]
+    assert len(results) >= 400
+    assert report("editorial set, all of it", results, capsys) >= WHOLE

@@ -38,7 +38,7 @@ _AT = frozenset({"on", "at", "near", "along", "across", "the", "на", "у", "в
 _KAZAKH_BORDER = ("шекара",)
 # Work done for another, as a word begins: build, construction, supply, deliver, install, pour (concrete).
 _HIRED = ("build", "built", "construct", "contractor", "supplie", "supply", "deliver", "install", "pour",
-          "строит", "строил", "постро", "поставк", "постав", "подрядчик", "монтаж",
+          "строит", "строил", "постро", "поставк", "поставит", "поставля", "поставщик", "подрядчик", "монтаж",
           "салад", "салын", "құрылыс", "жеткіз", "мердігер")
 
 
