@@ -144,7 +144,7 @@ class Matcher:
 
     def _in_capitals(self, token: str, ids: frozenset[int]) -> frozenset[int]:
         """Return ``ids`` less the abbreviations that ``token`` does not write in capitals."""
-        if ids.isdisjoint(self._capitals.keys()):
+        if self._capitals.keys().isdisjoint(ids):  # iterates over ``ids``, the few a word matches
             return ids
         return frozenset(i for i in ids if i not in self._capitals or token[:self._capitals[i]].isupper())
 

@@ -21,6 +21,7 @@ transliteration. The list is read once. Editors add their own names as section k
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -55,25 +56,32 @@ class Found:
     position: int
 
 
+def outermost(hits: Iterable[tuple[Known, str, int]]) -> list[Found]:
+    """Return the known names of ``(entry, spelling, position)`` hits in order, none inside a longer one.
+
+    "Bank of China" inside "Exim Bank of China" is the longer name's word, not a name of its own.
+    """
+    found: list[Found] = []
+    end = 0
+    for known, spelling, position in sorted(hits, key=lambda hit: (hit[2], -len(words(hit[1])))):
+        if position >= end:  # the longest name at a word first, then what follows it
+            found.append(Found(known, spelling, position))
+            end = position + len(words(spelling))
+    return found
+
+
 class Gazetteer:
     """Every known name, matched like keywords (endings, Russian stems, Kazakh cases)."""
 
     def __init__(self, entries: list[Known], spellings: list[list[str]]) -> None:
-        owner = {s: entry for entry, names in zip(entries, spellings, strict=True) for s in names}
-        self.matcher = Matcher(owner)
-        self.entries = [owner[k] for k in self.matcher.keywords]
+        self.spellings = {s: entry for entry, names in zip(entries, spellings, strict=True) for s in names}
+        self.matcher = Matcher(self.spellings)
+        self.entries = [self.spellings[k] for k in self.matcher.keywords]
 
     def find(self, tokens: list[str]) -> list[Found]:
-        """Return the known names in ``tokens`` (words as written), in order, each position once."""
-        spans = sorted(((position, -len(words(self.matcher.keywords[index])), index)
-                        for index, position in self.matcher.find(tokens)))
-        found, end = [], 0
-        for position, length, index in spans:  # the longest name at a word first, then what follows it
-            if position >= end:  # not a name inside a longer one: "Bank of China" in "Exim Bank of China"
-                found.append(Found(self.entries[index], self.matcher.keywords[index], position))
-                end = position - length
-        return found
-
+        """Return the known names in ``tokens`` (words as written), in order, none inside a longer one."""
+        keywords = self.matcher.keywords
+        return outermost((self.entries[i], keywords[i], position) for i, position in self.matcher.find(tokens))
 
     def company_of(self, word: str) -> str | None:
         """Return the company or project that one word names, in any form or script ("Қазатомөнеркәсібі"), else None.

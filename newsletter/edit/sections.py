@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from newsletter.config import Config, SectionSettings
 from newsletter.edit.keywords import Matcher, fold, words, written
-from newsletter.edit.known import Found, gazetteer
+from newsletter.edit.known import Found, Known, gazetteer, outermost
 from newsletter.edit.outlook import cues, is_outlook
 from newsletter.edit.parties import bystander, hired
 from newsletter.item import Item, html_to_text
@@ -153,18 +153,22 @@ class Sorter:
         for s in config.sections:
             for alias in s.aliases:
                 self.names.setdefault(fold(alias), s.name)
-        # One matcher for every section's keywords (name and aliases count too): one pass per text.
-        pairs = [(k, s.name) for s in config.sections for k in _spellings([*s.keywords, *s.aliases, s.name])]
-        self._owners = [owner for _, owner in pairs]
-        self.matcher = Matcher(k for k, _ in pairs)
-        self.known = gazetteer() if config.newsletter.known_names else None
+        # One matcher for every section's keywords (name and aliases count too) and the known names: one pass a text.
+        owners: dict[str, list[str]] = {}
+        for s in config.sections:
+            for keyword in _spellings([*s.keywords, *s.aliases, s.name]):
+                owners.setdefault(keyword.strip(), []).append(s.name)
+        known = gazetteer().spellings if config.newsletter.known_names else {}
+        self.matcher = Matcher([*owners, *known])
+        self._owners = [tuple(owners.get(k, ())) for k in self.matcher.keywords]  # the sections of each keyword
+        self._known = [known.get(k) for k in self.matcher.keywords]  # the known name each keyword spells, if any
         self._implied: dict[str, set[str]] = {}  # a word a known name implies -> the sections it finds
 
     def _sections_of(self, word: str) -> set[str]:
         """Return the sections whose keywords find ``word`` (a country or topic a known name implies)."""
         found = self._implied.get(word)
         if found is None:
-            found = self._implied[word] = {self._owners[i] for i, _ in self.matcher.find(written(word))}
+            found = self._implied[word] = {o for i, _ in self.matcher.find(written(word)) for o in self._owners[i]}
         return found
 
     def place(self, item: Item, *, closing: bool = False, also: tuple[Item, ...] = ()) -> Placement:
@@ -222,17 +226,20 @@ class Sorter:
             text = text[len(opening):]
         for part, tokens in [*(("headline", written(h)) for h in headline if h), ("text", written(text))]:
             taken: set[tuple[str, int]] = set()  # a word counts once per section
+            names: list[tuple[Known, str, int]] = []
             for index, position in self.matcher.find(tokens):
-                owner = self._owners[index]
-                if (owner, position) in taken:
-                    continue
-                taken.add((owner, position))
                 keyword = self.matcher.keywords[index]
-                mentions = found.setdefault(owner, Mentions(owner))
-                mentions.total[keyword] += 1
-                if part == "headline" and not (owner in self.places and bystander(tokens, position, keyword)):
-                    mentions.headline[keyword] += 1
-            for name in self.known.find(tokens) if self.known else ():
+                if (known := self._known[index]) is not None:
+                    names.append((known, keyword, position))
+                for owner in self._owners[index]:
+                    if (owner, position) in taken:
+                        continue
+                    taken.add((owner, position))
+                    mentions = found.setdefault(owner, Mentions(owner))
+                    mentions.total[keyword] += 1
+                    if part == "headline" and not (owner in self.places and bystander(tokens, position, keyword)):
+                        mentions.headline[keyword] += 1
+            for name in outermost(names):
                 self._count_known(name, tokens, part == "headline", taken, found)
         return list(found.values())
 
