@@ -355,3 +355,11 @@ def test_a_keyword_given_again_as_an_alias_still_begins_compounds(tmp_path: Path
     assert s.place(item("Построят газоперерабатывающий завод", "Стройка начнётся весной.")).section == "Energy"
     # Counter-case: a name begins no compound, so cargo is no news of Georgia.
     assert s.place(item("Грузооборот вырос", "Грузоперевозки растут.")).section != "Georgia"
+
+
+def test_a_keyword_two_sections_share_counts_for_both_and_the_rest_stay_theirs(tmp_path: Path) -> None:
+    s = sorter(tmp_path, {"name": "Energy", "keywords": ["gas", "oil"]}, {"name": "Economy", "keywords": ["gas", "trade"]},
+               {"name": "Politics", "keywords": ["law"]})
+    news = item("Gas law passed", "Trade in gas opens to all.")
+    found = {m.section: dict(m.total) for m in s.mentions(news, news.body)}
+    assert found == {"Energy": {"gas": 2}, "Economy": {"gas": 2, "trade": 1}, "Politics": {"law": 1}}
