@@ -83,7 +83,8 @@ class Matcher:
         self._stems: dict[str, set[int]] = {}
         self._adjectives: dict[str, set[int]] = {}  # Russian stems whose adjectives match: "росс" → "российский"
         self._compounds: dict[str, set[int]] = {}  # a Russian stem and its linking vowel: "газо" → "газопровод"
-        self._cache: dict[str, frozenset[int]] = {}
+        self._cache: dict[str, frozenset[int]] = {}  # folded word -> ids
+        self._tokens: dict[str, frozenset[int]] = {}  # word as written -> ids, its capitals checked
         self._capitals: dict[int, int] = {}  # word id of an abbreviation -> how many capitals it needs
         next_id = 0
         for index, keyword in enumerate(self.keywords):
@@ -148,12 +149,19 @@ class Matcher:
             return ids
         return frozenset(i for i in ids if i not in self._capitals or token[:self._capitals[i]].isupper())
 
+    def _token(self, token: str) -> frozenset[int]:
+        """Return the ids of the keyword words that a word as written matches, capitals checked (cached per word)."""
+        ids = self._ids(fold(token))
+        if ids and self._capitals:
+            ids = self._in_capitals(token, ids)
+        self._tokens[token] = ids
+        return ids
+
     def find(self, tokens: list[str]) -> list[tuple[int, int]]:
         """Return ``(keyword index, word position)`` for every occurrence in ``tokens`` (words as written)."""
         hits = []
-        matched = [self._ids(fold(t)) for t in tokens]
-        if self._capitals:
-            matched = [self._in_capitals(t, ids) if ids else ids for t, ids in zip(tokens, matched, strict=True)]
+        seen = self._tokens
+        matched = [ids if (ids := seen.get(t)) is not None else self._token(t) for t in tokens]
         for position, ids in enumerate(matched):
             for word_id in ids:
                 for index in self._starts.get(word_id, ()):
