@@ -72,6 +72,38 @@ def test_a_paragraph_that_names_the_same_places_but_tells_another_story_stays_ap
     assert how is None or not how.within  # the same places, not what happened in the same words
 
 
+# A roundup sentence that retells a feed item and closes with a comment of its own. The item spells the pipeline with
+# hyphens and abbreviates it, the roundup with dashes and never; the lookalike is another story about the same pipeline,
+# company and year ("stop shipments", not "triple" them).
+GAS = ("Gas output at the Amangeldy field rose 4% in October after maintenance ended. The regulator approved higher "
+       "tariffs for households from January. Saryarka Gas will also triple shipments through the Tobol–Ishim–Irtysh "
+       "pipeline next year, a modest but welcome relief for the north.")
+TRIPLE = ("Tobol-Ishim-Irtysh to carry more gas under new contract",
+          ("Saryarka Gas will ship up to 3.1 billion cubic metres through the TII pipeline in 2027, triple this year's "
+           "volume, under a contract signed in Kostanay. The gas will reach Petropavl by spring."))
+REPAIRS = ("Saryarka Gas to shut TII pipeline for repairs",
+           ("Saryarka Gas will stop shipments through the Tobol-Ishim-Irtysh (TII) pipeline for six weeks in 2027 "
+            "while compressors near Kostanay are replaced, the company said."))
+
+
+def test_a_roundup_sentence_that_closes_with_a_comment_retells_the_item() -> None:
+    gas, triple = paragraph("Gas", GAS), entry(*TRIPLE, source=1)
+    how = telling(Batch([triple, gas]), 0, 1)
+    assert how is not None and how.within and how.sentences == (2, 3) and how.particulars >= 3
+    assert how.words == 1.0  # "triple shipments through the … pipeline"; the whole sentence: 4 of its 8 words
+    assert Reader().stem("shipments", "en") == Reader().stem("ship", "en")
+    [story] = find([triple, gas], language="en")
+    assert story.items == (gas, triple) and story.reason.startswith("told in a briefing paragraph (sentence 3)")
+
+
+def test_another_story_about_the_same_pipeline_company_and_year_stays_apart() -> None:
+    gas, repairs = paragraph("Gas", GAS), entry(*REPAIRS, source=1)
+    how = telling(Batch([repairs, gas]), 0, 1)
+    assert how is None or not how.within  # "stop shipments through the … pipeline": a word of its own in four
+    stories = find([repairs, gas, entry(*TRIPLE, source=2)], language="en")
+    assert [s.items for s in stories if repairs in s.items] == [(repairs,)]
+
+
 def test_a_paragraph_that_retells_only_a_story_told_in_a_roundup_folds_in_with_it() -> None:
     energy = paragraph("Energy", ENERGY)
     notes = paragraph("Uranium", "Kazatomprom cut its 2027 production target by 10% because sulphuric acid is short "

@@ -7,10 +7,12 @@ exonym table knows ("European Union": the EU, "Caspian Pipeline Consortium": the
 are that name; two initials only when one of the words is a common word or the name of a
 country or region ("European"): "Ulan Sarbanov" is no "US". When their initials are an
 abbreviation the same text writes in capitals ("World Trade Organization … WTO"), they are
-that abbreviation. When the batch writes every one of them in lower case they are a title
-("the Ministry of Digital Development"), not a name. Months and days of the week are
-times (``quantities.when``), not names. Countries joined by a hyphen ("China-Kyrgyzstan-Uzbekistan")
-are one name each. In Kazakh a word with a case ending ends a name
+that abbreviation as well as their words, which another text may write without it
+("Baku-Tbilisi-Ceyhan … BTC" and "Baku–Tbilisi–Ceyhan"). When the batch writes every one
+of them in lower case they are a title ("the Ministry of Digital Development"), not a name.
+Months and days of the week are times (``quantities.when``), not names. Countries joined by
+a hyphen ("China-Kyrgyzstan-Uzbekistan") are one name each. In Kazakh a word with a case
+ending ends a name
 ("Тоқаев Мирзиёевке Түркістанда": Tokayev, to Mirziyoyev, in Turkistan).
 
 Where a language marks a boundary inside a run of capitalised words, the run is split there:
@@ -113,6 +115,9 @@ def entities(text: str, title_end: int, lang: str, *, lowercase: Collection[str]
             known = None
         elif (known := group(letters, lang)) is None and len(letters) >= 3 and abbreviations:
             known = next((k for k in name(letters, lang) if k in abbreviations), None)  # "World Trade Organization"
+            if known is not None and not common[n]:
+                found[n].add(known)  # its words too: another text may spell it out and never abbreviate it
+                continue
         if known is not None:
             found[n] = {known}  # "Caspian Pipeline Consortium" is the CPC, "КТК" in Russian
         elif common[n]:

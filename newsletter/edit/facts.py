@@ -4,9 +4,10 @@ An item's facts are its names (``names``: the same key in any script), its quant
 (``quantities``: numbers, shares, dates and times) and its looser times (``quantities.when``:
 a month without a day, a day of the week). For comparing with items in the same
 language, its words reduced to their stems (Snowball for English and Russian, the Kazakh
-endings of ``names`` for Kazakh), without the little words every text has, are read when
-a comparison needs them; for comparing across languages, the international words it
-writes in lower case ("протокол", "protocol": ``cognates``) and the subjects it is about
+endings of ``names`` for Kazakh; an English noun in "-ment" is its verb's stem, "shipment"
+"ship", as Snowball makes "development" "develop" but not a short word), without the
+little words every text has, are read when a comparison needs them; for comparing across
+languages, the international words it writes in lower case ("протокол", "protocol": ``cognates``) and the subjects it is about
 ("flu", "school": ``lexicon``).
 
 Its names are read from the words it writes with capitals (``entities``: "Officials
@@ -56,6 +57,7 @@ MIN_CROWD = 40
 SAMPLE = 1_000  # items read to learn which words the batch writes in lower case
 
 _TOKEN = re.compile(r"[^\W\d_]+")
+_CLAUSE = re.compile(r"[,;:]\s+|\s+[—–-]\s+")  # between the clauses of a sentence ("2,000" is one figure)
 _STOP = {
     "en": """the and for with from that this which who will would said says after before than more also but not
         are was were been has have had its their they his her about over into per all new year last next
@@ -107,7 +109,10 @@ class Reader:
         key = (word, lang)
         found = self._stems.get(key)
         if found is None:
-            found = self._stems[key] = kazakh_root(word) if lang == "kk" else str(_stemmer(lang).stemWord(word))
+            found = kazakh_root(word) if lang == "kk" else str(_stemmer(lang).stemWord(word))
+            if lang == "en" and len(found) >= 8 and found.endswith("ment"):  # "shipment" → "ship", "agreement" → "agre"
+                found = str(_stemmer(lang).stemWord(found[:-4]))
+            self._stems[key] = found
         return found
 
     def name(self, word: str, lang: str) -> tuple[str, ...]:
@@ -239,6 +244,7 @@ class Batch:
         self._sentences: dict[int, list[str]] = {}
         self._sentence_words: dict[int, list[dict[str, int]]] = {}
         self._sentence_facts: dict[tuple[int, int], frozenset[str]] = {}
+        self._clauses: dict[tuple[int, int], list[tuple[dict[str, int], frozenset[str]]]] = {}
         self._headlines: dict[int, tuple[tuple[frozenset[str], ...], frozenset[str]]] = {}
 
     def weight(self, key: str) -> float:
@@ -270,6 +276,13 @@ class Batch:
             year = year_of(self.items[position])
             found = self._sentence_facts[(position, index)] = self._reader.read_text("", text, lang, year).keys
         return found
+
+    def clauses(self, position: int, index: int) -> list[tuple[dict[str, int], frozenset[str]]]:
+        """Return the plain words and the facts of each clause of sentence ``index`` of the item at ``position``
+        (``sentences`` first): its pieces between commas, semicolons, colons and dashes."""
+        text, lang, year = self._sentences[position][index], self.facts[position].lang, year_of(self.items[position])
+        return _once(self._clauses, (position, index), lambda: [
+            (self._reader.plain(c, lang), self._reader.read_text("", c, lang, year).keys) for c in _CLAUSE.split(text)])
 
     def cognates(self, position: int) -> dict[str, str]:
         """Return the cognate keys of the words the item at ``position`` writes in lower case, each with its word."""

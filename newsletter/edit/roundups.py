@@ -16,6 +16,14 @@ item tells:
   the item's words too (``MIN_WORDS`` of them, as stems), which tells a retelling from
   another story about the same people.
 
+A roundup often closes a sentence with a comment of its own, or with another story, after a
+comma or a dash ("KazMunayGas will also double shipments through the Baku–Tbilisi–Ceyhan
+pipeline next year, a small but symbolic step away from the Russian route"). So the words
+are also counted up to the end of the last clause of the part that states one of the
+item's facts. The clauses left then say little: when they write fewer than ``MIN_PLAIN``
+words, every one must be the item's, ``MIN_SAME`` at least ("halt shipments through the
+… pipeline" is another story about the same pipeline, by one word).
+
 Across languages (a Russian feed item, an English paragraph) stems cannot be compared; only
 the international words both write can (``cognates``: "протокол" and "protocol"). Most
 everyday words have none, so a share of them says nothing: the part must write
@@ -57,6 +65,7 @@ MIN_PARTICULARS = 2
 MIN_ABOUT = 0.5
 MIN_WORDS = 0.55
 MIN_PLAIN = 5  # ... of a part that writes at least this many words in lower case: "Shares fell." says too little
+MIN_SAME = 3  # ... or, of the clauses that tell the item, this many words, all of them the item's
 MIN_TOLD_PARAGRAPH = 0.5
 MIN_COGNATES = 3  # across languages: rare cognates of the item that the part writes (instead of ``MIN_WORDS``)
 SPAN_ACROSS = 1  # ... in this many sentences
@@ -171,9 +180,30 @@ def _word_parts(batch: Batch, item: int, paragraph: int) -> list[Part]:
             words.update(sentences[end - 1])
             plain = sum(words.values())
             said = sum(min(n, mine[w]) for w, n in words.items() if w in mine) / plain if plain >= MIN_PLAIN else 0.0
+            if said < MIN_WORDS and plain >= MIN_PLAIN:
+                said = _told_words(batch, item, paragraph, end - 1, words)
             if said >= MIN_WORDS:
                 parts.append((first, end, said, ()))
     return parts
+
+
+def _told_words(batch: Batch, item: int, paragraph: int, last: int, words: Counter[str]) -> float:
+    """Return the share of the item's words among a part's plain ``words`` up to the end of the last clause of its
+    last sentence (at ``last``) that states one of the item's facts; 0.0 when no clause is left out, or when fewer
+    than ``MIN_PLAIN`` words are left and not all of them (``MIN_SAME`` at least) are the item's.
+    """
+    clauses = batch.clauses(paragraph, last)
+    keys = batch.facts[item].keys
+    telling = [n for n, (_, facts) in enumerate(clauses) if facts & keys]
+    if not telling or telling[-1] == len(clauses) - 1:
+        return 0.0
+    told = words.copy()
+    for plain, _ in clauses[telling[-1] + 1:]:
+        told.subtract(plain)
+    mine = batch.plain(item)
+    same = sum(min(n, mine[w]) for w, n in told.items() if n > 0 and w in mine)
+    total = sum(n for n in told.values() if n > 0)
+    return same / total if total >= MIN_PLAIN or same == total >= MIN_SAME else 0.0
 
 
 def _cognate_parts(batch: Batch, item: int, paragraph: int) -> list[Part]:
