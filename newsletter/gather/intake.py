@@ -58,7 +58,7 @@ def store_entries(store: Store, conn: sa.Connection, source_id: int, entries: li
             inserts.append(dict(source_id=source_id, uid=entry.uid, gathered_at=moment, **values))
         elif old.issue_id is None and (old.title, old.body, old.content_html) != (
                 entry.title, entry.body, entry.html or None):
-            conn.execute(t.items.update().where(t.items.c.id == old.id).values(**values))
+            conn.execute(t.items.update().where(t.items.c.id == old.id), values)
             updated += 1
     if inserts:
         conn.execute(t.items.insert(), inserts)
