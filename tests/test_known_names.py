@@ -68,6 +68,10 @@ def test_a_hired_companys_country_is_only_a_passing_mention(tmp_path: Path) -> N
     assert (sale.section, sale.reason) == (
         "Russia", "mentions Rosatom (Russia) once in the headline (a place goes before a topic)")
     assert s.place(item("Росатом построит АЭС", "Работы начнутся весной.")).section == "Energy"
+    # A repair is work for another; supplying oil is selling it, so the buyer does not take the seller's story.
+    assert s.place(item("Rosatom to modernise Uzbekistan's nuclear plant", "Work starts in May.")).section == (
+        "Central Asia")
+    assert s.place(item("Rosneft to supply more oil to China next year", "Volumes rise by a fifth.")).section == "Energy"
 
 
 def test_a_place_implies_its_country_but_no_topic(tmp_path: Path) -> None:
@@ -75,11 +79,57 @@ def test_a_place_implies_its_country_but_no_topic(tmp_path: Path) -> None:
     assert sorter(tmp_path).place(item("Snow shuts the Khorgos crossing", "Lorries wait in line.")).section == "In brief"
 
 
+def test_a_known_name_is_written_with_a_capital(tmp_path: Path) -> None:
+    s = sorter(tmp_path)
+    # "путина" is the fishing season, not Putin's genitive; the same word with a capital is Putin.
+    assert s.place(item("На Балхаше открылась весенняя путина", "Рыбаки вышли на промысел.")).section == "In brief"
+    assert s.place(item("Визит Путина в Астану перенесли", "Новую дату не назвали.")).section == "Russia"
+    listed = known.gazetteer()
+    assert [f.known.name for f in listed.find(written("Өзбекстан қорғасын экспортын тоқтатты"))] == []  # lead
+    assert [f.known.name for f in listed.find(written("Жүк Қорғасқа жетті"))] == ["Khorgos"]
+    # "теңіз кен орны": an offshore field, here Kashagan's; "Теңіз кен орны" is the Tengiz field.
+    assert [f.known.name for f in listed.find(written("Қашаған теңіз кен орнында өндіріс тоқтады"))] == ["Kashagan"]
+    assert [f.known.name for f in listed.find(written("Теңіз кен орнында өндіріс өсті"))] == ["Tengiz"]
+
+
+def test_a_firms_country_counts_only_for_a_section_about_a_place(tmp_path: Path) -> None:
+    sections: list[dict[str, Any]] = [
+        {"name": "China", "place": True, "keywords": ["China"]},
+        {"name": "Energy", "keywords": ["oil"]},
+        {"name": "Economy", "keywords": ["bank", "airline"]},
+        {"name": "Diplomacy", "keywords": ["United States", "European Union"]},
+    ]
+    s = Sorter(parse({"sections": sections}, root=tmp_path, environ={}))
+    # Chevron is American and the EIB the EU's lender: no news of their dealings, no tie with the topic.
+    assert s.place(item("Chevron to cut 300 jobs in Atyrau", "The expansion project is over.")).section == "Energy"
+    assert s.place(item("EIB lends €200 million for Kazakhstan's roads", "The loan runs for 20 years.")).section == (
+        "Economy")
+    assert s.place(item("Air Astana orders 15 Boeing 787 jets", "Deliveries start in 2028.")).section == "Economy"
+    # A government acts for its country: the State Department is the United States' diplomacy.
+    assert s.place(item("State Department warns Astana on sanctions", "Banks were named.")).section == "Diplomacy"
+    assert s.place(item("CNPC sells its stake in an oilfield", "The buyer was not named.")).section == "China"
+    # Where no section is marked as a place, a firm's country counts wherever it is a keyword, as before.
+    sections[0]["place"] = False
+    plain = Sorter(parse({"sections": sections}, root=tmp_path, environ={}))
+    assert plain.place(item("Chevron to cut 300 jobs in Atyrau", "The expansion project is over.")).section == (
+        "In brief")
+
+
+def test_the_national_bank_of_kazakhstan_is_named_with_its_country() -> None:
+    listed = known.gazetteer()
+    assert [f.known.name for f in listed.find(written("Қазақстан Ұлттық банкі мөлшерлемені өзгертпеді"))] == [
+        "National Bank of Kazakhstan"]
+    assert listed.find(written("Қырғызстан Ұлттық банкі мөлшерлемені өзгертпеді")) == []  # any country's national bank
+
+
 def test_a_company_is_one_name_in_every_script() -> None:
     reader = Reader()
     english = reader.read_text("Kazatomprom and Navoiyuran form a venture", "They will explore together.")
     kazakh = reader.read_text("Қазатомөнеркәсіп Өзбекстанда уран іздейді", "Бірлескен кәсіпорын құрылады.")
     assert "=kazatomprom" in english.names & kazakh.names
+    # A company named like the field it works ("Тенгизшевройл", Tengiz) is itself: the longest name it begins with.
+    assert known.gazetteer().company_of("тенгизшевройлдың") == "Tengizchevroil"
+    assert known.gazetteer().company_of("тенгиз") == "Tengiz"
     # A state body keeps one name in every script: no key of the list is added for it.
     assert not any(n.startswith("=") for n in reader.read_text("Kremlin answers Akorda", "No date yet.").names)
 

@@ -116,6 +116,12 @@ WORDS = ["from", "via", "on", "the", "border", "with", "guards", "Russia", "Ре
     ("CNPC sells half its stake in a Kazakh oilfield", False),
     ("Sinopec takes 30% of a polyethylene project", False),
     ("Газпром подписал соглашение с Узбекистаном", False),
+    # Repairs and upgrades are work for another too; supplying a commodity is selling it.
+    ("Rosatom to modernise Kazakh power units", True),
+    ("Silovye Mashiny to repair Ekibastuz turbines", True),
+    ("Gazprom to supply more gas to China next year", False),
+    ("Газпром увеличил поставки газа в Китай", False),
+    ("Қазақстан Қытайға мұнай жеткізуді арттырады", False),
 ])
 def test_a_headline_of_work_for_another_tells_a_contractor(headline: str, work: bool) -> None:
     assert hired(written(headline)) is work

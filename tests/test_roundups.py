@@ -104,6 +104,26 @@ def test_another_story_about_the_same_pipeline_company_and_year_stays_apart() ->
     assert [s.items for s in stories if repairs in s.items] == [(repairs,)]
 
 
+# A sentence that recalls an item in a clause, then other news with a day of its own: no comment of the briefing's.
+HALT = ("Kazatomprom halts Inkai", "Kazatomprom halted production at its Inkai mine on Monday over a permit dispute.")
+HALT_RU = ("«Казатомпром» остановил Инкай", "«Казатомпром» в понедельник остановил добычу на Инкае из-за спора о разрешении.")
+RECALLS = [(HALT, ("Kazatomprom, which halted production at Inkai on Monday over a permit dispute, named Meirzhan "
+                   "Yussupov, a former deputy energy minister, its new chief executive on Thursday.")),
+           (HALT_RU, ("«Казатомпром», который в понедельник остановил добычу на Инкае из-за спора о разрешении, в четверг "
+                      "назначил главой компании бывшего вице-министра Меиржана Юсупова."))]
+
+
+@pytest.mark.parametrize(("told", "recall"), RECALLS, ids=["English", "Russian"])
+def test_a_sentence_that_recalls_an_item_and_goes_on_to_other_news_does_not_retell_it(told: tuple[str, str],
+                                                                                       recall: str) -> None:
+    halt, uranium = entry(*told, source=1), paragraph("Uranium", f"Uranium prices rose again. {recall}")
+    how = telling(Batch([halt, uranium]), 0, 1)
+    assert (how is None or not how.within) and len(find([halt, uranium])) == 2  # counter-case: closed by a comment
+    comment = paragraph("Uranium", "Uranium prices rose again. Kazatomprom halted production at Inkai on Monday over a "
+                        "permit dispute, a worry for buyers.")
+    assert (retold := telling(Batch([entry(*HALT, source=1), comment]), 0, 1)) and retold.within
+
+
 def test_a_paragraph_that_retells_only_a_story_told_in_a_roundup_folds_in_with_it() -> None:
     energy = paragraph("Energy", ENERGY)
     notes = paragraph("Uranium", "Kazatomprom cut its 2027 production target by 10% because sulphuric acid is short "

@@ -244,7 +244,7 @@ class Batch:
         self._sentences: dict[int, list[str]] = {}
         self._sentence_words: dict[int, list[dict[str, int]]] = {}
         self._sentence_facts: dict[tuple[int, int], frozenset[str]] = {}
-        self._clauses: dict[tuple[int, int], list[tuple[dict[str, int], frozenset[str]]]] = {}
+        self._clauses: dict[tuple[int, int], list[tuple[dict[str, int], Facts]]] = {}
         self._headlines: dict[int, tuple[tuple[frozenset[str], ...], frozenset[str]]] = {}
 
     def weight(self, key: str) -> float:
@@ -277,12 +277,12 @@ class Batch:
             found = self._sentence_facts[(position, index)] = self._reader.read_text("", text, lang, year).keys
         return found
 
-    def clauses(self, position: int, index: int) -> list[tuple[dict[str, int], frozenset[str]]]:
+    def clauses(self, position: int, index: int) -> list[tuple[dict[str, int], Facts]]:
         """Return the plain words and the facts of each clause of sentence ``index`` of the item at ``position``
         (``sentences`` first): its pieces between commas, semicolons, colons and dashes."""
         text, lang, year = self._sentences[position][index], self.facts[position].lang, year_of(self.items[position])
         return _once(self._clauses, (position, index), lambda: [
-            (self._reader.plain(c, lang), self._reader.read_text("", c, lang, year).keys) for c in _CLAUSE.split(text)])
+            (self._reader.plain(c, lang), self._reader.read_text("", c, lang, year)) for c in _CLAUSE.split(text)])
 
     def cognates(self, position: int) -> dict[str, str]:
         """Return the cognate keys of the words the item at ``position`` writes in lower case, each with its word."""

@@ -10,12 +10,18 @@ configured sections read any word, so a name counts for whichever section has "C
 
 * a place implies its country only: Khorgos is a trade gateway, but snow at Khorgos is weather;
 * a company hired for work ("Rosatom to build…", ``parties.hired``) is no party to the
-  story, so its country is a passing mention there (``sections``).
+  story, so its country is a passing mention there (``sections``);
+* a firm's, a lender's or a place's country is where it is from, which only a section about
+  a place is about: Chevron is American, but no news for a Diplomacy section that lists
+  "United States" (``sections.OWN_COUNTRY``).
 
+A name is matched only where the text writes with a capital each word the list does
+(``capitalised``): "путина" (the fishing season) is not Putin, "қорғасын" (lead) not Khorgos.
 Clustering reads a company's or project's names as one name in every script
 (``company_of``): Kazatomprom is Қазатомөнеркәсіп in Kazakh, a translation, not a
-transliteration. The list is read once. Editors add their own names as section keywords;
-``newsletter.known_names = false`` turns the list off.
+transliteration; a word is the longest name it begins with ("Тенгизшевройл" is
+Tengizchevroil, not the Tengiz field). The list is read once. Editors add their own names
+as section keywords; ``newsletter.known_names = false`` turns the list off.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from newsletter.edit.keywords import Matcher, words
+from newsletter.edit.keywords import Matcher, words, written
 
 LIST = Path(__file__).with_name("known.toml")
 KINDS = ("state", "person", "company", "project", "place", "body")  # body: a multilateral body or lender
@@ -56,6 +62,16 @@ class Found:
     position: int
 
 
+def capitalised(spelling: str, tokens: list[str], position: int) -> bool:
+    """Return whether the text writes with a capital each word that ``spelling`` (found at ``position``) capitalises.
+
+    A name is written with a capital: "путина" (the fishing season) is not Putin, "қорғасын"
+    (lead) not Khorgos, "теңіз кен орны" (an offshore field) not Tengiz.
+    """
+    return all(not given[:1].isupper() or tokens[position + k][:1].isupper()
+               for k, given in enumerate(written(spelling)) if position + k < len(tokens))
+
+
 def outermost(hits: Iterable[tuple[Known, str, int]]) -> list[Found]:
     """Return the known names of ``(entry, spelling, position)`` hits in order, none inside a longer one.
 
@@ -81,7 +97,8 @@ class Gazetteer:
     def find(self, tokens: list[str]) -> list[Found]:
         """Return the known names in ``tokens`` (words as written), in order, none inside a longer one."""
         keywords = self.matcher.keywords
-        return outermost((self.entries[i], keywords[i], position) for i, position in self.matcher.find(tokens))
+        return outermost((self.entries[i], keywords[i], position) for i, position in self.matcher.find(tokens)
+                         if capitalised(keywords[i], tokens, position))
 
     def company_of(self, word: str) -> str | None:
         """Return the company or project that one word names, in any form or script ("Қазатомөнеркәсібі"), else None.
@@ -89,10 +106,9 @@ class Gazetteer:
         Only these: their names are often translated, not transliterated (Kazatomprom is
         Қазатомөнеркәсіп in Kazakh), while a state body or a person keeps one name in every script.
         """
-        for index, _ in self.matcher.find([word]):
-            if self.entries[index].kind in ("company", "project"):
-                return self.entries[index].name
-        return None
+        found = [i for i, _ in self.matcher.find([word]) if self.entries[i].kind in ("company", "project")]
+        # The longest spelling the word begins with: "Тенгизшевройл" is Tengizchevroil, not the Tengiz field.
+        return self.entries[max(found, key=lambda i: len(self.matcher.keywords[i]))].name if found else None
 
 
 def parse(text: str) -> Gazetteer:

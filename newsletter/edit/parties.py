@@ -17,9 +17,10 @@ place, in English, Russian and Kazakh:
 
 Such a mention still counts as a mention, but a passing one, not the headline's.
 
-``hired`` tells a headline about work done for someone else (building, supplying): a
-company named in it is a contractor, so its country is no party ("Rosatom to build
+``hired`` tells a headline about work done for someone else (building, repairing, supplying
+goods): a company named in it is a contractor, so its country is no party ("Rosatom to build
 Uzbekistan's nuclear plant" is Uzbekistan's story; "CNPC sells its stake" is China's).
+Supplying a commodity is selling it: "Gazprom to supply more gas to China" is no work for China.
 """
 
 from __future__ import annotations
@@ -36,10 +37,15 @@ _BORDER_WITH = frozenset({"with", "с"})  # "border with Kyrgyzstan", "гран�
 # "Kazakhstan borders China" and "Kyrgyz-Tajik border clash" name parties, not the other side of a border.
 _AT = frozenset({"on", "at", "near", "along", "across", "the", "на", "у", "вдоль", "возле", "близ"})
 _KAZAKH_BORDER = ("шекара",)
-# Work done for another, as a word begins: build, construction, supply, deliver, install, pour (concrete).
-_HIRED = ("build", "built", "construct", "contractor", "supplie", "supply", "deliver", "install", "pour",
-          "строит", "строил", "постро", "поставк", "поставит", "поставля", "поставщик", "подрядчик", "монтаж",
-          "салад", "салын", "құрылыс", "жеткіз", "мердігер")
+# Work done for another, as a word begins: build, construction, install, pour (concrete), modernise, repair.
+_HIRED = ("build", "built", "construct", "contractor", "install", "pour", "moderni", "upgrad", "repair", "rehabilit",
+          "строит", "строил", "постро", "подрядчик", "монтаж", "модерниз", "ремонт", "реконструк",
+          "салад", "салын", "құрылыс", "мердігер", "жаңғырт", "жөнде")
+# Supplying is work for another too ("CRRC to supply 40 trains"), but supplying a commodity is selling it: "Gazprom to
+# supply more gas to China" is the seller's story, not the buyer's.
+_SUPPLY = ("supplie", "supply", "deliver", "поставк", "поставит", "поставля", "поставщик", "жеткіз")
+_COMMODITY = ("gas", "oil", "crude", "uranium", "coal", "electricity", "grain", "wheat",
+              "газ", "нефт", "уран", "угол", "угл", "электроэнерг", "зерн", "пшениц", "мұнай", "көмір", "астық", "бидай")
 
 
 def bystander(tokens: list[str], start: int, keyword: str) -> bool:
@@ -64,5 +70,10 @@ def bystander(tokens: list[str], start: int, keyword: str) -> bool:
 
 
 def hired(tokens: list[str]) -> bool:
-    """Return whether a headline (its words as written) tells of work done for another: building, supplying."""
-    return any(fold(t).startswith(_HIRED) for t in tokens)
+    """Return whether a headline (its words as written) tells of work done for another: building, supplying goods.
+
+    Supplying a commodity (gas, oil, uranium, coal, grain) is selling it, not work for another.
+    """
+    folded = [fold(t) for t in tokens]
+    return any(t.startswith(_HIRED) for t in folded) or (
+        any(t.startswith(_SUPPLY) for t in folded) and not any(t.startswith(_COMMODITY) for t in folded))

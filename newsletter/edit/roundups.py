@@ -22,7 +22,10 @@ pipeline next year, a small but symbolic step away from the Russian route"). So 
 are also counted up to the end of the last clause of the part that states one of the
 item's facts. The clauses left then say little: when they write fewer than ``MIN_PLAIN``
 words, every one must be the item's, ``MIN_SAME`` at least ("halt shipments through the
-… pipeline" is another story about the same pipeline, by one word).
+… pipeline" is another story about the same pipeline, by one word). Clauses that give a day
+or a figure of their own are news, not a comment, and are never left out: "Kazatomprom,
+which halted Inkai on Monday, named a new chief on Thursday" recalls the halt and tells
+another story.
 
 Across languages (a Russian feed item, an English paragraph) stems cannot be compared; only
 the international words both write can (``cognates``: "протокол" and "protocol"). Most
@@ -189,16 +192,20 @@ def _word_parts(batch: Batch, item: int, paragraph: int) -> list[Part]:
 
 def _told_words(batch: Batch, item: int, paragraph: int, last: int, words: Counter[str]) -> float:
     """Return the share of the item's words among a part's plain ``words`` up to the end of the last clause of its
-    last sentence (at ``last``) that states one of the item's facts; 0.0 when no clause is left out, or when fewer
-    than ``MIN_PLAIN`` words are left and not all of them (``MIN_SAME`` at least) are the item's.
+    last sentence (at ``last``) that states one of the item's facts; 0.0 when no clause is left out, when a clause
+    left out gives a day or a figure (a year aside) the item does not, or when fewer than ``MIN_PLAIN`` words are
+    left and not all of them (``MIN_SAME`` at least) are the item's.
     """
     clauses = batch.clauses(paragraph, last)
     keys = batch.facts[item].keys
-    telling = [n for n, (_, facts) in enumerate(clauses) if facts & keys]
+    telling = [n for n, (_, facts) in enumerate(clauses) if facts.keys & keys]
     if not telling or telling[-1] == len(clauses) - 1:
         return 0.0
+    left = clauses[telling[-1] + 1:]
+    if any((facts.times | {q for q in facts.quantities if q[-1] != "y"}) - keys for _, facts in left):
+        return 0.0  # "…, named a new chief on Thursday": clauses with a day or a figure of their own are news
     told = words.copy()
-    for plain, _ in clauses[telling[-1] + 1:]:
+    for plain, _ in left:
         told.subtract(plain)
     mine = batch.plain(item)
     same = sum(min(n, mine[w]) for w, n in told.items() if n > 0 and w in mine)

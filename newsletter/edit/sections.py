@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from newsletter.config import Config, SectionSettings
 from newsletter.edit.keywords import Matcher, fold, words, written
-from newsletter.edit.known import Found, Known, gazetteer, outermost
+from newsletter.edit.known import Found, Known, capitalised, gazetteer, outermost
 from newsletter.edit.outlook import cues, is_outlook
 from newsletter.edit.parties import bystander, hired
 from newsletter.item import Item, html_to_text
@@ -44,6 +44,10 @@ MIN_SCORE = 2  # least score a section needs: one mention in the headline, or tw
 MARGIN = 1  # ... and at least this much more than the runner-up
 RATIO = 1.0  # ... and at least this many times the runner-up's score
 SHARE = 1 / 3  # ... and more than this share of every section's score together (else: passing mentions)
+# Known names whose country is the country acting (a government, its leaders, its undertakings: Rogun, Global
+# Gateway), for any section that names it; a firm's, a lender's or a place's country is only where it is from, which
+# only a place section is about: Chevron is American, but no news of the United States' dealings.
+OWN_COUNTRY = ("state", "person", "project")
 
 
 @dataclass(frozen=True)
@@ -229,7 +233,7 @@ class Sorter:
             names: list[tuple[Known, str, int]] = []
             for index, position in self.matcher.find(tokens):
                 keyword = self.matcher.keywords[index]
-                if (known := self._known[index]) is not None:
+                if (known := self._known[index]) is not None and capitalised(keyword, tokens, position):
                     names.append((known, keyword, position))
                 for owner in self._owners[index]:
                     if (owner, position) in taken:
@@ -254,6 +258,8 @@ class Sorter:
             for owner in self._sections_of(word):
                 if any((owner, p) in taken for p in span):  # a section's own keyword said it already
                     continue
+                if word == known.country and known.kind not in OWN_COUNTRY and self.places and owner not in self.places:
+                    continue  # a firm's country, in a section not about a place (OWN_COUNTRY)
                 taken.add((owner, name.position))
                 keyword = f"{name.known.name} ({word})"
                 mentions = found.setdefault(owner, Mentions(owner))
