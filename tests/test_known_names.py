@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from newsletter.config import parse
 from newsletter.edit import known
+from newsletter.edit.cluster import find
 from newsletter.edit.facts import Reader
 from newsletter.edit.keywords import written
 from newsletter.edit.sections import Sorter
@@ -155,3 +157,19 @@ def test_any_text_finds_only_listed_names_quickly(text: str) -> None:
     names = {e.name for e in listed.entries}
     tokens = written(text)
     assert all(f.known.name in names and 0 <= f.position < len(tokens) for f in found)
+
+
+def test_two_stories_of_one_company_in_two_scripts_with_one_round_figure_stay_apart() -> None:
+    cut = item("Kazatomprom to cut 2027 output by 10%",
+               "Kazatomprom will produce 10% less uranium in 2027 than it planned, because sulphuric acid is short.")
+    exports = dataclasses.replace(
+        item("Қазатомөнеркәсіп 2027 жылы Қытайға экспортты 10%-ға арттырады",
+             "Компания уран жеткізілімін Транскаспий бағыты арқылы ұлғайтады."), id=2, source_id=2,
+        published_at=datetime(2026, 11, 3, 8, tzinfo=UTC))
+    assert [len(s.items) for s in find([cut, exports], language="en")] == [1, 1]
+    # Counter-case: the same company, the same round figure and year, and a precise figure too, is one story.
+    again = dataclasses.replace(
+        item("Қазатомөнеркәсіп 2027 жылы өндірісті 10%-ға қысқартады",
+             "Компания 2027 жылы 25 400 тонна уран өндіреді, 10% аз."), id=3, source_id=2)
+    precise = dataclasses.replace(cut, body=cut.body + " It now expects 25,400 tonnes.")
+    assert [len(s.items) for s in find([precise, again], language="en")] == [2]

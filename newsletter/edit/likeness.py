@@ -8,8 +8,9 @@ Two items tell the same story when they state the same particulars. What counts:
 * shared names count once per person, place or body ("Kassym-Jomart Tokayev" is one);
 * a month named without a day or a day of the week ("in September", "on Tuesday"), and a
   year still ahead when the items were published ("from 2028"), count as a particular
-  beside a shared quantity, never as one; so does a month one item names ("in January")
-  and the other dates ("1 January");
+  beside a shared precise quantity or two quantities, never as one, nor beside one round
+  figure ("cut 2027 output by 10%" and "raise 2027 exports by 10%" are two stories); so
+  does a month one item names ("in January") and the other dates ("1 January");
 * each shared fact is weighed by its rarity in the batch, and what the items share is
   compared with what the shorter of them states (a retelling may add, but keeps most of
   what it retells);
@@ -90,7 +91,9 @@ class Evidence:
             return False
         needed = 1 + (self.days > APART_DAYS)
         quantities = len(self.quantities)
-        if quantities >= needed and quantities + self.names + len(self.times) >= MIN_PARTICULARS + needed - 1:
+        # A month or a year ahead adds to a precise figure or two; beside one round figure ("10%") it says little.
+        times = len(self.times) if quantities >= 2 or any(map(precise, self.quantities)) else 0
+        if quantities >= needed and quantities + self.names + times >= MIN_PARTICULARS + needed - 1:
             return self.overlap >= (MIN_OVERLAP if quantities < 2 else MIN_OVERLAP_TWO)
         close = self.days < FOLLOW_UP_DAYS  # a translation or a paraphrase comes within hours, not a week on
         if close and quantities >= 2 and self.figures_agree and self.overlap >= MIN_OVERLAP:
