@@ -16,7 +16,7 @@ from newsletter.config import parse
 from newsletter.edit import known
 from newsletter.edit.cluster import find
 from newsletter.edit.facts import Reader
-from newsletter.edit.keywords import written
+from newsletter.edit.keywords import fold, written
 from newsletter.edit.sections import Sorter
 from newsletter.item import Item
 
@@ -173,3 +173,17 @@ def test_two_stories_of_one_company_in_two_scripts_with_one_round_figure_stay_ap
              "Компания 2027 жылы 25 400 тонна уран өндіреді, 10% аз."), id=3, source_id=2)
     precise = dataclasses.replace(cut, body=cut.body + " It now expects 25,400 tonnes.")
     assert [len(s.items) for s in find([precise, again], language="en")] == [2]
+
+
+def test_every_one_word_company_is_found_in_its_inflected_forms() -> None:
+    listed = known.gazetteer()
+    # Clustering reads folded words; an abbreviation ("KMG") is a name only in capitals, so it is left to its keys.
+    spellings = [s for s, e in listed.spellings.items()
+                 if e.kind in ("company", "project") and len(written(s)) == 1 and not s.isupper()]
+    assert len(spellings) >= 150
+    for spelling in spellings:
+        folded = fold(spelling)  # as clustering reads a word: ё is е
+        assert listed.company_of(folded) is not None, spelling
+        cyrillic = any("а" <= c <= "я" or c in "әғқңөұүһі" for c in folded)
+        if len(folded) >= 4:  # a shorter name matches only itself, as a keyword does ("Eni")
+            assert any(listed.company_of(folded + e) for e in (("а", "ның", "ы") if cyrillic else ("s",))), spelling

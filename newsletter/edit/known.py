@@ -26,16 +26,20 @@ as section keywords; ``newsletter.known_names = false`` turns the list off.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from newsletter.edit.keywords import Matcher, words, written
+from newsletter.edit.keywords import Matcher, fold, stem, words, written
 
 LIST = Path(__file__).with_name("known.toml")
 KINDS = ("state", "person", "company", "project", "place", "body")  # body: a multilateral body or lender
+_TRANSLATED = ("company", "project")  # kinds whose names are translated, not transliterated (``company_of``)
+HEAD = 4  # letters of a word looked at before matching it against every company's name
+_KAZAKH = re.compile(r"[әғқңөұүһі]")
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,9 @@ class Gazetteer:
         self.spellings = {s: entry for entry, names in zip(entries, spellings, strict=True) for s in names}
         self.matcher = Matcher(self.spellings)
         self.entries = [self.spellings[k] for k in self.matcher.keywords]
+        # How each one-word company's spelling begins, however it is inflected: a word that begins otherwise is none.
+        self._heads = {_head(fold(s)) for s, entry in self.spellings.items()
+                       if entry.kind in _TRANSLATED and len(written(s)) == 1}
 
     def find(self, tokens: list[str]) -> list[Found]:
         """Return the known names in ``tokens`` (words as written), in order, none inside a longer one."""
@@ -106,9 +113,23 @@ class Gazetteer:
         Only these: their names are often translated, not transliterated (Kazatomprom is
         Қазатомөнеркәсіп in Kazakh), while a state body or a person keeps one name in every script.
         """
-        found = [i for i, _ in self.matcher.find([word]) if self.entries[i].kind in ("company", "project")]
+        if not any(word[:n] in self._heads for n in range(1, HEAD + 1)):
+            return None  # most words: no company's name begins so
+        found = [i for i, _ in self.matcher.find([word]) if self.entries[i].kind in _TRANSLATED]
         # The longest spelling the word begins with: "Тенгизшевройл" is Tengizchevroil, not the Tengiz field.
         return self.entries[max(found, key=lambda i: len(self.matcher.keywords[i]))].name if found else None
+
+
+def _head(folded: str) -> str:
+    """Return the letters every form of a one-word name begins with: its first ``HEAD``, fewer for a short stem.
+
+    A Russian name's forms share its stem ("Газпром", "Газпрома"); a Kazakh name ending in к, қ
+    or п voices it before an ending ("Қарашығанақ", "Қарашығанағы").
+    """
+    n = min(HEAD, len(stem(folded)))
+    if _KAZAKH.search(folded) and folded[-1] in "кқп":
+        n = min(n, len(folded) - 1)
+    return folded[:max(n, 1)]
 
 
 def parse(text: str) -> Gazetteer:
