@@ -39,6 +39,7 @@ LIST = Path(__file__).with_name("known.toml")
 KINDS = ("state", "person", "company", "project", "place", "body")  # body: a multilateral body or lender
 _TRANSLATED = ("company", "project")  # kinds whose names are translated, not transliterated (``company_of``)
 HEAD = 4  # letters of a word looked at before matching it against every company's name
+WHOLE = 6  # a company's name shorter than this is only ever the whole word, to clustering: "Tapinov" is no TAPI
 _KAZAKH = re.compile(r"[әғқңөұүһі]")
 
 
@@ -115,9 +116,12 @@ class Gazetteer:
         """
         if not any(word[:n] in self._heads for n in range(1, HEAD + 1)):
             return None  # most words: no company's name begins so
-        found = [i for i, _ in self.matcher.find([word]) if self.entries[i].kind in _TRANSLATED]
+        keywords = self.matcher.keywords
+        # A short name is that word alone: "Tapinov" is a surname, not TAPI's.
+        found = [i for i, _ in self.matcher.find([word]) if self.entries[i].kind in _TRANSLATED
+                 and (len(keywords[i]) >= WHOLE or fold(keywords[i]) == word)]
         # The longest spelling the word begins with: "Тенгизшевройл" is Tengizchevroil, not the Tengiz field.
-        return self.entries[max(found, key=lambda i: len(self.matcher.keywords[i]))].name if found else None
+        return self.entries[max(found, key=lambda i: len(keywords[i]))].name if found else None
 
 
 def _head(folded: str) -> str:
