@@ -120,8 +120,9 @@ class Reader:
         key = (word, lang)
         found = self._names.get(key)
         if found is None:
-            known = gazetteer().company_of(word)  # "Казатомпром", "Қазатомөнеркәсіп": one known name in any script
-            found = self._names[key] = (*keys(word, lang), *((f"={fold(known)}",) if known else ()))
+            # "Казатомпром", "Қазатомөнеркәсіп": a known company's one key in any script, instead of its spellings'
+            known = gazetteer().company_of(word)
+            found = self._names[key] = (f"={fold(known)}",) if known else keys(word, lang)
         return found
 
     def group(self, word: str, lang: str) -> str | None:

@@ -17,9 +17,9 @@ configured sections read any word, so a name counts for whichever section has "C
 
 A name is matched only where the text writes with a capital each word the list does
 (``capitalised``): "путина" (the fishing season) is not Putin, "қорғасын" (lead) not Khorgos.
-Clustering reads a company's or project's names as one name in every script
-(``company_of``): Kazatomprom is Қазатомөнеркәсіп in Kazakh, a translation, not a
-transliteration; a word is the longest name it begins with ("Тенгизшевройл" is
+Clustering reads a company's or project's names as one key in every script, in place of
+its spellings' own (``company_of``): Kazatomprom is Қазатомөнеркәсіп in Kazakh, a
+translation, not a transliteration, and one key keeps one company one rare fact; a word is the longest name it begins with ("Тенгизшевройл" is
 Tengizchevroil, not the Tengiz field). The list is read once. Editors add their own names
 as section keywords; ``newsletter.known_names = false`` turns the list off.
 """
