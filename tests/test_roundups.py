@@ -124,6 +124,15 @@ def test_a_sentence_that_recalls_an_item_and_goes_on_to_other_news_does_not_rete
     assert (retold := telling(Batch([entry(*HALT, source=1), comment]), 0, 1)) and retold.within
 
 
+def test_a_closing_clause_with_a_day_and_a_figure_of_its_own_is_news_not_a_comment() -> None:
+    # Every name of the sentence is the item's; only its last clause's day and figure tell the news apart.
+    halt = entry(*HALT, source=1)
+    shares = paragraph("Uranium", "Uranium prices rose again. Kazatomprom halted production at Inkai on Monday over a "
+                       "permit dispute, and its shares fell 4% on Tuesday as traders priced in lower output.")
+    how = telling(Batch([halt, shares]), 0, 1)
+    assert how is None or not how.within
+
+
 def test_a_paragraph_that_retells_only_a_story_told_in_a_roundup_folds_in_with_it() -> None:
     energy = paragraph("Energy", ENERGY)
     notes = paragraph("Uranium", "Kazatomprom cut its 2027 production target by 10% because sulphuric acid is short "

@@ -6,7 +6,7 @@ module lists such names (in English, Russian and Kazakh spellings), each with it
 state body, a person, a company, a project, a place, a multilateral body), the country it
 belongs to and one topic word it implies. The sorter reads an implied word as the
 configured sections read any word, so a name counts for whichever section has "China" or
-"uranium" among its keywords, and for none when no section has. Two kinds imply less:
+"uranium" among its keywords, and for none when no section has. Some imply less:
 
 * a place implies its country only: Khorgos is a trade gateway, but snow at Khorgos is weather;
 * a company hired for work ("Rosatom to build…", ``parties.hired``) is no party to the
@@ -16,17 +16,19 @@ configured sections read any word, so a name counts for whichever section has "C
   "United States" (``sections.OWN_COUNTRY``).
 
 A name is matched only where the text writes with a capital each word the list does
-(``capitalised``): "путина" (the fishing season) is not Putin, "қорғасын" (lead) not Khorgos.
+(``capitalised``): "путина" (the fishing season) is not Putin, "қорғасын" (lead) not Khorgos;
+and a short name in Latin letters only as the whole word (``as_listed``): "Duman" is no Duma.
 Clustering reads a company's or project's names as one key in every script, in place of
 its spellings' own (``company_of``): Kazatomprom is Қазатомөнеркәсіп in Kazakh, a
-translation, not a transliteration, and one key keeps one company one rare fact; a word is the longest name it begins with ("Тенгизшевройл" is
-Tengizchevroil, not the Tengiz field). The list is read once. Editors add their own names
-as section keywords; ``newsletter.known_names = false`` turns the list off.
+translation, not a transliteration, and one key keeps one company one rare fact. A word is
+the longest name it begins with ("Тенгизшевройл" is Tengizchevroil, not the Tengiz field;
+"Газпромбанк" Gazprombank, not Gazprom). The list is read once. Editors add their own names
+as section keywords; ``newsletter.known_names = false`` turns the list off for placement
+(clustering still reads a company's names as one key).
 """
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,13 +36,15 @@ from functools import lru_cache
 from pathlib import Path
 
 from newsletter.edit.keywords import Matcher, fold, stem, words, written
+from newsletter.edit.names import CYRILLIC, KAZAKH
 
 LIST = Path(__file__).with_name("known.toml")
 KINDS = ("state", "person", "company", "project", "place", "body")  # body: a multilateral body or lender
 _TRANSLATED = ("company", "project")  # kinds whose names are translated, not transliterated (``company_of``)
 HEAD = 4  # letters of a word looked at before matching it against every company's name
-WHOLE = 6  # a company's name shorter than this is only ever the whole word, to clustering: "Tapinov" is no TAPI
-_KAZAKH = re.compile(r"[әғқңөұүһі]")
+# A one-word name shorter than this is only ever the whole word: to clustering a company's ("Tapinov" is no TAPI),
+# to placement any in Latin letters ("Duman" is no Duma: ``as_listed``).
+WHOLE = 6
 
 
 @dataclass(frozen=True)
@@ -77,14 +81,28 @@ def capitalised(spelling: str, tokens: list[str], position: int) -> bool:
                for k, given in enumerate(written(spelling)) if position + k < len(tokens))
 
 
+def as_listed(spelling: str, tokens: list[str], position: int) -> bool:
+    """Return whether the text writes a known name (``spelling``, found at ``position``) as the list does.
+
+    With its capitals (``capitalised``), and a short one-word name in the Latin alphabet as the
+    whole word: English does not inflect a name ("Rogun's" is "Rogun" and "s"), so a longer word
+    that begins with one is another name: "Duman" (a Kazakh first name) is no Duma, "Kasenov" no KASE.
+    """
+    given = written(spelling)
+    if len(given) == 1 and len(spelling) < WHOLE and spelling.isascii() and fold(tokens[position]) != fold(spelling):
+        return False
+    return capitalised(spelling, tokens, position)
+
+
 def outermost(hits: Iterable[tuple[Known, str, int]]) -> list[Found]:
     """Return the known names of ``(entry, spelling, position)`` hits in order, none inside a longer one.
 
-    "Bank of China" inside "Exim Bank of China" is the longer name's word, not a name of its own.
+    "Bank of China" inside "Exim Bank of China" is the longer name's word, not a name of its own;
+    of two one-word names a word begins with, the longer is it ("Газпромбанк" is Gazprombank, not Gazprom).
     """
     found: list[Found] = []
     end = 0
-    for known, spelling, position in sorted(hits, key=lambda hit: (hit[2], -len(words(hit[1])))):
+    for known, spelling, position in sorted(hits, key=lambda hit: (hit[2], -len(words(hit[1])), -len(hit[1]))):
         if position >= end:  # the longest name at a word first, then what follows it
             found.append(Found(known, spelling, position))
             end = position + len(words(spelling))
@@ -99,26 +117,33 @@ class Gazetteer:
         self.matcher = Matcher(self.spellings)
         self.entries = [self.spellings[k] for k in self.matcher.keywords]
         # How each one-word company's spelling begins, however it is inflected: a word that begins otherwise is none.
+        # A company is one key only when the list writes it in both alphabets: one it gives in Latin letters only
+        # ("Chevron") keeps its spellings' keys, which transliteration finds ("Шеврон").
+        scripts: dict[int, set[bool]] = {}
+        for s, entry in self.spellings.items():
+            scripts.setdefault(id(entry), set()).add(bool(CYRILLIC.search(s)))
+        self._translated = {id(e) for e in entries if e.kind in _TRANSLATED and len(scripts.get(id(e), ())) == 2}
         self._heads = {_head(fold(s)) for s, entry in self.spellings.items()
-                       if entry.kind in _TRANSLATED and len(written(s)) == 1}
+                       if id(entry) in self._translated and len(written(s)) == 1}
 
     def find(self, tokens: list[str]) -> list[Found]:
         """Return the known names in ``tokens`` (words as written), in order, none inside a longer one."""
         keywords = self.matcher.keywords
         return outermost((self.entries[i], keywords[i], position) for i, position in self.matcher.find(tokens)
-                         if capitalised(keywords[i], tokens, position))
+                         if as_listed(keywords[i], tokens, position))
 
     def company_of(self, word: str) -> str | None:
         """Return the company or project that one word names, in any form or script ("Қазатомөнеркәсібі"), else None.
 
         Only these: their names are often translated, not transliterated (Kazatomprom is
-        Қазатомөнеркәсіп in Kazakh), while a state body or a person keeps one name in every script.
+        Қазатомөнеркәсіп in Kazakh), while a state body or a person keeps one name in every script;
+        and only those the list writes in both alphabets.
         """
         if not any(word[:n] in self._heads for n in range(1, HEAD + 1)):
             return None  # most words: no company's name begins so
         keywords = self.matcher.keywords
         # A short name is that word alone: "Tapinov" is a surname, not TAPI's.
-        found = [i for i, _ in self.matcher.find([word]) if self.entries[i].kind in _TRANSLATED
+        found = [i for i, _ in self.matcher.find([word]) if id(self.entries[i]) in self._translated
                  and (len(keywords[i]) >= WHOLE or fold(keywords[i]) == word)]
         # The longest spelling the word begins with: "Тенгизшевройл" is Tengizchevroil, not the Tengiz field.
         return self.entries[max(found, key=lambda i: len(keywords[i]))].name if found else None
@@ -131,7 +156,7 @@ def _head(folded: str) -> str:
     or п voices it before an ending ("Қарашығанақ", "Қарашығанағы").
     """
     n = min(HEAD, len(stem(folded)))
-    if _KAZAKH.search(folded) and folded[-1] in "кқп":
+    if KAZAKH.search(folded) and folded[-1] in "кқп":
         n = min(n, len(folded) - 1)
     return folded[:max(n, 1)]
 

@@ -38,7 +38,8 @@ _BORDER_WITH = frozenset({"with", "с"})  # "border with Kyrgyzstan", "гран�
 _AT = frozenset({"on", "at", "near", "along", "across", "the", "на", "у", "вдоль", "возле", "близ"})
 _KAZAKH_BORDER = ("шекара",)
 # Work done for another, as a word begins: build, construction, install, pour (concrete), modernise, repair.
-_HIRED = ("build", "built", "construct", "contractor", "install", "pour", "moderni", "upgrad", "repair", "rehabilit",
+_HIRED = ("build", "built", "construction", "constructing", "constructed", "contractor", "install", "pour", "moderni",
+          "repair", "rehabilit",
           "строит", "строил", "постро", "подрядчик", "монтаж", "модерниз", "ремонт", "реконструк",
           "салад", "салын", "құрылыс", "мердігер", "жаңғырт", "жөнде")
 # Supplying is work for another too ("CRRC to supply 40 trains"), but supplying a commodity is selling it: "Gazprom to

@@ -19,8 +19,8 @@ item tells:
 A roundup often closes a sentence with a comment of its own, or with another story, after a
 comma or a dash ("KazMunayGas will also double shipments through the Baku–Tbilisi–Ceyhan
 pipeline next year, a small but symbolic step away from the Russian route"). So the words
-are also counted up to the end of the last clause of the part that states one of the
-item's facts. The clauses left then say little: when they write fewer than ``MIN_PLAIN``
+are also counted up to the end of the last clause of the part's last sentence that states
+one of the item's facts. The clauses left then say little: when they write fewer than ``MIN_PLAIN``
 words, every one must be the item's, ``MIN_SAME`` at least ("halt shipments through the
 … pipeline" is another story about the same pipeline, by one word). Clauses that give a day
 or a figure of their own are news, not a comment, and are never left out: "Kazatomprom,

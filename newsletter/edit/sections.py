@@ -17,7 +17,8 @@ An item goes where the strongest rule that applies puts it:
    clearly ahead of the other places takes it too. A place the headline names only as an
    origin, a route or the other side of a border ("Remittances from Russia to Tajikistan",
    "on the Kyrgyz border": ``parties.bystander``) is no party to its event: that mention
-   counts as a passing one, not the headline's;
+   counts as a passing one, not the headline's. A name on the built-in list (``known``:
+   "CNPC", "Kazatomprom") counts as a mention of the country and topic it implies;
 5. the catch-all section: nothing matched, only passing mentions, or no clear winner. It may
    also be configured with keywords of its own (weather, culture, sport), and then wins
    like any section when those are the clear evidence.
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 
 from newsletter.config import Config, SectionSettings
 from newsletter.edit.keywords import Matcher, fold, words, written
-from newsletter.edit.known import Found, Known, capitalised, gazetteer, outermost
+from newsletter.edit.known import Found, Known, as_listed, gazetteer, outermost
 from newsletter.edit.outlook import cues, is_outlook
 from newsletter.edit.parties import bystander, hired
 from newsletter.item import Item, html_to_text
@@ -233,7 +234,7 @@ class Sorter:
             names: list[tuple[Known, str, int]] = []
             for index, position in self.matcher.find(tokens):
                 keyword = self.matcher.keywords[index]
-                if (known := self._known[index]) is not None and capitalised(keyword, tokens, position):
+                if (known := self._known[index]) is not None and as_listed(keyword, tokens, position):
                     names.append((known, keyword, position))
                 for owner in self._owners[index]:
                     if (owner, position) in taken:
