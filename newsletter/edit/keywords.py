@@ -162,13 +162,12 @@ class Matcher:
         hits = []
         seen = self._tokens
         matched = [ids if (ids := seen.get(t)) is not None else self._token(t) for t in tokens]
+        starts, sequences, count = self._starts, self._sequences, len(matched)
         for position, ids in enumerate(matched):
             for word_id in ids:
-                for index in self._starts.get(word_id, ()):
-                    sequence = self._sequences[index]
-                    end = position + len(sequence)
-                    if end <= len(matched) and all(
-                        w in matched[position + k] for k, w in enumerate(sequence[1:], start=1)
-                    ):
+                for index in starts.get(word_id, ()):
+                    sequence = sequences[index]
+                    if len(sequence) == 1 or (position + len(sequence) <= count and all(
+                            w in matched[position + k] for k, w in enumerate(sequence[1:], start=1))):
                         hits.append((index, position))
         return hits
