@@ -38,6 +38,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import feedparser
+
 HERE = Path(__file__).resolve().parent
 R2E_VENV = HERE / ".venv-r2e"
 WORDS = ("Astana Tashkent Bishkek Dushanbe Ashgabat Baku Almaty pipeline grain railway customs tariff "
@@ -170,9 +172,23 @@ def compiled() -> None:
     compileall.compile_dir(HERE.parent / "newsletter", quiet=1)
 
 
+def machine_speed(times: int = 20) -> float:
+    """Return the CPU seconds plain ``feedparser.parse`` takes over one bench feed ``times`` times.
+
+    The same work in every run: our side is bound by CPU and rss2email's by latency, so the
+    ratio follows the machine's speed, and this figure tells a slow hour from a fast one.
+    """
+    feed = make_feed(0, 20)
+    start = time.process_time()
+    for _ in range(times):
+        feedparser.parse(feed)
+    return time.process_time() - start
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     r2e = ensure_rss2email()
     compiled()
+    speed = [machine_speed()]
     work = Path(tempfile.mkdtemp(prefix="bench-gather-"))
     farm = Farm(args.feeds, args.items, args.hosts, args.delay)
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
@@ -221,6 +237,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         second = json.loads(result.stdout)
     finally:
         farm.close()
+    speed.append(machine_speed())
     ours_first, r2e_first = statistics.median(ours_runs), statistics.median(r2e_runs)
     from newsletter.config import GatherSettings
 
@@ -246,6 +263,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "second_fetch_304_share": round(farm.share("ours-second", 304), 4),
         "second_fetch_new_items": second["new"],
         "goals": {"speedup": 8, "second_fetch_304_share": 0.95},
+        "machine_speed_s": [round(x, 3) for x in speed],
     }
 
 
@@ -276,6 +294,8 @@ def main() -> None:
           f"rss2email {result['rss2email_first_cpu_s']:.2f} s")
     print(f"  of which process start-up (imports): newsletter {result['newsletter_startup_s']:.2f} s, "
           f"rss2email {result['rss2email_startup_s']:.2f} s; without it: {result['speedup_excluding_startup']:.1f}x")
+    print(f"machine speed: feedparser over one feed 20 times took {result['machine_speed_s']} s of CPU "
+          "(before, after; the same work in every run: larger on a slow hour)")
     print(f"second fetch: newsletter {result['newsletter_second_s']:.2f} s, "
           f"{result['second_fetch_304_share']:.0%} of requests answered 304 (goal >= 95%), "
           f"{result['second_fetch_new_items']} new items")
