@@ -201,7 +201,7 @@ def test_every_one_word_company_is_found_in_its_inflected_forms() -> None:
         folded = fold(spelling)  # as clustering reads a word: ё is е
         assert listed.company_of(folded) is not None, spelling
         cyrillic = any("а" <= c <= "я" or c in "әғқңөұүһі" for c in folded)
-        if len(folded) >= known.WHOLE:  # a shorter name is only ever the whole word
+        if len(folded) >= known.SHORT_NAME:  # a shorter name is only ever the whole word
             assert any(listed.company_of(folded + e) for e in (("а", "ның", "ы") if cyrillic else ("s",))), spelling
         else:
             assert listed.company_of(folded + "ov") is None, spelling  # "Tapinov" is a surname, not TAPI

@@ -44,7 +44,7 @@ _TRANSLATED = ("company", "project")  # kinds whose names are translated, not tr
 HEAD = 4  # letters of a word looked at before matching it against every company's name
 # A one-word name shorter than this is only ever the whole word: to clustering a company's ("Tapinov" is no TAPI),
 # to placement any in Latin letters ("Duman" is no Duma: ``as_listed``).
-WHOLE = 6
+SHORT_NAME = 6
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def as_listed(spelling: str, tokens: list[str], position: int) -> bool:
     that begins with one is another name: "Duman" (a Kazakh first name) is no Duma, "Kasenov" no KASE.
     """
     given = written(spelling)
-    if len(given) == 1 and len(spelling) < WHOLE and spelling.isascii() and fold(tokens[position]) != fold(spelling):
+    if len(given) == 1 and len(spelling) < SHORT_NAME and spelling.isascii() and fold(tokens[position]) != fold(spelling):
         return False
     return capitalised(spelling, tokens, position)
 
@@ -144,7 +144,7 @@ class Gazetteer:
         keywords = self.matcher.keywords
         # A short name is that word alone: "Tapinov" is a surname, not TAPI's.
         found = [i for i, _ in self.matcher.find([word]) if id(self.entries[i]) in self._translated
-                 and (len(keywords[i]) >= WHOLE or fold(keywords[i]) == word)]
+                 and (len(keywords[i]) >= SHORT_NAME or fold(keywords[i]) == word)]
         # The longest spelling the word begins with: "Тенгизшевройл" is Tengizchevroil, not the Tengiz field.
         return self.entries[max(found, key=lambda i: len(keywords[i]))].name if found else None
 
