@@ -144,6 +144,20 @@ def test_a_short_latin_name_is_only_the_whole_word(tmp_path: Path) -> None:
     assert [f.known.name for f in listed.find(written("The Duma's vote on TAPI"))] == ["State Duma", "TAPI"]
 
 
+def test_a_short_cyrillic_name_is_itself_in_its_cases_and_no_longer_word() -> None:
+    listed = known.gazetteer()
+    # Russian and Kazakh inflect a name: "Рогуна", "Рогунской", "Рогунның" are Rogun, "КЕГОКа" KEGOC.
+    for word in ("Рогуна", "Рогунской", "Рогунның"):
+        assert [f.known.name for f in listed.find(written(f"Кредит для {word} ГЭС"))] == ["Rogun"], word
+        assert listed.company_of(word.casefold()) == "Rogun", word
+    assert listed.company_of("кегока") == "KEGOC"
+    # ... and the same key as the English name, so a translation meets its original.
+    reader = Reader()
+    assert reader.read_text("Rogun gets a loan", "").names & reader.read_text("Кредит для Рогуна", "").names
+    # Counter-case: a longer word that begins like a short name is another name.
+    assert listed.find(written("Тапинов прибыл в Ашхабад")) == [] and listed.company_of("тапинов") is None
+
+
 def test_placement_reads_a_word_as_the_longest_known_name_it_begins_with() -> None:
     listed = known.gazetteer()
     assert [f.known.name for f in listed.find(written("Газпромбанк выдал кредит"))] == ["Gazprombank"]

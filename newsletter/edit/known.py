@@ -17,7 +17,8 @@ configured sections read any word, so a name counts for whichever section has "C
 
 A name is matched only where the text writes with a capital each word the list does
 (``capitalised``): "путина" (the fishing season) is not Putin, "қорғасын" (lead) not Khorgos;
-and a short name in Latin letters only as the whole word (``as_listed``): "Duman" is no Duma.
+and a short name only as the whole word or, in Cyrillic, with a case ending (``same_name``):
+"Duman" is no Duma, "Рогуна" is Rogun.
 Clustering reads a company's or project's names as one key in every script, in place of
 its spellings' own (``company_of``): Kazatomprom is Қазатомөнеркәсіп in Kazakh, a
 translation, not a transliteration, and one key keeps one company one rare fact. A word is
@@ -36,15 +37,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from newsletter.edit.keywords import Matcher, fold, stem, words, written
-from newsletter.edit.names import CYRILLIC, KAZAKH
+from newsletter.edit.names import CYRILLIC, KAZAKH, keys
 
 LIST = Path(__file__).with_name("known.toml")
 KINDS = ("state", "person", "company", "project", "place", "body")  # body: a multilateral body or lender
 _TRANSLATED = ("company", "project")  # kinds whose names are translated, not transliterated (``company_of``)
 HEAD = 4  # letters of a word looked at before matching it against every company's name
-# A one-word name shorter than this is only ever the whole word: to clustering a company's ("Tapinov" is no TAPI),
-# to placement any in Latin letters ("Duman" is no Duma: ``as_listed``).
-SHORT_NAME = 6
+SHORT_NAME = 6  # a one-word name shorter than this is the whole word or a case of it (``same_name``): Duman is no Duma
 
 
 @dataclass(frozen=True)
@@ -81,15 +80,28 @@ def capitalised(spelling: str, tokens: list[str], position: int) -> bool:
                for k, given in enumerate(written(spelling)) if position + k < len(tokens))
 
 
-def as_listed(spelling: str, tokens: list[str], position: int) -> bool:
-    """Return whether the text writes a known name (``spelling``, found at ``position``) as the list does.
+def same_name(spelling: str, word: str) -> bool:
+    """Return whether ``word``, which begins as the one-word name ``spelling`` does, is that name.
 
-    With its capitals (``capitalised``), and a short one-word name in the Latin alphabet as the
-    whole word: English does not inflect a name ("Rogun's" is "Rogun" and "s"), so a longer word
-    that begins with one is another name: "Duman" (a Kazakh first name) is no Duma, "Kasenov" no KASE.
+    A name of ``SHORT_NAME`` letters or more is, whatever follows it. A shorter one is the whole
+    word, or in Cyrillic a form of it: English does not inflect a name ("Rogun's" is "Rogun" and
+    "s"), so "Duman" (a Kazakh first name) is no Duma and "Kasenov" no KASE, but Russian and
+    Kazakh do: "Рогуна", "Рогунской" and "Рогунның" are Rogun, "Тапинов" is no ТАПИ.
     """
-    given = written(spelling)
-    if len(given) == 1 and len(spelling) < SHORT_NAME and spelling.isascii() and fold(tokens[position]) != fold(spelling):
+    given, folded = fold(spelling), fold(word)
+    if len(given) >= SHORT_NAME or folded == given:
+        return True
+    if not CYRILLIC.search(folded):
+        return False
+    # As names compare (``names.keys``: "Рогунской", "Инкая"), or by the Russian stem where a name is too short
+    # for a key of its own ("КЕГОКа").
+    return stem(folded) == stem(given) or not set(keys(folded, "ru")).isdisjoint(keys(given, "ru"))
+
+
+def as_listed(spelling: str, tokens: list[str], position: int) -> bool:
+    """Return whether the text writes a known name (``spelling``, found at ``position``) as the list does:
+    with its capitals (``capitalised``), and a short one-word name whole or with a case ending (``same_name``)."""
+    if len(written(spelling)) == 1 and not same_name(spelling, tokens[position]):
         return False
     return capitalised(spelling, tokens, position)
 
@@ -142,9 +154,8 @@ class Gazetteer:
         if not any(word[:n] in self._heads for n in range(1, HEAD + 1)):
             return None  # most words: no company's name begins so
         keywords = self.matcher.keywords
-        # A short name is that word alone: "Tapinov" is a surname, not TAPI's.
         found = [i for i, _ in self.matcher.find([word]) if id(self.entries[i]) in self._translated
-                 and (len(keywords[i]) >= SHORT_NAME or fold(keywords[i]) == word)]
+                 and same_name(keywords[i], word)]  # "Tapinov" is a surname, not TAPI's
         # The longest spelling the word begins with: "Тенгизшевройл" is Tengizchevroil, not the Tengiz field.
         return self.entries[max(found, key=lambda i: len(keywords[i]))].name if found else None
 
