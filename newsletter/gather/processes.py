@@ -38,7 +38,8 @@ def pool(sources: int) -> Executor | None:
         return None
     workers = min(cores, 4)
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
-    # With fork, the first submit starts every worker before the executor's own thread exists.
+    # With fork, the first submit starts every worker before the executor's own thread exists:
+    # CPython spawns fork workers all at once, never on demand, for this very reason (gh-90622).
     executor.submit(int)
     return executor
 
