@@ -294,9 +294,14 @@ def test_gather_reads_many_feeds_in_worker_processes(tmp_path: Path, feed_server
     write_config(tmp_path, smtp_url="smtp://127.0.0.1:25", sources=[
         {"url": feed_server.feed(names[n % 3]) + f"?copy={n}"} for n in range(9)] + [
         {"url": feed_server.feed("malformed.xml")}])
-    probe = subprocess.run([sys.executable, "-c", "from newsletter.gather import processes; print(processes.pool(10) is not None)"],
-                           capture_output=True, text=True, timeout=60)
-    assert probe.stdout.strip() == "True"  # the pool path is the one this test exercises
+    # The pool path is the one this test exercises, and every worker was forked before the pool
+    # returned, while the process still had one thread (gh-90622).
+    probe = subprocess.run([sys.executable, "-c", (
+        "import multiprocessing, os, threading; from newsletter.gather import processes; "
+        "before = threading.active_count(); pool = processes.pool(10); "
+        "print(pool is not None, before, len(multiprocessing.active_children()) == min(os.cpu_count(), 4))")],
+        capture_output=True, text=True, timeout=60)
+    assert probe.stdout.split() == ["True", "1", "True"]
     result = run("gather", "--json", cwd=tmp_path)
     report = json.loads(result.stdout)
     by_status = {s["key"].rsplit("/", 1)[1]: (s["status"], s["new"]) for s in report["sources"]}
