@@ -1,6 +1,6 @@
 """The commands that need the whole application open it here, and print what it reports.
 
-``_app`` opens one ``Newsletter`` per command line (its store on first use, closed when
+``open_app`` opens one ``Newsletter`` per command line (its store on first use, closed when
 the command ends). Only the command modules that render, deliver or edit import this
 module, so ``newsletter gather`` and ``newsletter --help`` never load ``newsletter.app``.
 """
@@ -10,27 +10,27 @@ from __future__ import annotations
 import click
 
 from newsletter.app import Newsletter, SendReport
-from newsletter.cli.base import _config, _json
-from newsletter.cli.gather import _print_source_notes
+from newsletter.cli.base import load_config, print_json
+from newsletter.cli.gather import print_source_notes
 from newsletter.edit.issue import Planned
 
 
-def _app(ctx: click.Context) -> Newsletter:
+def open_app(ctx: click.Context) -> Newsletter:
     """Return the application over the command line's config, opened once and closed when the command ends."""
     obj = ctx.find_root().obj
     if "app" not in obj:
-        obj["app"] = Newsletter(_config(ctx))
+        obj["app"] = Newsletter(load_config(ctx))
         ctx.find_root().call_on_close(obj["app"].close)
     app: Newsletter = obj["app"]
     return app
 
 
-def _print_send(report: SendReport, as_json: bool) -> None:
+def print_send(report: SendReport, as_json: bool) -> None:
     """Print what a send did: one line an issue, or its JSON; source warnings on stderr."""
     if report.gather is not None:
-        _print_source_notes(report.gather)
+        print_source_notes(report.gather)
     if as_json:
-        _json(report.to_json())
+        print_json(report.to_json())
         return
     if report.gather is not None:
         for s in report.gather.failed:
@@ -45,7 +45,7 @@ def _print_send(report: SendReport, as_json: bool) -> None:
         click.echo(report.message)
 
 
-def _print_plan(rows: list[Planned], *, status: bool = False) -> None:
+def print_plan(rows: list[Planned], *, status: bool = False) -> None:
     """Print items as ``id  [status]  section  title  (source)`` with the reason indented below."""
     for p in rows:
         section = p.section or ("(lead)" if p.status == "lead" else "-")

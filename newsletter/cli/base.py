@@ -100,7 +100,7 @@ class Commands(Group):
         click.Group(commands={**listed, **self.commands}).format_commands(ctx, formatter)
 
 
-def _config(ctx: click.Context) -> Config:
+def load_config(ctx: click.Context) -> Config:
     """Return the loaded configuration: cheap, so a command can look at it before opening the app."""
 
     obj = ctx.find_root().obj
@@ -113,12 +113,12 @@ def _config(ctx: click.Context) -> Config:
     return loaded
 
 
-def _json(data: Any) -> None:
+def print_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-"""The ``--json`` flag every listing and report command takes; its output goes through ``_json``."""
+"""The ``--json`` flag every listing and report command takes; its output goes through ``print_json``."""
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})

@@ -7,8 +7,8 @@ import sys
 import click
 
 from newsletter import doctor
-from newsletter.cli.app import _app
-from newsletter.cli.base import _json, cli, json_option
+from newsletter.cli.app import open_app
+from newsletter.cli.base import cli, json_option, print_json
 
 
 @cli.command("doctor")
@@ -19,10 +19,10 @@ def doctor_command(ctx: click.Context, as_json: bool) -> None:
 
     Each check prints one line, with the fix when it fails. Exits 1 if any fails.
     """
-    app = _app(ctx)
+    app = open_app(ctx)
     diagnosis = doctor.examine(app.config, app.connection(), app.dkim)
     if as_json:
-        _json(diagnosis.to_json())
+        print_json(diagnosis.to_json())
     else:
         for check in diagnosis.checks:
             click.echo(check.line())

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from newsletter.cli.base import _config, _json, cli, json_option
+from newsletter.cli.base import cli, json_option, load_config, print_json
 from newsletter.gather import GatherReport, gather, processes, sources
 from newsletter.progress import for_terminal
 from newsletter.store import Store
@@ -22,7 +22,7 @@ from newsletter.store import Store
 @click.pass_context
 def gather_command(ctx: click.Context, as_json: bool) -> None:
     """Fetch every source and store new items; exits 1 if any source failed."""
-    config = _config(ctx)
+    config = load_config(ctx)
     # Fork the reader processes before the gather starts any thread (``processes``).
     readers = processes.pool(processes.feeds(config))
     try:
@@ -34,7 +34,7 @@ def gather_command(ctx: click.Context, as_json: bool) -> None:
         if readers is not None:
             readers.shutdown()
     if as_json:
-        _json(report.to_json())
+        print_json(report.to_json())
     else:
         # A 304 reads nothing: what counts is what the source already has in store.
         unchanged = any(s.status == "not-modified" for s in report.sources)
@@ -46,14 +46,14 @@ def gather_command(ctx: click.Context, as_json: bool) -> None:
                 detail = f"not modified ({n} item{'' if n == 1 else 's'} stored)"
             click.echo(f"{s.status:<12} {s.name}: {detail}")
         click.echo(f"{report.new} new items from {len(report.sources)} sources")
-    _print_source_notes(report)
+    print_source_notes(report)
     if report.failed:
         if not as_json:
             click.echo(f"error: {len(report.failed)} source(s) failed (see above)", err=True)
         sys.exit(1)
 
 
-def _print_source_notes(report: GatherReport) -> None:
+def print_source_notes(report: GatherReport) -> None:
     """Warn on stderr about sources failing too long and sources that moved."""
     for s in report.alarms:
         click.echo(f"warning: {s.alarm_message}", err=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from newsletter.cli.app import _app
-from newsletter.cli.base import Group, _config, _json, cli, json_option
+from newsletter.cli.app import open_app
+from newsletter.cli.base import Group, cli, json_option, load_config, print_json
 from newsletter.insight import report as reports
 from newsletter.times import shown
 from newsletter.webhooks import sender
@@ -18,10 +18,10 @@ from newsletter.webhooks.signature import new_secret
 @click.pass_context
 def report_command(ctx: click.Context, number: int, as_json: bool) -> None:
     """Show issue ISSUE's figures: deliveries by outcome and answer, unsubscribes, complaints, clicks, earlier ones."""
-    app = _app(ctx)
+    app = open_app(ctx)
     found = reports.report(app.config, app.store, number)
     if as_json:
-        _json(found.to_json())
+        print_json(found.to_json())
         return
     zone = app.config.zone
     click.echo(f"issue {found.number} {found.subject!r} ({found.status}"
@@ -61,12 +61,12 @@ def webhooks_group() -> None:
 @click.pass_context
 def webhooks_list(ctx: click.Context, limit: int, as_json: bool) -> None:
     """Show each endpoint's delivered, pending and failed events, then the latest attempts."""
-    app = _app(ctx)
+    app = open_app(ctx)
     totals = sender.totals(app.store)
     attempts = sender.attempts(app.store, limit=limit)
     configured = [h.url for h in app.config.webhooks]
     if as_json:
-        _json({"endpoints": [{"url": url, "configured": url in configured, **totals.get(url, {})}
+        print_json({"endpoints": [{"url": url, "configured": url in configured, **totals.get(url, {})}
                              for url in dict.fromkeys([*configured, *totals])],
                "attempts": [a.to_json() for a in attempts]})
         return
@@ -94,11 +94,11 @@ def webhooks_secret(ctx: click.Context, fresh: bool) -> None:
     if fresh:
         click.echo(new_secret())
         return
-    config = _config(ctx)
+    config = load_config(ctx)
     if not config.webhooks:
         click.echo("no webhooks: add [[webhooks]] entries to the config")
         return
-    app = _app(ctx)
+    app = open_app(ctx)
     signing = sender.Sender(config, app.store, clock=app.clock)
     for hook in config.webhooks:
         click.echo(f"{hook.url}  {signing.secret(hook)}")

@@ -10,8 +10,8 @@ from typing import Any, TextIO
 import click
 
 from newsletter import subscribers
-from newsletter.cli.app import _app, _print_plan
-from newsletter.cli.base import Group, _json, cli, json_option
+from newsletter.cli.app import open_app, print_plan
+from newsletter.cli.base import Group, cli, json_option, print_json
 from newsletter.edit import editorial
 from newsletter.gather import opml, sources
 from newsletter.progress import for_terminal
@@ -38,7 +38,7 @@ def subscribers_group() -> None:
 def subscribers_add(ctx: click.Context, email: str, name: str, sections: str, language: str, timezone: str,
                     confirmed: bool) -> None:
     """Add a subscriber (pending until confirmed, unless --confirmed)."""
-    s = editor.add(_app(ctx), email, name=name, sections=sections, language=language, timezone=timezone,
+    s = editor.add(open_app(ctx), email, name=name, sections=sections, language=language, timezone=timezone,
                    status="active" if confirmed else "pending")
     click.echo(f"added {s.email} ({s.status})")
 
@@ -48,7 +48,7 @@ def subscribers_add(ctx: click.Context, email: str, name: str, sections: str, la
 @click.pass_context
 def subscribers_remove(ctx: click.Context, email: str) -> None:
     """Unsubscribe EMAIL (kept on the suppression list)."""
-    s = subscribers.remove(_app(ctx).store, email)
+    s = subscribers.remove(open_app(ctx).store, email)
     click.echo(f"removed {s.email} (now {s.status})")
 
 
@@ -63,14 +63,14 @@ def subscribers_remove(ctx: click.Context, email: str) -> None:
 def subscribers_list(ctx: click.Context, status: str | None, search: str | None, section: str | None, sort: str,
                      as_json: bool) -> None:
     """List subscribers (filter by status, a search, a section)."""
-    app = _app(ctx)
+    app = open_app(ctx)
     choices = Choices.of(app.config)
     if section:
         choices.pick([section])  # an unknown section is an error that names the nearest real one
         section = choices.meaning(section)[0]
     rows = subscribers.iterate(app.store, status=status, search=search, section=section, choices=choices, sort=sort)
     if as_json:
-        _json([s.to_json() for s in rows])
+        print_json([s.to_json() for s in rows])
         return
     for s in rows:
         click.echo(f"{s.email}\t{s.status}\t{s.name}\t{','.join(s.sections)}\t{s.language}\t{s.timezone}".rstrip())
@@ -81,10 +81,10 @@ def subscribers_list(ctx: click.Context, status: str | None, search: str | None,
 @click.pass_context
 def subscribers_check(ctx: click.Context, as_json: bool) -> None:
     """List readers whose sections name no section of the config (nor a former name); exit 1 if any."""
-    app = _app(ctx)
+    app = open_app(ctx)
     found = subscribers.strays(app.store, Choices.of(app.config))
     if as_json:
-        _json([stray.to_json() for stray in found])
+        print_json([stray.to_json() for stray in found])
     else:
         for stray in found:
             names = ", ".join(f"{name!r}" + (f" (did you mean {stray.suggestions[name]!r}?)"
@@ -107,11 +107,11 @@ def subscribers_check(ctx: click.Context, as_json: bool) -> None:
 def subscribers_import(ctx: click.Context, file: Any, as_json: bool) -> None:
     """Import a CSV (ours, or a Mailchimp, listmonk, Buttondown or Substack export); exits 1 if a row was rejected."""
     progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
-    app = _app(ctx)
+    app = open_app(ctx)
     with progress:
         report = csvfile.import_csv(app.store, file, choices=Choices.of(app.config), progress=progress)
     if as_json:
-        _json(report.to_json())
+        print_json(report.to_json())
     else:
         click.echo(f"{report.added} added, {report.updated} updated, {report.skipped} unchanged, "
                    f"{len(report.rejected)} rejected")
@@ -141,7 +141,7 @@ def _export(file: Path | None, write: Callable[[TextIO], int], what: str) -> Non
 @click.pass_context
 def subscribers_export(ctx: click.Context, file: Path | None) -> None:
     """Write every subscriber as CSV to FILE (default: standard output)."""
-    store = _app(ctx).store
+    store = open_app(ctx).store
     _export(file, lambda stream: csvfile.export_csv(store, stream), "subscribers")
 
 
@@ -155,10 +155,10 @@ def sources_group() -> None:
 @click.pass_context
 def sources_list(ctx: click.Context, as_json: bool) -> None:
     """Show each source's last status, error, consecutive failures and last success."""
-    app = _app(ctx)
+    app = open_app(ctx)
     rows = sources.health(app.config, app.store, moment=app.clock())
     if as_json:
-        _json([h.to_json() for h in rows])
+        print_json([h.to_json() for h in rows])
     else:
         for h in rows:
             detail = f"{h.failures} failures since {shown(h.failing_since, app.config.zone)}: {h.last_error}" \
@@ -176,9 +176,9 @@ def sources_list(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def sources_import(ctx: click.Context, file: Path, as_json: bool) -> None:
     """Add the feeds of an OPML file to the config as [[sources]]; URLs already there are skipped."""
-    report = opml.import_file(_app(ctx).config, file)
+    report = opml.import_file(open_app(ctx).config, file)
     if as_json:
-        _json(report.to_json())
+        print_json(report.to_json())
         return
     for outline in report.added:
         click.echo(f"added   {outline.url}  {outline.name}".rstrip())
@@ -192,7 +192,7 @@ def sources_import(ctx: click.Context, file: Path, as_json: bool) -> None:
 @click.pass_context
 def sources_export(ctx: click.Context, file: Path | None) -> None:
     """Write the feed sources as OPML to FILE (default: standard output)."""
-    app = _app(ctx)
+    app = open_app(ctx)
     names = {h.key: h.name for h in sources.health(app.config, app.store)}
     document = opml.export(app.config, names)
 
@@ -222,24 +222,24 @@ def item_command(name: str) -> Callable[[Callable[..., None]], click.Command]:
 @click.pass_context
 def items_list(ctx: click.Context, as_json: bool) -> None:
     """List every waiting item with its section, the reason, and what the next issue does with it."""
-    plan = _app(ctx).draft().plan
+    plan = open_app(ctx).draft().plan
     if as_json:
-        _json([p.to_json() for p in plan])
+        print_json([p.to_json() for p in plan])
     else:
-        _print_plan(list(plan), status=True)
+        print_plan(list(plan), status=True)
 
 
 @item_command("pin")
 def items_pin(ctx: click.Context, item_id: int) -> None:
     """Put item ID first in its section in the next issue."""
-    editorial.pin(_app(ctx).store, item_id)
+    editorial.pin(open_app(ctx).store, item_id)
     click.echo(f"item {item_id} pinned: it comes first in its section")
 
 
 @item_command("drop")
 def items_drop(ctx: click.Context, item_id: int) -> None:
     """Leave item ID (and the same story from other sources) out of every issue."""
-    editorial.drop(_app(ctx).store, item_id)
+    editorial.drop(open_app(ctx).store, item_id)
     click.echo(f"item {item_id} dropped: no issue will carry it (undo with `newsletter items reset {item_id}`)")
 
 
@@ -247,7 +247,7 @@ def items_drop(ctx: click.Context, item_id: int) -> None:
 @click.argument("section")
 def items_move(ctx: click.Context, item_id: int, section: str) -> None:
     """Put item ID in SECTION, whatever the section rules say."""
-    app = _app(ctx)
+    app = open_app(ctx)
     choice = editorial.move(app.config, app.store, item_id, section)
     click.echo(f"item {item_id} moved to {choice.section}")
 
@@ -255,5 +255,5 @@ def items_move(ctx: click.Context, item_id: int, section: str) -> None:
 @item_command("reset")
 def items_reset(ctx: click.Context, item_id: int) -> None:
     """Forget the editor's choice for item ID: the section rules place it again."""
-    had = editorial.reset(_app(ctx).store, item_id)
+    had = editorial.reset(open_app(ctx).store, item_id)
     click.echo(f"item {item_id}: " + ("choice forgotten" if had else "there was no choice to forget"))

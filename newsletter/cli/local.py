@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from newsletter import demo, sink
-from newsletter.cli.app import _app, _print_send
-from newsletter.cli.base import _config, cli
+from newsletter.cli.app import open_app, print_send
+from newsletter.cli.base import cli, load_config
 from newsletter.progress import for_terminal
 
 
@@ -22,11 +22,11 @@ from newsletter.progress import for_terminal
 @click.pass_context
 def demo_command(ctx: click.Context, out: Path, keep_serving: bool, host: str | None, port: int | None) -> None:
     """Send one issue of this newsletter to demo readers through an embedded SMTP sink."""
-    app = _app(ctx)
+    app = open_app(ctx)
     progress = for_terminal(quiet=ctx.obj["quiet"])
 
     def announce(result: demo.DemoResult) -> None:
-        _print_send(result.report, False)
+        print_send(result.report, False)
         click.echo(f"delivered mail: {result.folder / 'mail'} ({len(result.messages)} messages, .eml and .html)")
         click.echo(f"open in a browser: {result.index.resolve().as_uri()}")
 
@@ -55,7 +55,7 @@ def serve_command(ctx: click.Context, host: str | None, port: int | None) -> Non
     """Run the web app: sign-up, confirm, preferences, unsubscribe, archive, editor's desk, JSON API."""
     from newsletter.web import server
 
-    app = _app(ctx)
+    app = open_app(ctx)
     web = app.config.web
     server.run(app, host or web.host, web.port if port is None else port, announce=click.echo)
 
@@ -75,7 +75,7 @@ def sink_command(ctx: click.Context, host: str | None, port: int | None, web_por
     Run it in another terminal, then `newsletter send`: every message is kept and shown
     at /mail/ as the reader would see it. Nothing leaves this machine. Ctrl-C stops it.
     """
-    config = _config(ctx)
+    config = load_config(ctx)
     configured_host, configured_port, why = sink.address_of(config)
     host, port = host or configured_host, configured_port if port is None else port
     if why is None and (host, port) != (configured_host, configured_port):
@@ -83,5 +83,5 @@ def sink_command(ctx: click.Context, host: str | None, port: int | None, web_por
     if why:
         click.echo(f"note: {why}: to send here, set NEWSLETTER_SMTP_URL=smtp://{host}:{port}", err=True)
     web = config.web
-    demo.serve_sink(_app(ctx), out or config.resolve("sink-mail"), host=host, port=port, web_host=web.host,
+    demo.serve_sink(open_app(ctx), out or config.resolve("sink-mail"), host=host, port=port, web_host=web.host,
                     web_port=web.port if web_port is None else web_port, ready=click.echo)

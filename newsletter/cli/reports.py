@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from newsletter.cli.app import _app
-from newsletter.cli.base import _json, cli, json_option
+from newsletter.cli.app import open_app
+from newsletter.cli.base import cli, json_option, print_json
 from newsletter.delivery import bounces, mailbox
 
 
@@ -29,7 +29,7 @@ def bounces_command(ctx: click.Context, paths: tuple[str, ...], imap: bool, as_j
     if imap and paths:
         raise click.UsageError("--imap reads the mailbox of bounces.imap_url: give no PATH with it")
     if imap:
-        report = mailbox.collect(_app(ctx))
+        report = mailbox.collect(open_app(ctx))
     else:
         if not paths and sys.stdin.isatty():
             raise click.UsageError("give a PATH, or pipe one message in, or read the mailbox with --imap")
@@ -39,9 +39,9 @@ def bounces_command(ctx: click.Context, paths: tuple[str, ...], imap: bool, as_j
                 messages.append(("(stdin)", sys.stdin.buffer.read(bounces.LIMIT + 1)))  # more is refused anyway
             else:
                 messages += bounces.files([name])
-        report = _app(ctx).process_reports(messages)
+        report = open_app(ctx).process_reports(messages)
     if as_json:
-        _json(report.to_json())
+        print_json(report.to_json())
     else:
         for result in report.results:
             click.echo(result.line(), err=bool(result.error))

@@ -12,8 +12,8 @@ import click
 
 from newsletter import bundle, status
 from newsletter.app import SendReport
-from newsletter.cli.app import _app, _print_plan, _print_send
-from newsletter.cli.base import _json, cli, json_option
+from newsletter.cli.app import open_app, print_plan, print_send
+from newsletter.cli.base import cli, json_option, print_json
 from newsletter.daemon import Daemon
 from newsletter.delivery.waves import Wave
 from newsletter.edit.issue import SENT_BEFORE, Draft
@@ -50,14 +50,14 @@ def init(folder: Path, demo: bool) -> None:
 @click.pass_context
 def preview(ctx: click.Context, out: Path | None, text: bool, reasons: bool) -> None:
     """Render the next issue from waiting items; nothing is consumed or sent."""
-    app = _app(ctx)
+    app = open_app(ctx)
     draft, rendered = app.preview()
     content = rendered.text if text else rendered.html
     if draft.empty:
         click.echo("note: no items are waiting; the next issue would be empty", err=True)
     if reasons:
 
-        _print_plan([p for p in draft.plan if p.status in ("lead", "in issue", "duplicate", SENT_BEFORE)])
+        print_plan([p for p in draft.plan if p.status in ("lead", "in issue", "duplicate", SENT_BEFORE)])
         if out is None:
             return
     if out is None and text:
@@ -77,9 +77,9 @@ def archive(ctx: click.Context, folder: Path, as_json: bool) -> None:
     """Write the web archive: a page per sent issue, index.html and feed.atom."""
     progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
     with progress:
-        report = _app(ctx).archive(folder, progress=progress)
+        report = open_app(ctx).archive(folder, progress=progress)
     if as_json:
-        _json(report.to_json())
+        print_json(report.to_json())
     else:
         click.echo(f"wrote {len(report.files)} files to {folder} ({len(report.files) - 2} issues, index.html, feed.atom)")
 
@@ -104,7 +104,7 @@ def send(ctx: click.Context, yes: bool, dry_run: bool, to: str | None, no_gather
     asks = not (yes or dry_run or to or retry_failed)  # only a new issue to every reader is asked about
     if asks and not sys.stdin.isatty():  # nobody could answer: say so before fetching or opening anything
         raise NewsletterError("not on a terminal, so nobody can confirm: run `newsletter send --yes` to send")
-    app = _app(ctx)
+    app = open_app(ctx)
 
     def confirm(draft: Draft, recipients: int) -> bool:
         if not asks:
@@ -119,7 +119,7 @@ def send(ctx: click.Context, yes: bool, dry_run: bool, to: str | None, no_gather
     with progress:
         report = app.send(dry_run=dry_run, to=to, fetch=not no_gather, confirm=confirm, progress=progress,
                           retry_failed=retry_failed, now=now)
-    _print_send(report, as_json)
+    print_send(report, as_json)
     _print_waiting(report, as_json)
 
 
@@ -142,10 +142,10 @@ def deliveries(ctx: click.Context, number: int, as_json: bool) -> None:
 
     With --json, `scheduled` lists each reader not yet due with their due time (ISO 8601, on their clock).
     """
-    app = _app(ctx)
+    app = open_app(ctx)
     summary = app.deliveries(number)
     if as_json:
-        _json(summary.to_json())
+        print_json(summary.to_json())
         return
     c = summary.counts
     later = f" ({c.scheduled} not yet due)" if c.scheduled else ""
@@ -166,7 +166,7 @@ def deliveries(ctx: click.Context, number: int, as_json: bool) -> None:
 def worker(ctx: click.Context, follow: bool, poll: float, as_json: bool) -> None:
     """Deliver unfinished issues, sharing them with other workers (PostgreSQL: on any number of hosts)."""
 
-    app = _app(ctx)
+    app = open_app(ctx)
     stop = threading.Event()  # SIGTERM: finish the messages in flight, give back the rest, exit
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     progress = for_terminal(quiet=as_json or ctx.obj["quiet"])
@@ -174,7 +174,7 @@ def worker(ctx: click.Context, follow: bool, poll: float, as_json: bool) -> None
         reports = app.work(follow=follow, poll=poll, progress=progress, stop=stop)
 
     report = SendReport("sent" if reports else "idle", reports, message="no unfinished issue")
-    _print_send(report, as_json)
+    print_send(report, as_json)
     _print_waiting(report, as_json)
 
 
@@ -183,7 +183,7 @@ def worker(ctx: click.Context, follow: bool, poll: float, as_json: bool) -> None
 def run_command(ctx: click.Context) -> None:
     """Run the scheduler daemon: send (and gather) on the configured schedule until stopped."""
 
-    Daemon(_app(ctx)).run_forever()
+    Daemon(open_app(ctx)).run_forever()
 
 
 @cli.command("status")
@@ -192,10 +192,10 @@ def run_command(ctx: click.Context) -> None:
 def status_command(ctx: click.Context, as_json: bool) -> None:
     """Show the next scheduled runs, the last issue and its deliveries, and source health."""
 
-    app = _app(ctx)
+    app = open_app(ctx)
     data = status.report(Daemon(app))
     if as_json:
-        _json(data)
+        print_json(data)
         return
     zone = app.config.zone
     for job, when in data["next_runs"].items():
