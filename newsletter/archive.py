@@ -28,6 +28,7 @@ from newsletter.edit.issue import Draft, Stored
 from newsletter.edit.sections import Placed, Placement, Section
 from newsletter.email.links import Rewrite
 from newsletter.email.render import Renderer, archive_url, render_template
+from newsletter.gather.sources import labelled_items
 from newsletter.item import Item
 from newsletter.progress import Progress, Silent
 from newsletter.store import Store, from_db, now
@@ -69,10 +70,8 @@ def stored_draft(config: Config, store: Store, stored: Stored) -> Draft:
     t = store.t
     with store.begin() as conn:
         rows = conn.execute(
-            sa.select(t.items, t.issue_items.c.section, t.issue_items.c.reason,
-                      t.sources.c.name.label("source_name"), t.sources.c.kind.label("source_kind"))
-            .join(t.items, t.items.c.id == t.issue_items.c.item_id)
-            .join(t.sources, t.sources.c.id == t.items.c.source_id)
+            labelled_items(store).add_columns(t.issue_items.c.section, t.issue_items.c.reason)
+            .join(t.issue_items, t.issue_items.c.item_id == t.items.c.id)
             .where(t.issue_items.c.issue_id == stored.id, t.issue_items.c.shown)
             .order_by(t.issue_items.c.position)
         ).mappings().all()

@@ -133,7 +133,7 @@ def full_text(item: Item) -> list[str]:
     """
     if item.link:
         return []
-    text = html_to_text(item.body) if "<" in item.body else item.body
+    text = body_text(item)
     if len(text.split()) <= len(item.summary.split()):
         return []
     return [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
@@ -221,6 +221,11 @@ def html_to_text(markup: str) -> str:
     parser.feed(markup)
     parser.close()
     return normalise("".join(parser.parts))
+
+
+def body_text(item: Item) -> str:
+    """Return the plain text of an item's body: its markup's text, or the body as it is when it has none."""
+    return html_to_text(item.body) if "<" in item.body else item.body
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…。])[\"'»”’)]?(?=\s)")

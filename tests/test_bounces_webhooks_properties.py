@@ -41,7 +41,7 @@ from newsletter import subscribers
 from newsletter.app import Newsletter
 from newsletter.delivery import bounces, esp
 from newsletter.delivery.dsn import LIMIT
-from newsletter.delivery.esp.ses import Fetcher
+from newsletter.delivery.esp.ses import SnsFetcher
 from newsletter.error import BounceError
 from newsletter.settings import BouncesSettings
 
@@ -71,16 +71,17 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
 shaped = st.dictionaries(st.sampled_from(NAMES), values, max_size=8)
 
 
-def _post(app: Newsletter, provider: str, body: bytes, headers: dict[str, str] | None = None) -> esp.Outcome | None:
+def _post(app: Newsletter, provider: str, body: bytes,
+          headers: dict[str, str] | None = None) -> esp.WebhookOutcome | None:
     """Hand a signed request to the library as the web app does; return its outcome, None for a one-line error."""
-    fetcher = Fetcher(5)
+    fetcher = SnsFetcher(5)
     fetcher.certificates[SNS.cert_url] = x509.load_pem_x509_certificate(SNS.certificate)  # no HTTP here
     posted = esp.Posted(body, {k.lower(): v for k, v in (headers or {}).items()}, https=True)
     start = time.perf_counter()
     try:
         outcome = esp.receive(provider, posted, settings=SETTINGS, now=app.clock(), fetcher=fetcher,
                               applier=bounces.reports(app.config, app.store, app.signer()))
-    except esp.Refused as e:
+    except esp.WebhookRefused as e:
         pytest.fail(f"a signed request was refused: {e}")
     except BounceError as e:
         assert str(e) and "\n" not in str(e)
@@ -169,10 +170,10 @@ def test_any_unsigned_bytes_are_refused_in_one_line(app: Newsletter, provider: s
     before = _state(app)
     posted = esp.Posted(body, {}, https=True)
     with pytest.raises(BounceError) as refused:
-        esp.receive(provider, posted, settings=SETTINGS, now=app.clock(), fetcher=Fetcher(5),
+        esp.receive(provider, posted, settings=SETTINGS, now=app.clock(), fetcher=SnsFetcher(5),
                     applier=bounces.reports(app.config, app.store, app.signer()))
     assert "\n" not in str(refused.value)
-    if isinstance(refused.value, esp.Refused):
+    if isinstance(refused.value, esp.WebhookRefused):
         assert 400 <= refused.value.status < 500
     assert _state(app) == before
 
@@ -203,6 +204,6 @@ def test_a_hostile_body_of_1_mib_is_answered_in_time(app: Newsletter, provider: 
         _post(app, provider, data, postmark_auth() if provider == "postmark" else SENDGRID.headers(data, at=app.clock()))
     assert _state(app) == before
     too_large = esp.Posted(data + b" " * (LIMIT + 1 - len(data)), {}, https=True)
-    with pytest.raises(esp.Refused, match="too large"):
-        esp.receive(provider, too_large, settings=SETTINGS, now=app.clock(), fetcher=Fetcher(5),
+    with pytest.raises(esp.WebhookRefused, match="too large"):
+        esp.receive(provider, too_large, settings=SETTINGS, now=app.clock(), fetcher=SnsFetcher(5),
                     applier=bounces.reports(app.config, app.store, app.signer()))

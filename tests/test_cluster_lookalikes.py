@@ -13,8 +13,8 @@ from itertools import count
 
 import pytest
 
+from newsletter.edit.batch import Batch
 from newsletter.edit.cluster import find
-from newsletter.edit.facts import Batch
 from newsletter.edit.likeness import MIN_NAMES, compare
 from newsletter.item import Item
 

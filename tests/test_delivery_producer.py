@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 
 from newsletter.config import parse_url
 from newsletter.delivery.outbox import SENT, Job
-from newsletter.delivery.pool import Outcome, Pool
+from newsletter.delivery.pool import JobOutcome, Pool
 from newsletter.delivery.ratelimit import RateLimit
 from newsletter.delivery.smtp import Connection
 from newsletter.sink import free_port
@@ -81,9 +81,9 @@ def test_at_most_depth_messages_are_built_ahead_of_slow_connections(relay: tuple
     held, url = relay
     changed = held.changed
     build = Counted(changed)
-    outcomes: list[Outcome] = []
+    outcomes: list[JobOutcome] = []
 
-    def record(outcome: Outcome) -> Any:
+    def record(outcome: JobOutcome) -> Any:
         with changed:
             outcomes.append(outcome)
             changed.notify_all()

@@ -24,7 +24,7 @@ from newsletter.app import Newsletter
 from newsletter.config import load, parse_url
 from newsletter.delivery import outbox
 from newsletter.delivery.outbox import DEFERRED, FAILED, PENDING, SENT, Closer, Job
-from newsletter.delivery.pool import LAPSED, Outcome, Pool
+from newsletter.delivery.pool import LAPSED, JobOutcome, Pool
 from newsletter.delivery.ratelimit import RateLimit
 from newsletter.delivery.smtp import Connection
 from newsletter.settings import SmtpSettings
@@ -120,7 +120,7 @@ def test_the_pool_ends_a_message_only_after_waiting_for_the_previous_outcome(pip
     awaited: set[str] = set()
     recorded = threading.Semaphore(0)
 
-    def record(outcome: Outcome) -> Any:
+    def record(outcome: JobOutcome) -> Any:
         recorded.release()
         return lambda: awaited.add(outcome.job.email)  # "committed": the pool waits for it here
 
@@ -147,10 +147,10 @@ def test_the_pool_ends_a_message_only_after_waiting_for_the_previous_outcome(pip
 @pytest.mark.parametrize("pipelining", [True, False])
 def test_a_message_whose_claim_lapsed_is_taken_back_before_its_end(pipelining: bool) -> None:
     queued = jobs("ann", "bek", "cy")
-    outcomes: list[Outcome] = []
+    outcomes: list[JobOutcome] = []
     done = threading.Event()
 
-    def record(outcome: Outcome) -> Any:
+    def record(outcome: JobOutcome) -> Any:
         outcomes.append(outcome)
         if len(outcomes) == len(queued):
             done.set()

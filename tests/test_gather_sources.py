@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,8 +11,9 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 from helpers.http import FeedServer
 
-from newsletter.config import load
+from newsletter.config import SourceSettings, load
 from newsletter.gather import gather, opml
+from newsletter.gather.sources import display_name
 from newsletter.store import Store
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
@@ -142,3 +144,19 @@ def test_sources_list_and_gather_shout_about_a_source_failing_for_days(tmp_path:
     healed = cli(tmp_path, "gather")
     assert healed.exit_code == 0 and "warning" not in healed.stderr
     assert json.loads(cli(tmp_path, "sources", "list", "--json").stdout)[0]["flag"] == "ok"
+
+
+def test_a_source_is_called_by_its_name_else_the_title_found_else_its_address() -> None:
+    feed, folder = SourceSettings(url="https://wire.example/feed"), SourceSettings(path="briefings")
+    assert display_name(SourceSettings(url="https://wire.example/feed", name="Wire"), "The Wire Feed") == "Wire"
+    assert display_name(feed, "The Wire Feed") == "The Wire Feed"
+    assert display_name(feed, "") == display_name(feed) == "https://wire.example/feed"
+    assert display_name(folder) == "briefings"
+
+
+def test_only_the_sources_module_touches_the_sources_table() -> None:
+    package = Path(__file__).resolve().parents[1] / "newsletter"
+    table = re.compile(r"\bt\.sources\b")  # ``store.t.sources`` and ``t = store.t; t.sources``
+    touching = {str(path.relative_to(package)) for path in package.rglob("*.py")
+                if table.search(path.read_text(encoding="utf-8"))}
+    assert touching == {"gather/sources.py"}

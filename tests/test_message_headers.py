@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsletter.email.mime import Mailbox, header
+from newsletter.email.mime import NamedAddress, header
 
 INTERNATIONAL = ["пример@example.org", "josé@example.org", "жанна@мысал.қаз", "王芳@例子.中国", "فاطمة@example.org",
                  "иван@пример.рф"]
@@ -48,7 +48,7 @@ def _rfc2047_names(line: bytes) -> list[tuple[str, str]]:
 @BUDGET
 @given(name=NAMES, address=ADDRESSES)
 def test_any_name_and_address_parse_back_as_exactly_that_one_mailbox(name: str, address: str) -> None:
-    line = header("To", Mailbox(name, address))
+    line = header("To", NamedAddress(name, address))
     assert line.endswith(b"\r\n") and b"\r" not in line[:-2].replace(b"\r\n ", b"")
     message = message_from_bytes(line + b"Subject: canary\r\n\r\nbody\r\n", policy=policy.default)
     assert list(message.keys()) == ["To", "Subject"]  # no header injected, none swallowed
@@ -83,9 +83,9 @@ def test_any_unstructured_text_parses_back_on_one_line(text: str) -> None:
     ("", b"To: r@example.org\r\n"),
 ])
 def test_names_are_quoted_or_encoded_only_where_they_need_it(name: str, line: bytes) -> None:
-    assert header("To", Mailbox(name, "r@example.org")) == line
+    assert header("To", NamedAddress(name, "r@example.org")) == line
 
 
 def test_an_internationalised_address_stays_utf8_beside_an_encoded_name() -> None:
-    line = header("To", Mailbox("Жанна Өмірзақ", "жанна@мысал.қаз"))
+    line = header("To", NamedAddress("Жанна Өмірзақ", "жанна@мысал.қаз"))
     assert line == "To: =?utf-8?b?0JbQsNC90L3QsCDTqNC80ZbRgNC30LDSmw==?= <жанна@мысал.қаз>\r\n".encode()

@@ -10,7 +10,13 @@ from email.header import decode_header, make_header
 
 import pytest
 
-from newsletter.email.mime import Body, Mailbox, encoded_words, header, quoted_printable
+from newsletter.email.mime import (
+    Body,
+    NamedAddress,
+    encoded_words,
+    header,
+    quoted_printable,
+)
 
 ALPHABET = ["a", "Z", " ", "\t", "=", ".", "-", "é", "Ж", "中", "😀", "\n", "&", "<", "_", "?", "x" * 20, " \n"]
 
@@ -81,7 +87,7 @@ def test_non_ascii_header_is_rfc2047_encoded_and_decodes_back() -> None:
 def test_no_header_injection(evil: str) -> None:
     line = header("Subject", evil)
     assert line.count(b"\r\n") == 1 and b"\n" not in line[:-2] and b"\r" not in line[:-2]
-    parsed = message_from_bytes(line + header("To", Mailbox(evil, "a@example.org")) + b"\r\nbody\r\n",
+    parsed = message_from_bytes(line + header("To", NamedAddress(evil, "a@example.org")) + b"\r\nbody\r\n",
                                 policy=policy.default)
     assert set(parsed.keys()) == {"Subject", "To"}
     assert parsed["To"].addresses[0].addr_spec == "a@example.org"
@@ -97,7 +103,7 @@ def test_long_ascii_urls_are_folded_at_spaces_never_encoded() -> None:
 
 @pytest.mark.parametrize("name", ["Ann Lee", 'Lee, Ann "The Editor"', "Бекзат", "Zhanna Ömirzaq", "", "O'Brien <x>"])
 def test_mailbox_parses_back_to_the_same_name_and_address(name: str) -> None:
-    parsed = message_from_bytes(header("To", Mailbox(name, "reader@example.org")) + b"\r\nbody\r\n",
+    parsed = message_from_bytes(header("To", NamedAddress(name, "reader@example.org")) + b"\r\nbody\r\n",
                                 policy=policy.default)
     address = parsed["To"].addresses[0]
     assert (address.display_name, address.addr_spec) == (name, "reader@example.org")

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newsletter.edit.batch import Batch
 from newsletter.edit.cluster import find
-from newsletter.edit.facts import Batch
 from newsletter.edit.quantities import describe, figures, near, quantities
 from newsletter.edit.roundups import telling
 from newsletter.item import Item

@@ -14,9 +14,10 @@ from helpers.items import EKIBASTUZ, ENERGY, KARACHAGANAK, KAZATOMPROM, entry, p
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newsletter.edit.batch import Batch
 from newsletter.edit.cluster import Cluster, find, repeats
 from newsletter.edit.editorial import Choice, regroup
-from newsletter.edit.facts import Batch, Reader
+from newsletter.edit.facts import Reader
 from newsletter.edit.likeness import compare
 from newsletter.edit.names import language
 from newsletter.edit.quantities import figures, near

@@ -15,8 +15,8 @@ from typing import NamedTuple
 import pytest
 from helpers.items import ENERGY, KAZATOMPROM, entry, paragraph
 
+from newsletter.edit.batch import Batch
 from newsletter.edit.cluster import find
-from newsletter.edit.facts import Batch
 from newsletter.edit.names import language
 from newsletter.edit.roundups import telling
 

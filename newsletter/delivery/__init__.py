@@ -26,13 +26,13 @@ from newsletter.delivery.outbox import (
     create_outbox,
     failures,
 )
-from newsletter.delivery.pool import Outcome, Pool
+from newsletter.delivery.pool import JobOutcome, Pool
 from newsletter.delivery.ratelimit import RateLimit, SharedRateLimit
 from newsletter.delivery.recorder import Recorder
 from newsletter.delivery.smtp import Connection
 from newsletter.email.dkim import Dkim
-from newsletter.email.signing import Stamp
 from newsletter.email.message import Composer, Recipient, header
+from newsletter.email.signing import Stamp
 from newsletter.progress import Progress, Silent
 from newsletter.settings import SmtpSettings
 from newsletter.store import Store, now
@@ -169,7 +169,7 @@ class _Run:
     def _fresh(self, moment: float) -> bool:
         return moment - self.renewed_at < self.lease * 2 / 3
 
-    def recorded(self, outcomes: list[Outcome]) -> None:
+    def recorded(self, outcomes: list[JobOutcome]) -> None:
         with self.cond:
             self.outstanding -= len(outcomes)
             for outcome in outcomes:

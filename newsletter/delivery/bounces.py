@@ -50,7 +50,7 @@ from newsletter.delivery.dsn import (
     OTHER,
     SOFT,
     Finding,
-    Parsed,
+    ParsedReport,
     parse,
 )
 from newsletter.delivery.outbox import FAILED, SENT, flag_bounced
@@ -174,7 +174,7 @@ class Reports:
             return Result(name, error=str(e))
         return self.parsed(name, parsed)
 
-    def parsed(self, name: str, parsed: Parsed) -> Result:
+    def parsed(self, name: str, parsed: ParsedReport) -> Result:
         """Apply a report already read (from mail, or an ESP's event); return what was done (errors included)."""
         if parsed.kind == OTHER:
             return Result(name, OTHER, reason=parsed.reason)
@@ -183,7 +183,7 @@ class Reports:
         except NewsletterError as e:
             return Result(name, parsed.kind, error=str(e))
 
-    def apply(self, parsed: Parsed, finding: Finding) -> Applied:
+    def apply(self, parsed: ParsedReport, finding: Finding) -> Applied:
         """Apply one finding of ``parsed`` and return what was done."""
         whose = self._whose(parsed, finding)
         reader = whose.subscriber
@@ -208,7 +208,7 @@ class Reports:
             return replace(done, action="marked complained")
         return self._bounce(done, reader, parsed.key, suppress=finding.suppress)
 
-    def _whose(self, parsed: Parsed, finding: Finding) -> _Whose:
+    def _whose(self, parsed: ParsedReport, finding: Finding) -> _Whose:
         """Return the reader a finding is about and what proves it, or why it cannot be told."""
         claim, doubt = self._proof(parsed)
         named = [a.casefold() for a in (finding.email, finding.original) if "@" in a]
@@ -226,7 +226,7 @@ class Reports:
             return _Whose(None, reason=doubt or f"no subscriber {named[0]}")
         return _Whose(None, reason=doubt or "nothing in it says whose it is (no address, Message-ID or link of ours)")
 
-    def _proof(self, parsed: Parsed) -> tuple[_Whose | None, str]:
+    def _proof(self, parsed: ParsedReport) -> tuple[_Whose | None, str]:
         """Return whose the original was, by our signed Message-ID or unsubscribe link; else None and why not."""
         by_id: _Whose | None = None
         claimed, doubt = None, ""
@@ -266,7 +266,7 @@ class Reports:
             return _Whose(None, issue, "that reader is no longer in the list", evidence, subscriber_id)
         return _Whose(reader, issue, "", evidence, subscriber_id)
 
-    def _signed_for(self, parsed: Parsed, subscriber_id: int) -> bool:
+    def _signed_for(self, parsed: ParsedReport, subscriber_id: int) -> bool:
         """Return whether the original carries an unsubscribe link we signed for this reader."""
         for token in parsed.tokens:
             try:

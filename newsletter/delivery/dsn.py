@@ -1,6 +1,6 @@
 """Delivery status notifications (RFC 3464) and ARF feedback reports (RFC 5965) read from mail.
 
-``parse`` turns one message into a ``Parsed``: the kind of report, one ``Finding``
+``parse`` turns one message into a ``ParsedReport``: the kind of report, one ``Finding``
 per recipient block (a hard bounce, a soft one, a complaint, or something to ignore
 and why), and what the report returned of the original (its Message-ID, the tokens
 of its List-Unsubscribe link). Nothing here touches the store; ``bounces`` applies.
@@ -62,7 +62,7 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Parsed:
+class ParsedReport:
     """One message read: what kind of report it is, its findings, what it says of the original."""
 
     kind: str
@@ -85,8 +85,8 @@ class _Bounded(Compat32):
 _POLICY = _Bounded()
 
 
-def parse(data: bytes) -> Parsed:
-    """Read one message into a Parsed, or raise BounceError saying why it cannot be read."""
+def parse(data: bytes) -> ParsedReport:
+    """Read one message into a ParsedReport, or raise BounceError saying why it cannot be read."""
     if len(data) > LIMIT:
         raise BounceError(f"too large: over {LIMIT} bytes (1 MiB), the most a report may have")
     if not data.strip():
@@ -99,15 +99,15 @@ def parse(data: bytes) -> Parsed:
         key = key or [f"sha256:{hashlib.sha256(data).hexdigest()[:24]}"]
         report_type = _text(msg.get_param("report-type", header="content-type") or "")
         if msg.get_content_type() != "multipart/report" or report_type not in ("delivery-status", "feedback-report"):
-            return Parsed(OTHER, key[0], reason=_not_a_report(msg, report_type))
+            return ParsedReport(OTHER, key[0], reason=_not_a_report(msg, report_type))
         parts: list[Any] = list(msg.get_payload()) if msg.is_multipart() else []
         original = _original(parts)
         ids = _ids(original.get("Message-ID", "")) + _ids(msg.get("In-Reply-To", "")) + _ids(msg.get("References", ""))
         ids = ids[:50]  # a real report names its original once or twice; this many is already plenty
         tokens = _TOKEN.findall(str(original.get("List-Unsubscribe", "")))
         if report_type == "delivery-status":
-            return Parsed(DSN, key[0], _delivery(parts), ids, tokens)
-        return Parsed(ARF, key[0], _feedback(parts), ids, tokens)
+            return ParsedReport(DSN, key[0], _delivery(parts), ids, tokens)
+        return ParsedReport(ARF, key[0], _feedback(parts), ids, tokens)
     except BounceError:
         raise
     except Exception as e:  # noqa: BLE001 - the email package's own failures on hostile input: one line, never a traceback

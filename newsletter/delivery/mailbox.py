@@ -52,7 +52,7 @@ class MailboxError(NewsletterError):
 
 
 @dataclass(frozen=True)
-class Mailbox:
+class BounceMailbox:
     """Where the bounce mailbox is and how to reach it."""
 
     host: str
@@ -70,7 +70,7 @@ class Mailbox:
         return f"{scheme}://{self.host}:{self.port}/{self.folder}"
 
 
-def configured(config: Config) -> Mailbox | None:
+def configured(config: Config) -> BounceMailbox | None:
     """Return the bounce mailbox of ``[bounces]``, None when ``imap_url`` is empty, or raise ConfigError."""
     b = config.bounces
     if not b.imap_url:
@@ -83,11 +83,11 @@ def configured(config: Config) -> Mailbox | None:
     folder = server.path or "INBOX"
     if folder == b.imap_folder:
         raise ConfigError(f"bounces.imap_folder: {folder!r} is the folder read; name another to move messages to")
-    return Mailbox(server.host, server.port, server.security, server.username, server.password, folder,
+    return BounceMailbox(server.host, server.port, server.security, server.username, server.password, folder,
                    b.imap_folder, b.timeout, config.resolve(b.ca_file) if b.ca_file else None)
 
 
-def read(mailbox: Mailbox, applier: Reports, *, limit: int = BATCH) -> BounceReport:
+def read(mailbox: BounceMailbox, applier: Reports, *, limit: int = BATCH) -> BounceReport:
     """Apply up to ``limit`` messages of the mailbox as reports and move them; raise MailboxError if it fails at once.
 
     A failure after the first message is one error result at the end; what was done stays done.
@@ -126,7 +126,7 @@ def read(mailbox: Mailbox, applier: Reports, *, limit: int = BATCH) -> BounceRep
 class Poller:
     """Read the bounce mailbox for ``newsletter run`` every ``bounces.poll_minutes``; log, never raise."""
 
-    def __init__(self, mailbox: Mailbox | None, applier: Callable[[], Reports], clock: Callable[[], datetime],
+    def __init__(self, mailbox: BounceMailbox | None, applier: Callable[[], Reports], clock: Callable[[], datetime],
                  minutes: float) -> None:
         self.mailbox = mailbox
         self.applier = applier
@@ -173,7 +173,7 @@ def poller(app: Newsletter, clock: Callable[[], datetime]) -> Poller:
     return Poller(mailbox, lambda: reports(app.config, app.store, app.signer()), clock, b.poll_minutes)
 
 
-def _open(mailbox: Mailbox) -> imaplib.IMAP4:
+def _open(mailbox: BounceMailbox) -> imaplib.IMAP4:
     """Connect, secure and log in; select the folder read."""
     where = f"bounce mailbox {mailbox}"
     context = ssl.create_default_context(cafile=str(mailbox.ca_file) if mailbox.ca_file else None)
@@ -217,7 +217,7 @@ def _capabilities(conn: imaplib.IMAP4) -> set[str]:
     return {c.upper() for c in b" ".join(d for d in data if isinstance(d, bytes)).decode("ascii", "replace").split()}
 
 
-def _create(conn: imaplib.IMAP4, mailbox: Mailbox) -> None:
+def _create(conn: imaplib.IMAP4, mailbox: BounceMailbox) -> None:
     """Make the processed folder unless it is there."""
     status, data = conn.list('""', _name(mailbox.processed))
     if status == "OK" and any(data):
@@ -226,7 +226,7 @@ def _create(conn: imaplib.IMAP4, mailbox: Mailbox) -> None:
     _expect(status, data, f"cannot create the folder {mailbox.processed!r}")
 
 
-def _one(conn: imaplib.IMAP4, mailbox: Mailbox, applier: Reports, uid: str) -> Result | None:
+def _one(conn: imaplib.IMAP4, mailbox: BounceMailbox, applier: Reports, uid: str) -> Result | None:
     """Apply one message (None: it went away meanwhile) and keep its receipt."""
     status, data = conn.uid("FETCH", uid, f"(BODY.PEEK[]<0.{LIMIT + 1}>)")
     _expect(status, data, f"cannot fetch message {uid}")
@@ -243,7 +243,7 @@ def _one(conn: imaplib.IMAP4, mailbox: Mailbox, applier: Reports, uid: str) -> R
     return result
 
 
-def _move(conn: imaplib.IMAP4, mailbox: Mailbox, uids: list[str], capabilities: set[str]) -> None:
+def _move(conn: imaplib.IMAP4, mailbox: BounceMailbox, uids: list[str], capabilities: set[str]) -> None:
     """Move messages to the processed folder: MOVE, else COPY then delete them."""
     target, uidset = _name(mailbox.processed), ",".join(uids)
     if "MOVE" in capabilities:

@@ -8,8 +8,10 @@ on PostgreSQL (SQLite serialises writers), so no two workers hold the same row.
 A claim outlives its worker only until the lease runs out, or, on the same host,
 until someone notices the worker's process is gone. The statuses (``PENDING`` …
 ``SKIPPED``) and the claimed row (``Job``) are declared here; the pool, the recorder
-and the bounces import them. This module is the one that writes ``deliveries``: the
-recorder closes rows through a ``Closer``, the bounces flag them with ``flag_bounced``.
+and the bounces import them. So is how figures count rows (``by_outcome``: a failed row a
+bounce closed counts as ``bounced``), which the report and the metrics use. This module
+is the one that writes ``deliveries``: the recorder closes rows through a ``Closer``, the
+bounces flag them with ``flag_bounced``.
 An issue's own status changes go through ``edit.issue``.
 """
 
@@ -34,6 +36,8 @@ from newsletter.webhooks import events as webhook_events
 
 PENDING, SENT, DEFERRED, FAILED, SKIPPED = "pending", "sent", "deferred", "failed", "skipped"  # a row's status
 OPEN = (PENDING, DEFERRED)
+BOUNCED = "bounced"  # not a status: a failed row a bounce closed, which figures count apart (``outcome``)
+OUTCOMES = (SENT, PENDING, DEFERRED, FAILED, BOUNCED, SKIPPED)  # what figures count rows by, in their order
 
 
 class Job(NamedTuple):
@@ -110,6 +114,21 @@ def counts(store: Store, issue_id: int, present: datetime | None = None) -> Coun
                             .group_by(d.c.status)).all()
     return Counts(**{status: n for status, n, _ in rows},
                   scheduled=sum(n for status, _, n in rows if status == PENDING))
+
+
+def outcome(status: str, bounced: bool) -> str:
+    """Return what a row counts as in figures: its status, or ``bounced`` for a failed row a bounce closed."""
+    return BOUNCED if bounced and status == FAILED else status
+
+
+def by_outcome(conn: sa.Connection, store: Store, issue_id: int | None = None) -> dict[str, int]:
+    """Return the deliveries of an issue (default: of every issue) by ``outcome``, in the caller's transaction."""
+    d = store.t.deliveries
+    query = sa.select(d.c.status, d.c.bounced, sa.func.count()).group_by(d.c.status, d.c.bounced)
+    found = dict.fromkeys(OUTCOMES, 0)
+    for status, bounced, n in conn.execute(query if issue_id is None else query.where(d.c.issue_id == issue_id)):
+        found[outcome(status, bounced)] = found.get(outcome(status, bounced), 0) + int(n)
+    return found
 
 
 def failures(store: Store, issue_id: int, limit: int = 50) -> list[dict[str, Any]]:

@@ -23,12 +23,12 @@ import threading
 from collections.abc import Callable, Sequence
 
 from newsletter.delivery.outbox import DEFERRED, FAILED, PENDING, SENT, Job
-from newsletter.delivery.producer import Outcome, Producer, Ready, reason_of
+from newsletter.delivery.producer import JobOutcome, Producer, Ready, reason_of
 from newsletter.delivery.ratelimit import RateLimit
 from newsletter.delivery.smtp import Connection, Dropped, Refused, Withdrawn
 from newsletter.error import SmtpError, StoreError
 
-__all__ = ["LAPSED", "Outcome", "Pool", "SenderRefused"]
+__all__ = ["LAPSED", "JobOutcome", "Pool", "SenderRefused"]
 
 log = logging.getLogger("newsletter.delivery")
 
@@ -53,7 +53,7 @@ class Pool:
     """
 
     def __init__(self, connect: Callable[[], Connection], *, size: int, sender: str,
-                 build: Callable[[Job], bytes], record: Callable[[Outcome], Callable[[], None]],
+                 build: Callable[[Job], bytes], record: Callable[[JobOutcome], Callable[[], None]],
                  stamp: Callable[[bytes], bytes] = lambda message: message,
                  limit: RateLimit,
                  stop: threading.Event | None = None, reconnect_delays: Sequence[float] = (1.0, 4.0),
@@ -161,7 +161,7 @@ class Pool:
         if fatal:
             self.halted.set()
 
-    def _attempt(self, connection: Connection, ready: Ready, stored: Callable[[], None]) -> Outcome:
+    def _attempt(self, connection: Connection, ready: Ready, stored: Callable[[], None]) -> JobOutcome:
         """Send one built message, ending it only once ``stored`` returns; every answer of the server becomes an outcome."""
         job, message = ready.job, ready.message
         assert message is not None
@@ -175,7 +175,7 @@ class Pool:
         try:
             connection.send(self.sender, job.email, message, ready=may_end)
         except Withdrawn:
-            return Outcome(job, PENDING, LAPSED)
+            return JobOutcome(job, PENDING, LAPSED)
         except StoreError:
             raise  # the previous outcome could not be recorded: nothing more may be sent
         except Refused as e:
@@ -192,20 +192,20 @@ class Pool:
                     raise SenderRefused(
                         f"SMTP server {connection.url} refused to relay for {self.sender}: {e}") from e
                 log.warning("%s: %s (deferred: nothing has been accepted yet)", job.email, e)
-                return Outcome(job, DEFERRED, str(e))
+                return JobOutcome(job, DEFERRED, str(e))
             log.warning("%s: %s", job.email, e)
             if e.permanent:
-                return Outcome(job, FAILED, str(e), bounce=e.mailbox)
-            return Outcome(job, DEFERRED, str(e))
+                return JobOutcome(job, FAILED, str(e), bounce=e.mailbox)
+            return JobOutcome(job, DEFERRED, str(e))
         except Dropped as e:
             log.warning("%s: %s", job.email, e)
-            return Outcome(job, DEFERRED, str(e))
+            return JobOutcome(job, DEFERRED, str(e))
         except SmtpError:
             raise  # no session could be opened: about the server, not this reader
         except Exception as e:  # noqa: BLE001 - an error of ours with this one message: it fails alone
             connection.close()  # the session may be mid-transaction
             reason = f"cannot send the message: {reason_of(e)}"
             log.warning("%s: %s", job.email, reason)
-            return Outcome(job, FAILED, reason)
+            return JobOutcome(job, FAILED, reason)
         self._accepted = True
-        return Outcome(job, SENT)
+        return JobOutcome(job, SENT)

@@ -30,7 +30,7 @@ from newsletter.error import NewsletterError
 log = logging.getLogger("newsletter.delivery")
 
 
-class Outcome(NamedTuple):
+class JobOutcome(NamedTuple):
     """What became of one job: ``sent``, ``deferred``, ``failed`` or ``skipped``."""
 
     job: Job
@@ -44,7 +44,7 @@ class Ready(NamedTuple):
 
     job: Job
     message: bytes | None
-    outcome: Outcome | None = None
+    outcome: JobOutcome | None = None
 
 
 class Producer:
@@ -147,7 +147,7 @@ class Producer:
 
     def _make(self, job: Job) -> Ready:
         if job.status != "active":
-            return Ready(job, None, Outcome(job, SKIPPED, f"subscriber is {job.status}"))
+            return Ready(job, None, JobOutcome(job, SKIPPED, f"subscriber is {job.status}"))
         try:
             message = self.build(job)
             if self._signing is None:
@@ -158,7 +158,7 @@ class Producer:
         except Exception as e:  # noqa: BLE001 - one reader's message, whatever went wrong, never stops the send
             reason = f"cannot build the message: {reason_of(e)}"
             log.warning("%s: %s", job.email, reason)
-            return Ready(job, None, Outcome(job, FAILED, reason))
+            return Ready(job, None, JobOutcome(job, FAILED, reason))
 
 
 def reason_of(e: BaseException) -> str:

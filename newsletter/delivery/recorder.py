@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from newsletter import subscribers
 from newsletter.delivery.outbox import DEFERRED, FAILED, PENDING, SENT, SKIPPED, Closer
-from newsletter.delivery.producer import Outcome, reason_of
+from newsletter.delivery.producer import JobOutcome, reason_of
 from newsletter.error import StoreError
 from newsletter.store import Store, now
 
@@ -33,14 +33,14 @@ class Recorder:
     """
 
     def __init__(self, store: Store, *, max_attempts: int, retry_delay: float, bounce_limit: int, worker: str,
-                 on_recorded: Callable[[list[Outcome]], None] | None = None) -> None:
+                 on_recorded: Callable[[list[JobOutcome]], None] | None = None) -> None:
         self.store = store
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
         self.bounce_limit = bounce_limit
         self.on_recorded = on_recorded or (lambda outcomes: None)
         # Plain locks and a C queue: a message costs one put and one release, nothing heavier.
-        self._queue: queue.SimpleQueue[tuple[Outcome, Any] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[JobOutcome, Any] | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         self._closer = Closer(store, worker)
@@ -60,7 +60,7 @@ class Recorder:
         if self._thread.is_alive():
             self._thread.join()
 
-    def submit(self, outcome: Outcome) -> Callable[[], None]:
+    def submit(self, outcome: JobOutcome) -> Callable[[], None]:
         """Queue an outcome; return a function that waits until it is committed (or raises why not)."""
         if self._error is not None:
             raise self._error
@@ -119,7 +119,7 @@ class Recorder:
             error.__cause__ = cause
         self._error = error
 
-    def _store(self, conn: sa.Connection, batch: list[Outcome]) -> dict[int, str]:
+    def _store(self, conn: sa.Connection, batch: list[JobOutcome]) -> dict[int, str]:
         """Write a batch in the caller's transaction; return the subscribers now over the bounce limit."""
         moment = now()
         rows, bounced, recovered = [], {}, []

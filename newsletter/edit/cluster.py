@@ -8,7 +8,7 @@ a translation, a briefing paragraph that retells a feed item.
 
 Nearly the same text is found with MinHash and locality-sensitive hashing (``minhash``),
 the same particulars through an index from each rare fact to the items that state it
-(``facts.Batch.candidates``): each item is compared only with the few items that share a
+(``batch.Batch.candidates``): each item is compared only with the few items that share a
 hash band or a rare fact with it, never with every other item, so clustering stays fast at
 tens of thousands of items.
 
@@ -38,7 +38,7 @@ from itertools import pairwise
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from newsletter.edit import minhash
-from newsletter.edit.facts import Batch
+from newsletter.edit.batch import Batch
 from newsletter.edit.keywords import words
 from newsletter.edit.likeness import Evidence, compare, possible
 from newsletter.edit.names import language as language_of

@@ -29,6 +29,7 @@ from newsletter.edit import cluster, editorial, subject, words
 from newsletter.edit.editorial import Choice
 from newsletter.edit.sections import Placed, Placement, Section, Sorter
 from newsletter.gather.readers.document import SUMMARY_WORDS, is_opening, lead_sentences
+from newsletter.gather.sources import labelled_items
 from newsletter.item import Item, html_to_text, summarise
 from newsletter.store import Store, from_db, now, to_db
 
@@ -122,9 +123,7 @@ def _waiting(config: Config, store: Store, limit: int | None = None) -> Waiting:
     t = store.t
     pinned = {s.key: s.section for s in config.sources if s.section}
     query = (
-        sa.select(t.items, t.sources.c.name.label("source_name"), t.sources.c.key.label("source_key"),
-                  t.sources.c.kind.label("source_kind"))
-        .join(t.sources, t.sources.c.id == t.items.c.source_id)
+        labelled_items(store)
         .outerjoin(t.issue_items, t.issue_items.c.item_id == t.items.c.id)
         .where(t.issue_items.c.item_id.is_(None))
         .order_by(t.items.c.gathered_at, t.items.c.id)
@@ -257,11 +256,9 @@ def _recently_sent(config: Config, store: Store, moment: datetime | None) -> tup
     t = store.t
     since = (moment or now()) - timedelta(days=days)
     query = (
-        sa.select(t.items, t.sources.c.name.label("source_name"), t.sources.c.key.label("source_key"),
-                  t.issues.c.number)
+        labelled_items(store).add_columns(t.issues.c.number)
         .join(t.issue_items, t.issue_items.c.item_id == t.items.c.id)
         .join(t.issues, t.issues.c.id == t.issue_items.c.issue_id)
-        .join(t.sources, t.sources.c.id == t.items.c.source_id)
         .where(t.issues.c.status.in_(SENT_STATUSES), t.issues.c.created_at >= to_db(since),
                t.issue_items.c.shown)
         .order_by(t.issues.c.number, t.issue_items.c.position)

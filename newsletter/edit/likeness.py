@@ -46,7 +46,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from newsletter.edit.facts import Batch, Facts
+from newsletter.edit.batch import Batch
+from newsletter.edit.facts import Facts
 from newsletter.edit.quantities import describe, near, precise
 
 # With a shared quantity: this many shared particulars (quantities and names) and this much overlap

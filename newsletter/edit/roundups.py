@@ -58,7 +58,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from newsletter.edit.facts import Batch
+from newsletter.edit.batch import Batch
 from newsletter.edit.likeness import APART_DAYS, ahead, dated
 from newsletter.edit.quantities import near
 from newsletter.edit.stories import is_paragraph

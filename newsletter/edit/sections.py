@@ -37,7 +37,7 @@ from newsletter.edit.keywords import Matcher, fold, words, written
 from newsletter.edit.known import Found, Known, as_listed, gazetteer, outermost
 from newsletter.edit.outlook import cues, is_outlook
 from newsletter.edit.parties import bystander, hired
-from newsletter.item import Item, html_to_text
+from newsletter.item import Item, body_text
 
 _FIRST_SENTENCE = re.compile(r".*?(?:[.!?…](?=\s|$)|$)", re.DOTALL)
 HEADLINE = 3  # a mention in the headline, heading or opening sentence counts this many times
@@ -186,14 +186,14 @@ class Sorter:
             return Placement(item.forced_section, f"source {item.source_name!r} is pinned to this section")
         if item.label and fold(item.label).strip() in self.names:
             return Placement(self.names[fold(item.label).strip()], f"inline heading {item.label!r}")
-        text = html_to_text(item.body) if "<" in item.body else item.body
+        text = body_text(item)
         if closing and not item.label and is_outlook(text):
             said = ", ".join(f"“{c}”" for c in dict.fromkeys(c.casefold() for c in cues(text)))
             where = self.outlook or self.catch_all
             return Placement(where, f"the closing outlook of a briefing (it looks ahead: {said})")
         found = self.mentions(item, text)
         for other in also:
-            found = _added(found, self.mentions(other, html_to_text(other.body) if "<" in other.body else other.body))
+            found = _added(found, self.mentions(other, body_text(other)))
         ranked = sorted(found, key=lambda m: (-m.score, self.order.index(m.section)))
         if not ranked:
             return Placement(self.catch_all, "no section matched")

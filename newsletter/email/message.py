@@ -20,7 +20,14 @@ from datetime import datetime
 from email.utils import format_datetime, parseaddr
 
 from newsletter.config import Config
-from newsletter.email.mime import CRLF, Body, Mailbox, clean, header, quoted_printable
+from newsletter.email.mime import (
+    CRLF,
+    Body,
+    NamedAddress,
+    clean,
+    header,
+    quoted_printable,
+)
 from newsletter.email.personal import greeting
 from newsletter.email.render import Rendered, Renderer
 from newsletter.error import ConfigError
@@ -134,15 +141,15 @@ class Composer:
         name, self.address = sender_address(config)
         self.domain = self.address.rsplit("@", 1)[1]
         self.sender_name = clean(name or config.newsletter.title)
-        self.sender = Mailbox(self.sender_name, self.address)
+        self.sender = NamedAddress(self.sender_name, self.address)
         self.date = format_datetime(date)
         self.base_url = config.newsletter.base_url.rstrip("/")
         slug = re.sub(r"[^a-z0-9]+", "-", config.newsletter.title.casefold()).strip("-") or "newsletter"
-        list_id = Mailbox(config.newsletter.title, f"{slug}.{self.domain}")  # a phrase and <id>, like a mailbox
+        list_id = NamedAddress(config.newsletter.title, f"{slug}.{self.domain}")  # a phrase and <id>, like a mailbox
         self.list_id = str(list_id)
         self.reply_to = clean(config.newsletter.reply_to)
         reply_name, reply_address = parseaddr(self.reply_to)
-        reply_to = Mailbox(reply_name, reply_address) if "@" in reply_address else self.reply_to
+        reply_to = NamedAddress(reply_name, reply_address) if "@" in reply_address else self.reply_to
         self._by_choice: dict[tuple[str, tuple[str, ...]], _Template] = {}
         self._by_copy: dict[tuple[str, tuple[str, ...]], _Template] = {}
         self._lock = threading.Lock()
@@ -192,7 +199,7 @@ class Composer:
         subject = template.subject_line if not subject_prefix else header("Subject", subject_prefix + template.subject)
         return b"".join((
             self._shared[0],
-            header("To", Mailbox(recipient.name, recipient.email)),
+            header("To", NamedAddress(recipient.name, recipient.email)),
             subject,
             self._shared[1],
             self._line("Message-ID", self.message_id(recipient)),

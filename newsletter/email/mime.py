@@ -2,7 +2,7 @@
 
 ``header`` is the one header builder for every mail we send (issues, test copies,
 confirmations): unstructured text is RFC 2047-encoded when not ASCII, and a
-``Mailbox`` gets a display name that parses back as exactly that name (quoted when
+``NamedAddress`` gets a display name that parses back as exactly that name (quoted when
 it holds specials such as a comma, encoded-words when not ASCII) before an address
 left as it is, UTF-8 for an internationalised one (RFC 6532; such a message needs
 SMTPUTF8, see ``delivery.smtp``).
@@ -120,8 +120,8 @@ def clean(value: str) -> str:
 
 
 @dataclass(frozen=True)
-class Mailbox:
-    """A display name and an address: ``header("To", Mailbox("Ann, Lee", "ann@example.org"))``."""
+class NamedAddress:
+    """A display name and an address: ``header("To", NamedAddress("Ann, Lee", "ann@example.org"))``."""
 
     name: str
     address: str
@@ -165,14 +165,14 @@ def _run(text: str, encode: bool) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def header(name: str, value: str | Mailbox) -> bytes:
+def header(name: str, value: str | NamedAddress) -> bytes:
     """Return one header line, folded at spaces near 78 columns.
 
     Text is RFC 2047-encoded if not ASCII. The email package would turn a long URL into
     encoded-words, which breaks List-Unsubscribe; ASCII text is therefore folded by hand
-    and never encoded. A ``Mailbox`` keeps its address as it is: UTF-8 when not ASCII.
+    and never encoded. A ``NamedAddress`` keeps its address as it is: UTF-8 when not ASCII.
     """
-    if isinstance(value, Mailbox):
+    if isinstance(value, NamedAddress):
         text = str(value)
     else:
         text = clean(value)

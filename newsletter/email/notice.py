@@ -19,7 +19,7 @@ from typing import Any
 from newsletter.config import Config
 from newsletter.email import htmlmail
 from newsletter.email.message import sender_address
-from newsletter.email.mime import Mailbox, clean, header
+from newsletter.email.mime import NamedAddress, clean, header
 from newsletter.email.personal import greeting
 from newsletter.email.render import render_template
 
@@ -41,8 +41,8 @@ def notice(config: Config, template: str, *, email: str, name: str = "", languag
     subject = str(exported.get("subject") or fallback_subject)
     sender_name, address = sender_address(config)
     head = b"".join((  # the same header builder as every issue's
-        header("From", Mailbox(sender_name or config.newsletter.title, address)),
-        header("To", Mailbox(name, email)),
+        header("From", NamedAddress(sender_name or config.newsletter.title, address)),
+        header("To", NamedAddress(name, email)),
         header("Subject", subject),
         header("Date", format_datetime(date)),
         header("Message-ID", make_msgid(template, domain=address.rsplit("@", 1)[1])),

@@ -2,7 +2,7 @@
 
 The entry point is ``gather()``. Fetching is ``fetch``; reading a document is
 ``readers`` (in the worker ``processes`` when that is safe); what a source gave is an
-``outcome.Outcome``; ``sources`` records it (validators, health) and ``intake`` its
+``outcome.FetchOutcome``; ``sources`` records it (validators, health) and ``intake`` its
 new items. How long the whole gather took is kept for the metrics (``insight.timings``).
 
 Each source is fetched, read and recorded on its own: a failure becomes that source's
@@ -30,7 +30,7 @@ from newsletter.error import FeedError, SourceError
 from newsletter.gather import addresses, processes
 from newsletter.gather.addresses import RedirectRefused
 from newsletter.gather.fetch import Fetched, Fetcher, HttpError
-from newsletter.gather.outcome import GatherReport, Outcome, SourceReport
+from newsletter.gather.outcome import FetchOutcome, GatherReport, SourceReport
 from newsletter.gather.readers import document
 from newsletter.gather.sources import State, record_all, states
 from newsletter.insight import timings
@@ -65,7 +65,7 @@ def gather(
     progress.start("gather", len(sources))
     remembered = states(store)
     reports: list[SourceReport | None] = [None] * len(sources)
-    ready: asyncio.Queue[tuple[int, Outcome]] = asyncio.Queue()
+    ready: asyncio.Queue[tuple[int, FetchOutcome]] = asyncio.Queue()
 
     async def one(i: int, source: SourceSettings, fetcher: Fetcher) -> None:
         ready.put_nowait((i, await _collect(config, fetcher, source, remembered.get(source.key, State()), executor)))
@@ -128,7 +128,7 @@ def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 async def _collect(config: Config, fetcher: Fetcher, source: SourceSettings, state: State,
-                   executor: Executor | None = None) -> Outcome:
+                   executor: Executor | None = None) -> FetchOutcome:
     """Fetch and read one source; never raise (the failure is part of the outcome)."""
     where = kind_of(config, source)
     kind = source.kind or ("documents" if where == "documents" else "feed")
@@ -136,30 +136,30 @@ async def _collect(config: Config, fetcher: Fetcher, source: SourceSettings, sta
     try:
         if where == "documents":
             parsed = await asyncio.to_thread(_read_documents, config, source)
-            return Outcome(source, "documents", parsed)
+            return FetchOutcome(source, "documents", parsed)
         if where == "file":
             fetched = await asyncio.to_thread(_read_file, _file_path(config, source), config.gather.max_bytes)
         else:
             fetched = await fetcher.fetch(address, etag=state.etag, last_modified=state.last_modified,
                                           configured=source.url)
         if fetched.content is None:
-            return Outcome(source, kind, None, fetched, state.content_hash, http_status=fetched.status)
+            return FetchOutcome(source, kind, None, fetched, state.content_hash, http_status=fetched.status)
         digest = hashlib.sha256(fetched.content).hexdigest()
         if digest == state.content_hash:  # unchanged although the server sent it again
-            return Outcome(source, kind, None, fetched, digest, http_status=fetched.status)
+            return FetchOutcome(source, kind, None, fetched, digest, http_status=fetched.status)
         parsed = await processes.read(executor, fetched.content, base_url=fetched.url or source.url or "",
                                     content_type=fetched.content_type, hint=source.kind)
-        return Outcome(source, parsed.kind, parsed, fetched, digest, http_status=fetched.status)
+        return FetchOutcome(source, parsed.kind, parsed, fetched, digest, http_status=fetched.status)
     except HttpError as e:
         forget = bool(state.permanent_url) and 400 <= e.status < 500
-        return Outcome(source, kind, error=str(e), http_status=e.status, forget_permanent=forget)
+        return FetchOutcome(source, kind, error=str(e), http_status=e.status, forget_permanent=forget)
     except RedirectRefused as e:  # a permanent redirect remembered before the rule existed goes too
-        return Outcome(source, kind, error=str(e), forget_permanent=bool(state.permanent_url))
+        return FetchOutcome(source, kind, error=str(e), forget_permanent=bool(state.permanent_url))
     except SourceError as e:
-        return Outcome(source, kind, error=str(e))
+        return FetchOutcome(source, kind, error=str(e))
     except Exception as e:  # noqa: BLE001 - a source must never stop the others
         log.debug("source %s crashed", source.key, exc_info=True)
-        return Outcome(source, kind, error=f"unexpected error: {type(e).__name__}: {e}")
+        return FetchOutcome(source, kind, error=f"unexpected error: {type(e).__name__}: {e}")
 
 
 def _read_documents(config: Config, source: SourceSettings) -> Parsed:

@@ -18,6 +18,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -199,7 +200,18 @@ class Fetcher:
         return bytes(body)
 
 
-def _decompressor(coding: str) -> zlib._Decompress | None:
+class Decompressor(Protocol):
+    """What reading a body uses of a ``zlib.decompressobj()``."""
+
+    @property
+    def unconsumed_tail(self) -> bytes: ...
+
+    def decompress(self, data: bytes, max_length: int = 0, /) -> bytes: ...
+
+    def flush(self) -> bytes: ...
+
+
+def _decompressor(coding: str) -> Decompressor | None:
     if coding in ("", "identity"):
         return None
     if coding in ("gzip", "x-gzip"):

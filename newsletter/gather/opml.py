@@ -30,6 +30,7 @@ from newsletter.config import Config
 from newsletter.error import ConfigError, OpmlError
 from newsletter.gather import charset, prolog
 from newsletter.gather.markup import safe_url
+from newsletter.gather.sources import display_name
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Outline:
 
 
 @dataclass(frozen=True)
-class ImportReport:
+class OpmlImport:
     """What an import added to the config and what it left out, with why."""
 
     added: list[Outline] = field(default_factory=list)
@@ -84,7 +85,7 @@ def parse(content: bytes) -> list[Outline]:
     return found
 
 
-def import_file(config: Config, opml_path: Path) -> ImportReport:
+def import_file(config: Config, opml_path: Path) -> OpmlImport:
     """Append the feeds of ``opml_path`` to the config file as ``[[sources]]``; skip known URLs."""
     if config.file is None:
         raise OpmlError("this newsletter has no config file to add sources to")
@@ -99,7 +100,7 @@ def import_file(config: Config, opml_path: Path) -> ImportReport:
     outlines = parse(content)
     known = {s.url for s in config.sources if s.url}
     sections = {name.casefold(): s.name for s in config.sections for name in [s.name, *s.aliases]}
-    report = ImportReport()
+    report = OpmlImport()
     blocks = []
     for outline in outlines:
         url = safe_url(outline.url)
@@ -125,7 +126,7 @@ def export(config: Config, names: dict[str, str] | None = None) -> str:
     for source in config.sources:
         if not source.url:
             continue
-        text = source.name or names.get(source.key) or source.url
+        text = display_name(source, names.get(source.key))
         line = f'<outline type="rss" text={quoteattr(text)} title={quoteattr(text)} xmlUrl={quoteattr(source.url)}/>'
         groups.setdefault(source.section or "", []).append(line)
     body = []

@@ -76,7 +76,7 @@ class GatherReport:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class FetchOutcome:
     """What fetching and reading one source gave, before it is recorded."""
 
     settings: SourceSettings
@@ -89,7 +89,6 @@ class Outcome:
     forget_permanent: bool = False
 
     @property
-    def name(self) -> str:
-        """Return the source's name: the configured one, else the title its reading found, else its address."""
-        s = self.settings
-        return s.name or (self.parsed.title if self.parsed is not None else "") or s.url or s.path or ""
+    def title(self) -> str:
+        """Return the title reading the source found ("" when it was not read)."""
+        return self.parsed.title if self.parsed is not None else ""

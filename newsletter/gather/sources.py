@@ -2,7 +2,9 @@
 
 This module is the one owner of the table: ``states`` reads the validators a gather
 sends, ``record_all`` stores each outcome (state advances only after the source was
-read), and ``health`` reads it back for ``sources list``, ``status`` and the desk.
+read), ``health`` reads it back for ``sources list``, ``status`` and the desk, and
+``labelled_items`` gives the items with their source's name, key and kind for the issue
+and the archive. ``display_name`` is what a source is called everywhere.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from newsletter.config import Config
+from newsletter.config import Config, SourceSettings
 from newsletter.error import StoreError
 from newsletter.gather.intake import store_entries
 from newsletter.gather.outcome import (
-    Outcome,
+    FetchOutcome,
     SourceReport,
     alarm_message,
     failing_too_long,
@@ -39,6 +41,22 @@ class State:
     content_hash: str | None = None
 
 
+def display_name(source: SourceSettings, found: str | None = None) -> str:
+    """Return what a source is called: its configured name, else the title ``found`` reading it, else its address."""
+    return source.name or found or source.url or source.path or ""
+
+
+def labelled_items(store: Store) -> sa.Select[Any]:
+    """Return a query of every item with its source's ``source_name``, ``source_key`` and ``source_kind``.
+
+    The caller narrows it (``.where``, ``.join``, ``.add_columns``) and runs it.
+    """
+    t = store.t
+    return (sa.select(t.items, t.sources.c.name.label("source_name"), t.sources.c.key.label("source_key"),
+                      t.sources.c.kind.label("source_kind"))
+            .join(t.sources, t.sources.c.id == t.items.c.source_id))
+
+
 def states(store: Store) -> dict[str, State]:
     """Return what the store remembers of every source, by key."""
     c = store.t.sources.c
@@ -47,7 +65,7 @@ def states(store: Store) -> dict[str, State]:
                 for r in conn.execute(sa.select(c.key, c.etag, c.last_modified, c.permanent_url, c.content_hash))}
 
 
-def record_all(store: Store, outcomes: list[Outcome], moment: datetime, warn_after_hours: float
+def record_all(store: Store, outcomes: list[FetchOutcome], moment: datetime, warn_after_hours: float
                ) -> list[SourceReport]:
     """Record outcomes in one transaction; if a concurrent gather got in the way, one by one."""
     try:
@@ -57,25 +75,26 @@ def record_all(store: Store, outcomes: list[Outcome], moment: datetime, warn_aft
         return [_record_safely(store, outcome, moment, warn_after_hours) for outcome in outcomes]
 
 
-def _record_safely(store: Store, outcome: Outcome, moment: datetime, warn_after_hours: float) -> SourceReport:
+def _record_safely(store: Store, outcome: FetchOutcome, moment: datetime, warn_after_hours: float) -> SourceReport:
     """Record an outcome; a gather running at the same time in another process may win a race once."""
     for attempt in (1, 2):
         try:
             return _record(store, outcome, moment, warn_after_hours)
         except sa.exc.IntegrityError as e:
+            name = display_name(outcome.settings, outcome.title)
             if attempt == 2:
-                raise StoreError(f"source {outcome.name}: cannot record what was gathered: {e.orig}") from e
-            log.info("source %s: stored by a concurrent gather meanwhile; recording again", outcome.name)
+                raise StoreError(f"source {name}: cannot record what was gathered: {e.orig}") from e
+            log.info("source %s: stored by a concurrent gather meanwhile; recording again", name)
     raise AssertionError("unreachable")
 
 
-def _record(store: Store, outcome: Outcome, moment: datetime, warn_after_hours: float) -> SourceReport:
+def _record(store: Store, outcome: FetchOutcome, moment: datetime, warn_after_hours: float) -> SourceReport:
     """Store the outcome of one source in one transaction and return its report."""
     with store.begin() as conn:
         return _record_in(conn, store, outcome, moment, warn_after_hours)
 
 
-def _record_in(conn: sa.Connection, store: Store, outcome: Outcome, moment: datetime,
+def _record_in(conn: sa.Connection, store: Store, outcome: FetchOutcome, moment: datetime,
                warn_after_hours: float) -> SourceReport:
     """Store the outcome of one source in the caller's transaction and return its report."""
     t = store.t
@@ -86,22 +105,21 @@ def _record_in(conn: sa.Connection, store: Store, outcome: Outcome, moment: date
         row = {"id": None, "failures": 0, "failing_since": None, "permanent_url": None, "name": "", "kind": ""}
 
     known: int | None = row["id"]
+    # Unread (failed or unchanged), a source keeps the title and kind its last reading found.
+    unread = outcome.parsed is None and outcome.kind != "documents"
+    name = display_name(outcome.settings, row["name"] if unread else outcome.title)
+    kind = row["kind"] if unread and row["kind"] else outcome.kind
 
     def save(values: dict[str, Any]) -> int:
         # The values go as parameters of the execution, not into the statement (``.values()``),
         # which would make a bound parameter and a cache key of each: a fifth of the writer's time.
         if known is None:
             created = conn.execute(t.sources.insert(), {
-                "key": key, "created_at": moment, "kind": outcome.kind, "name": outcome.name, **values})
+                "key": key, "created_at": moment, "kind": outcome.kind, "name": name, **values})
             assert created.inserted_primary_key is not None
             return int(created.inserted_primary_key[0])
         conn.execute(t.sources.update().where(t.sources.c.id == known), values)
         return known
-
-    # Unread (failed or unchanged), a source keeps the title and kind its last reading found.
-    unread = outcome.parsed is None and outcome.kind != "documents"
-    name = outcome.settings.name or (row["name"] if unread and row["name"] else outcome.name)
-    kind = row["kind"] if unread and row["kind"] else outcome.kind
     base = SourceReport(key, name, kind, "error", http_status=outcome.http_status,
                         fetched_from=row["permanent_url"])
     if outcome.error is not None:
@@ -189,7 +207,7 @@ def health(config: Config, store: Store, *, moment: datetime | None = None) -> l
     out = []
     for source in config.sources:
         row = rows.get(source.key)
-        name = source.name or (row["name"] if row and row["name"] else source.url or source.path or "")
+        name = display_name(source, row["name"] if row else None)
         if row is None:
             out.append(SourceHealth(source.key, name, source.kind or "", source.url, source.path, source.section,
                                     "never"))

@@ -148,17 +148,17 @@ def _add(store: Store, found: Target, start: datetime, kind: str) -> None:
 
 
 @dataclass(frozen=True)
-class ItemClicks:
-    """One item's clicks in an issue."""
+class ClickCounts:
+    """How often one item's link in an issue was followed: counted, and discounted (mail scanners' fetches)."""
 
     item_id: int
     clicks: int
     discounted: int
 
 
-def per_item(conn: sa.Connection, store: Store, issue_id: int) -> dict[int, ItemClicks]:
+def per_item(conn: sa.Connection, store: Store, issue_id: int) -> dict[int, ClickCounts]:
     """Return the clicks of each item of an issue that has any, in the caller's transaction."""
     c = store.t.clicks
     rows = conn.execute(sa.select(c.c.item_id, sa.func.sum(c.c.clicks), sa.func.sum(c.c.discounted))
                         .where(c.c.issue_id == issue_id).group_by(c.c.item_id)).all()
-    return {r[0]: ItemClicks(r[0], int(r[1] or 0), int(r[2] or 0)) for r in rows}
+    return {r[0]: ClickCounts(r[0], int(r[1] or 0), int(r[2] or 0)) for r in rows}

@@ -4,8 +4,9 @@ Every figure comes from the database at the moment of the scrape, so the web app
 ``/metrics`` and the daemon's textfile (``metrics.textfile``, for node_exporter's textfile
 collector) say the same whichever process did the work:
 
-* ``newsletter_messages{outcome}``: deliveries of every issue by outcome (``bounced`` are the
-  failed ones a bounce closed), ``newsletter_deferred_queue_depth``: those waiting for a retry;
+* ``newsletter_messages{outcome}``: deliveries of every issue by outcome as ``delivery.outbox``
+  counts them (``bounced`` are the failed ones a bounce closed),
+  ``newsletter_deferred_queue_depth``: those waiting for a retry;
 * ``newsletter_last_send_duration_seconds``: the latest issue's time from being queued to its
   last delivery closing, and when that was;
 * ``newsletter_gather_duration_seconds``: the last gather (``timings``), and when it ended;
@@ -30,13 +31,13 @@ from prometheus_client import CollectorRegistry, generate_latest, write_to_textf
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from newsletter.delivery import outbox
 from newsletter.gather.sources import health
 from newsletter.insight import timings
 from newsletter.settings import Config
 from newsletter.store import Store
 from newsletter.subscribers.rules import STATUSES
 
-OUTCOMES = ("pending", "sent", "deferred", "failed", "bounced", "skipped")
 SUCCESSES = ("sent", "skipped", "held", "gathered")  # how a scheduled run ends well
 
 
@@ -52,11 +53,7 @@ class StoreCollector(Collector):
         t = self.store.t
         d, s = t.deliveries, t.subscribers
         with self.store.begin() as conn:
-            outcomes = dict.fromkeys(OUTCOMES, 0)
-            for status, bounced, n in conn.execute(sa.select(d.c.status, d.c.bounced, sa.func.count())
-                                                   .group_by(d.c.status, d.c.bounced)):
-                key = "bounced" if bounced and status == "failed" else status
-                outcomes[key] = outcomes.get(key, 0) + int(n)
+            outcomes = outbox.by_outcome(conn, self.store)
             bounces = conn.execute(sa.select(sa.func.count()).where(d.c.bounced == sa.true())).scalar() or 0
             complaints = conn.execute(sa.select(sa.func.count()).where(
                 t.subscriber_events.c.event == "complained")).scalar() or 0
@@ -71,7 +68,7 @@ class StoreCollector(Collector):
                                       .group_by(t.webhook_deliveries.c.status)).all())
         yield _labelled("newsletter_messages", "Deliveries of every issue by outcome.", "outcome", outcomes)
         yield GaugeMetricFamily("newsletter_deferred_queue_depth", "Deliveries waiting for a retry.",
-                                value=outcomes["deferred"])
+                                value=outcomes[outbox.DEFERRED])
         if last is not None and last.sent_at is not None:
             yield GaugeMetricFamily("newsletter_last_send_duration_seconds",
                                     "Seconds from queueing the latest sent issue to its last delivery closing.",

@@ -2,8 +2,8 @@
 
 ``report(config, store, number)`` is what ``newsletter report N`` prints and the desk shows:
 
-* deliveries by outcome (``bounced`` are the failed ones a bounce closed, at sending or
-  reported later), and per outcome the relay's answers grouped: addresses and queue ids are
+* deliveries by outcome as ``delivery.outbox`` counts them (``bounced`` are the failed ones
+  a bounce closed, at sending or reported later), and per outcome the relay's answers grouped: addresses and queue ids are
   masked, so one answer given to many readers is one line with a count;
 * unsubscribes and complaints attributed to the issue: those of readers it reached, made
   after it reached them and before their next issue did (a complaint report that names its
@@ -22,13 +22,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from newsletter.delivery import outbox
 from newsletter.error import NewsletterError
 from newsletter.insight import clicks
 from newsletter.settings import Config
 from newsletter.store import Store, from_db
 
 PREVIOUS = 7
-OUTCOMES = ("sent", "pending", "deferred", "failed", "bounced", "skipped")
 _ADDRESS = re.compile(r"<?[^\s<>@,;]+@[^\s<>,;]+>?")
 _ID = re.compile(r"\b(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{10,}\b|\b[0-9]{5,}\b")
 _NAMED_ISSUE = re.compile(r"\bissue (\d+)\b")
@@ -126,8 +126,8 @@ def report(config: Config, store: Store, number: int, *, previous: int = PREVIOU
         unsubscribes, complaints = _after(conn, store, row["id"], number)
         items = _items(conn, store, row["id"])
         history = [_figures(conn, store, i.id, i.number, i.subject) for i in reversed(earlier)]
-        history.append(Figures(number, row["subject"], counts["sent"], counts["failed"] + counts["bounced"],
-                               sum(unsubscribes.values()), complaints, sum(i.clicks for i in items)))
+        history.append(_headline(number, row["subject"], counts, unsubscribes, complaints,
+                                 sum(i.clicks for i in items)))
     sections: dict[str, list[ItemClicks]] = {}
     for item in items:
         sections.setdefault(item.section, []).append(item)
@@ -138,12 +138,7 @@ def report(config: Config, store: Store, number: int, *, previous: int = PREVIOU
 
 
 def _deliveries(conn: sa.Connection, store: Store, issue_id: int) -> dict[str, int]:
-    d = store.t.deliveries
-    counts = dict.fromkeys(OUTCOMES, 0)
-    for status, bounced, n in conn.execute(sa.select(d.c.status, d.c.bounced, sa.func.count())
-                                           .where(d.c.issue_id == issue_id).group_by(d.c.status, d.c.bounced)):
-        key = "bounced" if bounced and status == "failed" else status
-        counts[key] = counts.get(key, 0) + int(n)
+    counts = outbox.by_outcome(conn, store, issue_id)
     return {**counts, "total": sum(counts.values())}
 
 
@@ -152,11 +147,11 @@ def _answers(conn: sa.Connection, store: Store, issue_id: int) -> list[Answer]:
     grouped: dict[tuple[str, str], int] = {}
     for status, bounced, error, n in conn.execute(
             sa.select(d.c.status, d.c.bounced, d.c.last_error, sa.func.count())
-            .where(d.c.issue_id == issue_id, d.c.status.in_(["deferred", "failed", "skipped"]))
+            .where(d.c.issue_id == issue_id, d.c.status.in_([outbox.DEFERRED, outbox.FAILED, outbox.SKIPPED]))
             .group_by(d.c.status, d.c.bounced, d.c.last_error)):
-        key = ("bounced" if bounced and status == "failed" else status, mask(error))
+        key = (outbox.outcome(status, bounced), mask(error))
         grouped[key] = grouped.get(key, 0) + int(n)
-    order = {name: i for i, name in enumerate(OUTCOMES)}
+    order = {name: i for i, name in enumerate(outbox.OUTCOMES)}
     return [Answer(outcome, answer, n) for (outcome, answer), n in
             sorted(grouped.items(), key=lambda kv: (order[kv[0][0]], -kv[1], kv[0][1]))]
 
@@ -214,5 +209,11 @@ def _figures(conn: sa.Connection, store: Store, issue_id: int, number: int, subj
     counts = _deliveries(conn, store, issue_id)
     unsubscribes, complaints = _after(conn, store, issue_id, number)
     counted = sum(c.clicks for c in clicks.per_item(conn, store, issue_id).values())
-    return Figures(number, subject, counts["sent"], counts["failed"] + counts["bounced"], sum(unsubscribes.values()),
-                   complaints, counted)
+    return _headline(number, subject, counts, unsubscribes, complaints, counted)
+
+
+def _headline(number: int, subject: str, deliveries: dict[str, int], unsubscribes: dict[str, int],
+              complaints: int, counted: int) -> Figures:
+    """Return an issue's headline figures from its deliveries by outcome and what readers did after it."""
+    return Figures(number, subject, deliveries[outbox.SENT], deliveries[outbox.FAILED] + deliveries[outbox.BOUNCED],
+                   sum(unsubscribes.values()), complaints, counted)

@@ -27,9 +27,9 @@ from newsletter.error import SubscriberError
 from newsletter.store import Store, now, to_db
 from newsletter.subscribers.query import (  # noqa: F401 - reading the list, used by its callers through here
     SORTS,
-    Event,
     Stray,
     Subscriber,
+    SubscriberEvent,
     count,
     counts,
     events,

@@ -68,7 +68,7 @@ class Subscriber:
 
 
 @dataclass(frozen=True)
-class Event:
+class SubscriberEvent:
     """One recorded change of a subscriber: what happened, the status after it, who or what did it."""
 
     subscriber_id: int
@@ -227,13 +227,13 @@ def counts(store: Store) -> dict[str, int]:
     return {status: int(found.get(status, 0)) for status in STATUSES}
 
 
-def events(store: Store, subscriber_id: int, *, limit: int = 100) -> list[Event]:
+def events(store: Store, subscriber_id: int, *, limit: int = 100) -> list[SubscriberEvent]:
     """Return the recorded history of one subscriber, oldest first."""
     e = store.t.subscriber_events
     with store.begin() as conn:
         rows = conn.execute(sa.select(e).where(e.c.subscriber_id == subscriber_id)
                             .order_by(e.c.id).limit(limit)).mappings().all()
-    return [Event(r["subscriber_id"], r["event"], r["status"], r["origin"], r["detail"],
+    return [SubscriberEvent(r["subscriber_id"], r["event"], r["status"], r["origin"], r["detail"],
                   from_db(r["at"])) for r in rows]
 
 

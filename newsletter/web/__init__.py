@@ -31,14 +31,14 @@ from newsletter.web import (
     metrics,
     public,
 )
-from newsletter.web.mailview import Mailbox
+from newsletter.web.mailview import CaughtMail
 from newsletter.web.pages import environment, message
 from newsletter.web.tasks import Tasks
 
 __all__ = ["create_app"]
 
 
-def create_app(newsletter: Newsletter, *, mailbox: Mailbox | None = None) -> FastAPI:
+def create_app(newsletter: Newsletter, *, mailbox: CaughtMail | None = None) -> FastAPI:
     """Return the web app serving ``newsletter``; with ``mailbox``, also the mail view at ``/mail/``."""
     app = FastAPI(title=f"{newsletter.config.newsletter.title} API", version="1",
                   description=api.__doc__, openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from newsletter.app import Newsletter
 from newsletter.delivery import bounces, esp
 from newsletter.delivery.dsn import LIMIT
-from newsletter.delivery.esp.ses import Fetcher
+from newsletter.delivery.esp.ses import SnsFetcher
 from newsletter.error import BounceError, ConfigError
 from newsletter.web import auth
 from newsletter.web.pages import newsletter_of
@@ -33,7 +33,7 @@ async def webhook(provider: str, request: Request) -> Response:
     posted = esp.Posted(body, {k.lower(): v for k, v in request.headers.items()}, auth.is_https(request))
     try:
         outcome = await run_in_threadpool(_receive, app, _fetcher(request, app), provider, posted)
-    except esp.Refused as e:
+    except esp.WebhookRefused as e:
         return JSONResponse({"detail": str(e)}, status_code=e.status, headers=e.headers)
     except ConfigError as e:
         return JSONResponse({"detail": str(e)}, status_code=500)
@@ -42,7 +42,7 @@ async def webhook(provider: str, request: Request) -> Response:
     return JSONResponse(outcome.to_json(), status_code=500 if outcome.report.failed else 200)
 
 
-def _receive(app: Newsletter, fetcher: Fetcher, provider: str, posted: esp.Posted) -> esp.Outcome:
+def _receive(app: Newsletter, fetcher: SnsFetcher, provider: str, posted: esp.Posted) -> esp.WebhookOutcome:
     return esp.receive(provider, posted, settings=app.config.bounces, now=app.clock(), fetcher=fetcher,
                        applier=bounces.reports(app.config, app.store, app.signer()))
 
@@ -61,11 +61,11 @@ async def _body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def _fetcher(request: Request, app: Newsletter) -> Fetcher:
+def _fetcher(request: Request, app: Newsletter) -> SnsFetcher:
     """Return the web app's fetcher of SNS certificates (made once: it keeps the certificates it fetched)."""
-    fetcher: Fetcher | None = getattr(request.app.state, "sns_fetcher", None)
+    fetcher: SnsFetcher | None = getattr(request.app.state, "sns_fetcher", None)
     if fetcher is None:
         b = app.config.bounces
-        fetcher = Fetcher(b.timeout, app.config.resolve(b.ca_file) if b.ca_file else None)
+        fetcher = SnsFetcher(b.timeout, app.config.resolve(b.ca_file) if b.ca_file else None)
         request.app.state.sns_fetcher = fetcher
     return fetcher

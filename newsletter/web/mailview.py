@@ -59,7 +59,7 @@ def _loopback(address: str, *, unspecified: bool = False) -> bool:
 router = APIRouter(prefix="/mail", include_in_schema=False, dependencies=[Depends(local_or_editor)])
 
 
-class Mailbox(Protocol):
+class CaughtMail(Protocol):
     """Anything that keeps received messages in order (``newsletter.sink.Sink`` does)."""
 
     messages: list[Received]
@@ -95,8 +95,8 @@ def parse(number: int, received: Received) -> Mail:
                 html_part.get_content() if html_part is not None else None, len(received.data))
 
 
-def _mailbox(request: Request) -> Mailbox:
-    mailbox: Mailbox = request.app.state.mailbox
+def _mailbox(request: Request) -> CaughtMail:
+    mailbox: CaughtMail = request.app.state.mailbox
     return mailbox
 
 

@@ -14,7 +14,10 @@ from typing import Any
 
 import uvicorn
 
+from newsletter.app import Newsletter
 from newsletter.error import NewsletterError
+from newsletter.web import create_app
+from newsletter.web.mailview import CaughtMail
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -83,11 +86,9 @@ class Background:
         self.sock.close()
 
 
-def run(newsletter: Any, host: str, port: int, *, announce: Callable[[str], None] = print,
-        mailbox: Any = None, sock: socket.socket | None = None) -> None:
+def run(newsletter: Newsletter, host: str, port: int, *, announce: Callable[[str], None] = print,
+        mailbox: CaughtMail | None = None, sock: socket.socket | None = None) -> None:
     """Serve ``newsletter``'s web app on ``host:port`` (or the bound ``sock``) until interrupted."""
-    from newsletter.web import create_app
-
     sock = sock or bind(host, port)
     url = url_of(sock)
     line = (f"serving {newsletter.config.newsletter.title} at {url}/ (editor's desk: {url}/desk/, "

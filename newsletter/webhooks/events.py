@@ -33,7 +33,7 @@ CREATED = ("added", "imported")
 
 
 @dataclass(frozen=True)
-class Event:
+class WebhookEvent:
     """One queued event: its id for ordering, the ``webhook-id`` it is sent with, its type and body."""
 
     id: int
@@ -92,12 +92,12 @@ def _row(kind: str, subscriber_id: int | None, data: dict[str, Any], moment: dat
             "payload": body, "created_at": moment, "fanned": False}
 
 
-def unfanned(conn: sa.Connection, store: Store, *, limit: int) -> list[Event]:
+def unfanned(conn: sa.Connection, store: Store, *, limit: int) -> list[WebhookEvent]:
     """Return up to ``limit`` events not yet handed to the endpoints, oldest first, locked for this caller."""
     e = store.t.webhook_events
     rows = conn.execute(sa.select(e).where(e.c.fanned == sa.false()).order_by(e.c.id).limit(limit)
                         .with_for_update(skip_locked=True)).mappings().all()
-    return [Event(r["id"], r["msg_id"], r["type"], r["subscriber_id"], r["payload"].encode(), r["created_at"])
+    return [WebhookEvent(r["id"], r["msg_id"], r["type"], r["subscriber_id"], r["payload"].encode(), r["created_at"])
             for r in rows]
 
 
@@ -107,11 +107,11 @@ def mark_fanned(conn: sa.Connection, store: Store, ids: list[int]) -> None:
     conn.execute(e.update().where(e.c.id.in_(ids)).values(fanned=True))
 
 
-def get(conn: sa.Connection, store: Store, ids: Iterable[int]) -> dict[int, Event]:
+def get(conn: sa.Connection, store: Store, ids: Iterable[int]) -> dict[int, WebhookEvent]:
     """Return the events with these ids."""
     e = store.t.webhook_events
     rows = conn.execute(sa.select(e).where(e.c.id.in_(sorted(set(ids))))).mappings().all()
-    return {r["id"]: Event(r["id"], r["msg_id"], r["type"], r["subscriber_id"], r["payload"].encode(),
+    return {r["id"]: WebhookEvent(r["id"], r["msg_id"], r["type"], r["subscriber_id"], r["payload"].encode(),
                            r["created_at"]) for r in rows}
 
 

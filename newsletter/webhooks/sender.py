@@ -157,12 +157,12 @@ class Sender:
                              .values(claimed_until=moment + LEASE))
         return rows
 
-    def _events(self, claimed: list[tuple[int, int, int]]) -> dict[int, events.Event]:
+    def _events(self, claimed: list[tuple[int, int, int]]) -> dict[int, events.WebhookEvent]:
         with self.store.begin() as conn:
             return events.get(conn, self.store, (r[2] for r in claimed))
 
     def _post(self, client: httpx.Client, hook: WebhookSettings, row_id: int, attempts: int,
-              event: events.Event) -> bool:
+              event: events.WebhookEvent) -> bool:
         """POST one event, record the outcome, and return whether it was delivered."""
         stamp = int(time.time())  # the attempt's time, which the receiver compares with its own clock
         headers = {"Content-Type": "application/json", "webhook-id": event.msg_id, "webhook-timestamp": str(stamp),

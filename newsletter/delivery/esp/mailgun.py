@@ -18,9 +18,9 @@ from typing import Any
 
 from newsletter.delivery.dsn import ARF, COMPLAINT, Finding, classify
 from newsletter.delivery.esp.webhook import (
-    Batch,
+    EspBatch,
     Posted,
-    Refused,
+    WebhookRefused,
     bare_ids,
     event,
     fresh,
@@ -31,27 +31,27 @@ from newsletter.delivery.esp.webhook import (
 from newsletter.settings import BouncesSettings
 
 
-def read(posted: Posted, settings: BouncesSettings, now: datetime) -> Batch:
+def read(posted: Posted, settings: BouncesSettings, now: datetime) -> EspBatch:
     """Verify a Mailgun webhook and return its event (none for events other than failures and complaints)."""
     if not settings.mailgun_key:
-        raise Refused(404, "the Mailgun webhook is off: bounces.mailgun_key is empty")
+        raise WebhookRefused(404, "the Mailgun webhook is off: bounces.mailgun_key is empty")
     payload = loads(posted.body, "Mailgun webhook")
     signature = get(payload, "signature")
     timestamp, token, given = (text(get(signature, "timestamp"), 20), text(get(signature, "token"), 200),
                                text(get(signature, "signature"), 200))
     if not (timestamp and token and given):
-        raise Refused(403, "an unsigned Mailgun webhook: no signature with its timestamp and token")
+        raise WebhookRefused(403, "an unsigned Mailgun webhook: no signature with its timestamp and token")
     expected = hmac.new(settings.mailgun_key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, given.lower()):
-        raise Refused(403, "the Mailgun signature does not match: tampered, or another signing key")
+        raise WebhookRefused(403, "the Mailgun signature does not match: tampered, or another signing key")
     try:
         signed_at = datetime.fromtimestamp(int(timestamp), UTC)
     except (ValueError, OverflowError, OSError):
-        raise Refused(403, f"the Mailgun signature's timestamp {timestamp!r} is not a time") from None
+        raise WebhookRefused(403, f"the Mailgun signature's timestamp {timestamp!r} is not a time") from None
     fresh(signed_at, now, settings.max_age, "the Mailgun webhook")
     data = get(payload, "event-data")
     found = _event(data)
-    return Batch([found] if found else [], once=f"mailgun-token:{token}",
+    return EspBatch([found] if found else [], once=f"mailgun-token:{token}",
                  note="" if found else f"event {text(get(data, 'event'), 50)!r}: nothing to do")
 
 

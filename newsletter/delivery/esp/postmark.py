@@ -28,9 +28,9 @@ from newsletter.delivery.dsn import (
     parse,
 )
 from newsletter.delivery.esp.webhook import (
-    Batch,
+    EspBatch,
     Posted,
-    Refused,
+    WebhookRefused,
     event,
     get,
     loads,
@@ -44,19 +44,19 @@ SOFT = ("SoftBounce", "Transient", "DnsError")
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="newsletter bounces"'}
 
 
-def read(posted: Posted, settings: BouncesSettings, now: datetime) -> Batch:
+def read(posted: Posted, settings: BouncesSettings, now: datetime) -> EspBatch:
     """Check the basic auth and return the record's event (none for other records)."""
     if not settings.postmark_password:
-        raise Refused(404, "the Postmark webhook is off: bounces.postmark_password is empty")
+        raise WebhookRefused(404, "the Postmark webhook is off: bounces.postmark_password is empty")
     if not posted.https:
-        raise Refused(403, "the Postmark webhook takes its password over https only")
+        raise WebhookRefused(403, "the Postmark webhook takes its password over https only")
     user, password = _credentials(posted.headers.get("authorization", ""))
     ok_user = hmac.compare_digest(user.encode(), settings.postmark_user.encode())
     if not (hmac.compare_digest(password.encode(), settings.postmark_password.encode()) and ok_user):
-        raise Refused(401, "wrong or missing basic auth for the Postmark webhook", _CHALLENGE)
+        raise WebhookRefused(401, "wrong or missing basic auth for the Postmark webhook", _CHALLENGE)
     record = loads(posted.body, "Postmark webhook")
     found = _event(record)
-    return Batch([found] if found else [],
+    return EspBatch([found] if found else [],
                  note="" if found else f"record {text(get(record, 'RecordType'), 50)!r}: nothing to do")
 
 

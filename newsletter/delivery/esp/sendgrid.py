@@ -26,10 +26,10 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 from newsletter.delivery.dsn import ARF, COMPLAINT, IGNORED, Finding, classify
 from newsletter.delivery.esp.webhook import (
     EVENTS,
-    Batch,
-    Event,
+    EspBatch,
+    EspEvent,
     Posted,
-    Refused,
+    WebhookRefused,
     bare_ids,
     event,
     fresh,
@@ -42,23 +42,23 @@ from newsletter.settings import BouncesSettings
 SIGNATURE, TIMESTAMP = "x-twilio-email-event-webhook-signature", "x-twilio-email-event-webhook-timestamp"
 
 
-def read(posted: Posted, settings: BouncesSettings, now: datetime) -> Batch:
+def read(posted: Posted, settings: BouncesSettings, now: datetime) -> EspBatch:
     """Verify a SendGrid event post and return its bounce and spam events."""
     if not settings.sendgrid_key:
-        raise Refused(404, "the SendGrid webhook is off: bounces.sendgrid_key is empty")
+        raise WebhookRefused(404, "the SendGrid webhook is off: bounces.sendgrid_key is empty")
     key = _key(settings.sendgrid_key)
     signature, timestamp = posted.headers.get(SIGNATURE, ""), posted.headers.get(TIMESTAMP, "")
     if not signature or not timestamp:
-        raise Refused(403, "an unsigned SendGrid webhook: no signature and timestamp headers")
+        raise WebhookRefused(403, "an unsigned SendGrid webhook: no signature and timestamp headers")
     try:
         key.verify(base64.b64decode(signature[:400], validate=True), timestamp.encode() + posted.body,
                    ec.ECDSA(hashes.SHA256()))
     except (binascii.Error, InvalidSignature, ValueError):
-        raise Refused(403, "the SendGrid signature does not match: tampered, or another key") from None
+        raise WebhookRefused(403, "the SendGrid signature does not match: tampered, or another key") from None
     try:
         signed_at = datetime.fromtimestamp(int(timestamp[:20]), UTC)
     except (ValueError, OverflowError, OSError):
-        raise Refused(403, f"the SendGrid timestamp {timestamp[:20]!r} is not a time") from None
+        raise WebhookRefused(403, f"the SendGrid timestamp {timestamp[:20]!r} is not a time") from None
     fresh(signed_at, now, settings.max_age, "the SendGrid webhook")
     posted_events = loads(posted.body, "SendGrid webhook")
     if not isinstance(posted_events, list):
@@ -66,7 +66,7 @@ def read(posted: Posted, settings: BouncesSettings, now: datetime) -> Batch:
     if len(posted_events) > EVENTS:
         raise BounceError(f"SendGrid webhook: more than {EVENTS} events in one request")
     found = [e for e in (_event(data) for data in posted_events) if e is not None]
-    return Batch(found, note="" if found else "no bounce or spam report in it: nothing to do")
+    return EspBatch(found, note="" if found else "no bounce or spam report in it: nothing to do")
 
 
 def _key(configured: str) -> ec.EllipticCurvePublicKey:
@@ -79,7 +79,7 @@ def _key(configured: str) -> ec.EllipticCurvePublicKey:
     return key
 
 
-def _event(data: Any) -> Event | None:
+def _event(data: Any) -> EspEvent | None:
     if not isinstance(data, dict):
         return None
     kind, email = text(data.get("event"), 50), text(data.get("email"), 400)

@@ -44,10 +44,10 @@ from newsletter.delivery.dsn import (
     tokens,
 )
 from newsletter.delivery.esp.webhook import (
-    Batch,
-    Event,
+    EspBatch,
+    EspEvent,
     Posted,
-    Refused,
+    WebhookRefused,
     event,
     fresh,
     get,
@@ -66,7 +66,7 @@ _SIGNED = {
 }
 
 
-class Fetcher:
+class SnsFetcher:
     """Fetch SNS signing certificates (a few kept) and open subscription links: https, bounded, no redirects."""
 
     def __init__(self, timeout: float, ca_file: Path | None = None) -> None:
@@ -76,7 +76,7 @@ class Fetcher:
         self._lock = threading.Lock()
 
     def certificate(self, url: str) -> x509.Certificate:
-        """Return the certificate at ``url`` (fetched once), or raise Refused."""
+        """Return the certificate at ``url`` (fetched once), or raise WebhookRefused."""
         with self._lock:
             known = self.certificates.get(url)
         if known is not None:
@@ -84,7 +84,7 @@ class Fetcher:
         try:
             found = x509.load_pem_x509_certificate(self.get(url, "the signing certificate"))
         except ValueError:
-            raise Refused(403, f"the signing certificate at {url[:200]} is not a PEM certificate") from None
+            raise WebhookRefused(403, f"the signing certificate at {url[:200]} is not a PEM certificate") from None
         with self._lock:
             if len(self.certificates) >= 16:
                 self.certificates.clear()  # Amazon rotates them rarely; strangers cannot make us keep many
@@ -92,51 +92,53 @@ class Fetcher:
         return found
 
     def get(self, url: str, what: str) -> bytes:
-        """Return the body of a GET of ``url`` (at most ``CERTIFICATE`` bytes), or raise Refused (502)."""
+        """Return the body of a GET of ``url`` (at most ``CERTIFICATE`` bytes), or raise WebhookRefused (502)."""
         context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
         try:
             with httpx.Client(verify=context, timeout=self.timeout, follow_redirects=False) as client, \
                     client.stream("GET", url) as response:
                 if response.status_code != 200:
-                    raise Refused(502, f"cannot fetch {what}: {url[:200]} answered {response.status_code}")
+                    raise WebhookRefused(502, f"cannot fetch {what}: {url[:200]} answered {response.status_code}")
                 body = b""
                 for chunk in response.iter_bytes():
                     body += chunk
                     if len(body) > CERTIFICATE:
-                        raise Refused(502, f"cannot fetch {what}: {url[:200]} sent more than {CERTIFICATE} bytes")
+                        raise WebhookRefused(502, f"cannot fetch {what}: {url[:200]} sent more than "
+                                                  f"{CERTIFICATE} bytes")
                 return body
         except httpx.HTTPError as e:
-            raise Refused(502, f"cannot fetch {what} from {url[:200]}: {' '.join(str(e).split())[:200]}") from None
+            raise WebhookRefused(502, f"cannot fetch {what} from {url[:200]}: "
+                                      f"{' '.join(str(e).split())[:200]}") from None
 
 
-def read(posted: Posted, settings: BouncesSettings, now: datetime, fetcher: Fetcher) -> Batch:
+def read(posted: Posted, settings: BouncesSettings, now: datetime, fetcher: SnsFetcher) -> EspBatch:
     """Verify an SNS message and return its SES events (a confirmation is done here and has none)."""
     if not settings.ses_topics:
-        raise Refused(404, "the SES webhook is off: bounces.ses_topics names no topic")
+        raise WebhookRefused(404, "the SES webhook is off: bounces.ses_topics names no topic")
     message = loads(posted.body, "SNS message")
     kind, topic = text(get(message, "Type")), text(get(message, "TopicArn"))
     if kind not in _SIGNED:
-        raise Refused(403, f"not an SNS message (Type {kind[:50]!r})")
+        raise WebhookRefused(403, f"not an SNS message (Type {kind[:50]!r})")
     if topic not in settings.ses_topics:
-        raise Refused(403, f"topic {topic[:200]!r} is not one of bounces.ses_topics")
+        raise WebhookRefused(403, f"topic {topic[:200]!r} is not one of bounces.ses_topics")
     _verify(message, kind, settings, fetcher, now)
     if kind == "SubscriptionConfirmation":
         url = text(get(message, "SubscribeURL"), 2000)
         if not trusted(url, settings.sns_cert_hosts):
-            raise Refused(403, "the SubscribeURL is not on a host of bounces.sns_cert_hosts")
+            raise WebhookRefused(403, "the SubscribeURL is not on a host of bounces.sns_cert_hosts")
         fetcher.get(url, "the subscription confirmation")
-        return Batch(note=f"subscription to {topic} confirmed")
+        return EspBatch(note=f"subscription to {topic} confirmed")
     if kind == "UnsubscribeConfirmation":
-        return Batch(note=f"unsubscribed from {topic}: SNS sends no more until subscribed again")
+        return EspBatch(note=f"unsubscribed from {topic}: SNS sends no more until subscribed again")
     try:  # signed by SNS for a topic of ours: not JSON is SNS carrying something else, not an attack
         notification = loads(text(get(message, "Message"), LIMIT), "the SNS Message")
     except BounceError as e:
-        return Batch(note=f"not an SES notification: {e}")
+        return EspBatch(note=f"not an SES notification: {e}")
     found = events(notification, text(get(message, "MessageId"), 100))
-    return Batch([found] if found else [], note="" if found else "not a bounce or complaint: nothing to do")
+    return EspBatch([found] if found else [], note="" if found else "not a bounce or complaint: nothing to do")
 
 
-def events(notification: Any, message_id: str) -> Event | None:
+def events(notification: Any, message_id: str) -> EspEvent | None:
     """Return an SES notification (a Bounce or Complaint) as one event; None for any other."""
     kind = text(get(notification, "notificationType") or get(notification, "eventType"))
     mail = get(notification, "mail")
@@ -187,41 +189,41 @@ def _complained(complaint: Any, recipient: dict[str, Any]) -> Finding:
     return Finding(COMPLAINT, email, "", feedback, agent)
 
 
-def _verify(message: Any, kind: str, settings: BouncesSettings, fetcher: Fetcher, now: datetime) -> None:
-    """Check the message's signature under Amazon's certificate and its age, or raise Refused."""
+def _verify(message: Any, kind: str, settings: BouncesSettings, fetcher: SnsFetcher, now: datetime) -> None:
+    """Check the message's signature under Amazon's certificate and its age, or raise WebhookRefused."""
     url = text(get(message, "SigningCertURL"), 2000)
     if not trusted(url, settings.sns_cert_hosts) or not urlsplit(url).path.endswith(".pem"):
-        raise Refused(403, f"SigningCertURL {url[:200]!r} is not a .pem on a host of bounces.sns_cert_hosts")
+        raise WebhookRefused(403, f"SigningCertURL {url[:200]!r} is not a .pem on a host of bounces.sns_cert_hosts")
     version = text(get(message, "SignatureVersion"))
     digest = {"1": hashes.SHA1(), "2": hashes.SHA256()}.get(version)
     if digest is None:
-        raise Refused(403, f"unknown SignatureVersion {version[:20]!r}")
+        raise WebhookRefused(403, f"unknown SignatureVersion {version[:20]!r}")
     fields = [name for name in _SIGNED[kind] if not (name == "Subject" and message.get(name) is None)]
     values = [message.get(name) for name in fields]
     if not all(isinstance(v, str) for v in values):
-        raise Refused(403, "an SNS message without every field its signature covers")
+        raise WebhookRefused(403, "an SNS message without every field its signature covers")
     signed = "".join(f"{name}\n{value}\n" for name, value in zip(fields, values, strict=True)).encode()
     given = text(get(message, "Signature"), 2000)
     if not given:
-        raise Refused(403, "an unsigned SNS message: no Signature")
+        raise WebhookRefused(403, "an unsigned SNS message: no Signature")
     try:
         signature = base64.b64decode(given, validate=True)
     except binascii.Error:
-        raise Refused(403, "the Signature is not base64") from None
+        raise WebhookRefused(403, "the Signature is not base64") from None
     certificate = fetcher.certificate(url)
     key = certificate.public_key()
     if not isinstance(key, rsa.RSAPublicKey):
-        raise Refused(403, "the signing certificate's key is not RSA")
+        raise WebhookRefused(403, "the signing certificate's key is not RSA")
     if not certificate.not_valid_before_utc <= now.astimezone(UTC) <= certificate.not_valid_after_utc:
-        raise Refused(403, "the signing certificate is not valid now")
+        raise WebhookRefused(403, "the signing certificate is not valid now")
     try:
         key.verify(signature, signed, padding.PKCS1v15(), digest)
     except InvalidSignature:
-        raise Refused(403, "the SNS signature does not match the message: tampered or not from SNS") from None
+        raise WebhookRefused(403, "the SNS signature does not match the message: tampered or not from SNS") from None
     try:
         signed_at = datetime.fromisoformat(text(get(message, "Timestamp"), 40))
     except ValueError:
-        raise Refused(403, "an SNS message without a valid Timestamp") from None
+        raise WebhookRefused(403, "an SNS message without a valid Timestamp") from None
     if signed_at.tzinfo is None:
         signed_at = signed_at.replace(tzinfo=UTC)
     fresh(signed_at, now, settings.max_age, "the SNS message")

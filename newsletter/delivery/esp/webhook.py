@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from newsletter.delivery.dsn import DSN, LIMIT, Finding, Parsed
+from newsletter.delivery.dsn import DSN, LIMIT, Finding, ParsedReport
 from newsletter.error import BounceError
 
 EVENTS = 1000  # events in one request at most (SendGrid batches some hundreds)
@@ -31,7 +31,7 @@ class Posted:
     https: bool
 
 
-class Refused(BounceError):
+class WebhookRefused(BounceError):
     """A request not believed (unsigned, tampered, replayed, not ours) or not answerable now: nothing changed."""
 
     def __init__(self, status: int, text: str, headers: Mapping[str, str] | None = None) -> None:
@@ -41,19 +41,19 @@ class Refused(BounceError):
 
 
 @dataclass(frozen=True)
-class Event:
+class EspEvent:
     """One event an ESP reported, read as a report: its receipt key, its name in output, the report."""
 
     key: str
     name: str
-    parsed: Parsed
+    parsed: ParsedReport
 
 
 @dataclass(frozen=True)
-class Batch:
+class EspBatch:
     """What a verified request holds: its events, a key it must not have used before (``once``), a note."""
 
-    events: list[Event] = field(default_factory=list)
+    events: list[EspEvent] = field(default_factory=list)
     once: str = ""
     note: str = ""
 
@@ -90,19 +90,19 @@ def fresh(signed: datetime, now: datetime, max_age: float, what: str) -> None:
     """Refuse a signature made more than ``max_age`` seconds from now (a replay, or a clock far off)."""
     age = (now - signed).total_seconds()
     if age > max_age:
-        raise Refused(403, f"{what} was signed {age:.0f} s ago, more than bounces.max_age ({max_age:g} s): "
+        raise WebhookRefused(403, f"{what} was signed {age:.0f} s ago, more than bounces.max_age ({max_age:g} s): "
                       "refused as a replay")
     if -age > max_age:
-        raise Refused(403, f"{what} was signed {-age:.0f} s in the future: refused")
+        raise WebhookRefused(403, f"{what} was signed {-age:.0f} s in the future: refused")
 
 
 def event(provider: str, event_id: str, findings: list[Finding], *, kind: str = DSN,
-          message_ids: list[str] | None = None, tokens: list[str] | None = None, data: Any = None) -> Event:
+          message_ids: list[str] | None = None, tokens: list[str] | None = None, data: Any = None) -> EspEvent:
     """Return one event as a report of ``kind``; without an id of the provider's, its key is a digest of ``data``."""
     if not event_id:
         event_id = "sha256:" + hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
     key = f"{provider}:{event_id}"
-    return Event(key, f"{provider} {event_id}", Parsed(kind, key, findings, (message_ids or [])[:50],
+    return EspEvent(key, f"{provider} {event_id}", ParsedReport(kind, key, findings, (message_ids or [])[:50],
                                                        (tokens or [])[:10]))
 
 
