@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from newsletter import archive, delivery, subscribers
 from newsletter.archive import ArchiveReport
 from newsletter.config import Config, parse_url
-from newsletter.delivery import oauth, outbox, waves
+from newsletter.delivery import oauth, outbox, tally, waves
 from newsletter.delivery.bounces import BounceReport, Reports
 from newsletter.delivery.smtp import Connection
 from newsletter.edit import issue
@@ -248,7 +248,7 @@ class Newsletter:
         """Hand the queued webhook events to their endpoints: one pass, after the mail (``webhooks.sender``)."""
         return webhook_sender.Sender(self.config, self.store, clock=self.clock).run()
 
-    def deliveries(self, number: int, *, limit: int = 50) -> outbox.Summary:
+    def deliveries(self, number: int, *, limit: int = 50) -> tally.Summary:
         """Return the delivery figures of issue ``number``, its failed or deferred readers and those not yet due."""
         return waves.issue_summary(self.store, number, zone=self.config.zone,
                                    present=waves.clock_reading(self.clock), limit=limit)

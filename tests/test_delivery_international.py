@@ -19,7 +19,7 @@ from helpers.smtp import ScriptedServer, serve_script
 from newsletter import delivery, subscribers
 from newsletter.app import Newsletter
 from newsletter.config import load
-from newsletter.delivery import outbox
+from newsletter.delivery import outbox, tally
 from newsletter.error import SmtpError
 from newsletter.sink import Sink
 from newsletter.subscribers import optin
@@ -147,7 +147,7 @@ def test_a_message_that_cannot_be_built_fails_alone(tmp_path: Path, feeds: Path,
     result = delivery.deliver(app.store, composer, app.connection, issue_id=issue_id, smtp=app.config.smtp,
                               stamp=stamp)
     assert (result.sent, result.failed, result.pending) == (2, 1, 0)
-    (failure,) = outbox.failures(app.store, issue_id)
+    (failure,) = tally.failures(app.store, issue_id)
     assert failure["email"] == "broken@example.org"
     assert failure["last_error"].startswith("cannot build the message: UnicodeEncodeError:")
     assert sorted(m.recipients[0] for m in sink.messages) == ["a@example.org", "c@example.org"]

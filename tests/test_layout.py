@@ -2,8 +2,8 @@
 
 Read from the source as text (``ast``), never by importing: no import cycles between the
 package's modules, at most 30 modules at the top level, a docstring on every module, and
-imports inside functions only at the heavy edges named here, one meaning per class name,
-and no private name imported from another module.
+imports inside functions only at the heavy edges named here, one meaning per class name, no
+private name imported from another module, and no module longer than 400 lines.
 """
 
 from __future__ import annotations
@@ -112,3 +112,10 @@ def test_no_module_imports_another_modules_private_name() -> None:
                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("newsletter")
                for alias in node.names if alias.name.startswith("_") and not alias.name.startswith("__")]
     assert not private, f"private names imported across modules: {private}"
+
+
+def test_no_module_is_longer_than_400_lines() -> None:
+    lengths = {path: len(path.read_text(encoding="utf-8").splitlines()) for path in PACKAGE.rglob("*.py")}
+    assert len(lengths) > 100 and max(lengths.values()) > 300  # the modules are read at all
+    long = {str(path.relative_to(PACKAGE.parent)): n for path, n in lengths.items() if n > 400}
+    assert not long, f"modules past 400 lines hold two ideas (STYLE 7): split them: {long}"

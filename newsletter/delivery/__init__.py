@@ -18,18 +18,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from newsletter.delivery import outbox, waves
-from newsletter.delivery.outbox import (
-    PENDING,
-    Counts,
-    Job,
-    counts,
-    create_outbox,
-    failures,
-)
+from newsletter.delivery.outbox import PENDING, Job, create_outbox
 from newsletter.delivery.pool import JobOutcome, Pool
 from newsletter.delivery.ratelimit import RateLimit, SharedRateLimit
 from newsletter.delivery.recorder import Recorder
 from newsletter.delivery.smtp import Connection
+from newsletter.delivery.tally import Counts, counts, failures
 from newsletter.email.dkim import Dkim
 from newsletter.email.message import Composer, Recipient, header
 from newsletter.email.signing import Stamp

@@ -8,10 +8,10 @@ on PostgreSQL (SQLite serialises writers), so no two workers hold the same row.
 A claim outlives its worker only until the lease runs out, or, on the same host,
 until someone notices the worker's process is gone. The statuses (``PENDING`` …
 ``SKIPPED``) and the claimed row (``Job``) are declared here; the pool, the recorder
-and the bounces import them. So is how figures count rows (``by_outcome``: a failed row a
-bounce closed counts as ``bounced``), which the report and the metrics use. This module
-is the one that writes ``deliveries``: the recorder closes rows through a ``Closer``, the
-bounces flag them with ``flag_bounced``.
+and the bounces import them. This module owns the ``deliveries`` table and is the one
+that writes it: the recorder closes rows through a ``Closer``, the bounces flag them
+with ``flag_bounced``. What the rows add up to (figures by outcome, an issue's summary)
+is read in ``tally``.
 An issue's own status changes go through ``edit.issue``.
 """
 
@@ -21,7 +21,7 @@ import os
 import secrets
 import socket
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,14 +30,11 @@ import sqlalchemy as sa
 
 from newsletter.edit import issue
 from newsletter.email.message import Composer, Recipient
-from newsletter.error import NewsletterError
 from newsletter.store import Store, now
 from newsletter.webhooks import events as webhook_events
 
 PENDING, SENT, DEFERRED, FAILED, SKIPPED = "pending", "sent", "deferred", "failed", "skipped"  # a row's status
 OPEN = (PENDING, DEFERRED)
-BOUNCED = "bounced"  # not a status: a failed row a bounce closed, which figures count apart (``outcome``)
-OUTCOMES = (SENT, PENDING, DEFERRED, FAILED, BOUNCED, SKIPPED)  # what figures count rows by, in their order
 
 
 class Job(NamedTuple):
@@ -53,32 +50,6 @@ class Job(NamedTuple):
     bounces: int
     bounced: bool = False  # this delivery has already counted as one of the reader's bounces
     language: str = ""  # the reader's language (empty: the newsletter's)
-
-
-@dataclass(frozen=True)
-class Counts:
-    """Deliveries of one issue by outcome."""
-
-    pending: int = 0
-    sent: int = 0
-    deferred: int = 0
-    failed: int = 0
-    skipped: int = 0
-    scheduled: int = 0  # of the pending rows, those not yet due (their reader's hour has not come)
-
-    @property
-    def total(self) -> int:
-        """Return the number of rows in the outbox."""
-        return self.pending + self.sent + self.deferred + self.failed + self.skipped  # scheduled: in pending
-
-    @property
-    def finished(self) -> bool:
-        """Return whether nothing is left to try."""
-        return self.pending == 0 and self.deferred == 0
-
-    def to_json(self) -> dict[str, int]:
-        """Return plain data for ``--json``."""
-        return {**asdict(self), "total": self.total}
 
 
 def create_outbox(conn: sa.Connection, store: Store, *, issue_id: int, composer: Composer,
@@ -103,80 +74,6 @@ def create_outbox(conn: sa.Connection, store: Store, *, issue_id: int, composer:
                  due_at=due(r.timezone), message_id=composer.message_id(Recipient(r.id, ""))) for r in rows])
         total += len(rows)
         last = rows[-1].id
-
-
-def counts(store: Store, issue_id: int, present: datetime | None = None) -> Counts:
-    """Return the deliveries of an issue by status, and how many are not yet due at ``present`` (default now)."""
-    d = store.t.deliveries
-    later = sa.func.count(sa.case((d.c.due_at > (present or now()), 1)))
-    with store.begin() as conn:
-        rows = conn.execute(sa.select(d.c.status, sa.func.count(), later).where(d.c.issue_id == issue_id)
-                            .group_by(d.c.status)).all()
-    return Counts(**{status: n for status, n, _ in rows},
-                  scheduled=sum(n for status, _, n in rows if status == PENDING))
-
-
-def outcome(status: str, bounced: bool) -> str:
-    """Return what a row counts as in figures: its status, or ``bounced`` for a failed row a bounce closed."""
-    return BOUNCED if bounced and status == FAILED else status
-
-
-def by_outcome(conn: sa.Connection, store: Store, issue_id: int | None = None) -> dict[str, int]:
-    """Return the deliveries of an issue (default: of every issue) by ``outcome``, in the caller's transaction."""
-    d = store.t.deliveries
-    query = sa.select(d.c.status, d.c.bounced, sa.func.count()).group_by(d.c.status, d.c.bounced)
-    found = dict.fromkeys(OUTCOMES, 0)
-    for status, bounced, n in conn.execute(query if issue_id is None else query.where(d.c.issue_id == issue_id)):
-        found[outcome(status, bounced)] = found.get(outcome(status, bounced), 0) + int(n)
-    return found
-
-
-def failures(store: Store, issue_id: int, limit: int = 50) -> list[dict[str, Any]]:
-    """Return failed and deferred deliveries with their last error, failures first."""
-    d, s = store.t.deliveries, store.t.subscribers
-    with store.begin() as conn:
-        rows = conn.execute(
-            sa.select(s.c.email, d.c.status, d.c.attempts, d.c.last_error, d.c.next_attempt_at,
-                      s.c.status.label("subscriber_status"))
-            .join(s, s.c.id == d.c.subscriber_id)
-            .where(d.c.issue_id == issue_id, d.c.status.in_([FAILED, DEFERRED]))
-            .order_by(d.c.status.desc(), d.c.id).limit(limit)
-        ).mappings().all()
-    return [dict(r) for r in rows]
-
-
-@dataclass(frozen=True)
-class Summary:
-    """One issue's deliveries: figures by outcome and the readers still owed or given up on."""
-
-    number: int
-    subject: str
-    status: str
-    counts: Counts
-    failures: list[dict[str, Any]]
-    issue_id: int = 0
-    scheduled: list[dict[str, str]] = field(default_factory=list)  # readers not yet due (``waves.scheduled``)
-    waves: list[Any] = field(default_factory=list)  # ``waves.Wave``s: the same readers by zone and due time
-
-    def to_json(self) -> dict[str, Any]:
-        """Return plain data for ``--json``."""
-        return {"number": self.number, "subject": self.subject, "status": self.status,
-                "deliveries": self.counts.to_json(),
-                "failures": [{k: v.isoformat() if isinstance(v, datetime) else v for k, v in f.items()}
-                             for f in self.failures],
-                "scheduled": self.scheduled, "waves": [w.to_json() for w in self.waves]}
-
-
-def summary(store: Store, number: int, *, limit: int = 50, present: datetime | None = None) -> Summary:
-    """Return the deliveries of issue ``number`` (as of ``present``), or raise NewsletterError if there is none."""
-    t = store.t
-    with store.begin() as conn:
-        row = conn.execute(sa.select(t.issues.c.id, t.issues.c.subject, t.issues.c.status)
-                           .where(t.issues.c.number == number)).first()
-    if row is None:
-        raise NewsletterError(f"no issue number {number}")
-    return Summary(number, row.subject, row.status, counts(store, row.id, present), failures(store, row.id, limit),
-                   row.id)
 
 
 def unfinished(store: Store) -> list[int]:

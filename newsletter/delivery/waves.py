@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 
 from newsletter import schedule
-from newsletter.delivery.outbox import OPEN, PENDING, Summary, summary
+from newsletter.delivery.outbox import OPEN, PENDING
+from newsletter.delivery.tally import Summary, summary
 from newsletter.settings import Config
 from newsletter.store import Store, from_db, now, to_db
 from newsletter.times import shown
@@ -163,7 +164,7 @@ def ready(store: Store, present: datetime | None = None, *, issue_id: int | None
 
 def issue_summary(store: Store, number: int, *, zone: ZoneInfo, present: datetime | None = None,
                   limit: int = 50) -> Summary:
-    """Return ``outbox.summary`` of issue ``number`` with its readers not yet due and their waves."""
+    """Return ``tally.summary`` of issue ``number`` with its readers not yet due and their waves."""
     found = summary(store, number, limit=limit, present=present)
     return replace(found, scheduled=scheduled(store, found.issue_id, zone=zone, present=present),
                    waves=waves(store, found.issue_id, zone=zone, present=present))

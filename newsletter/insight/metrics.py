@@ -4,7 +4,7 @@ Every figure comes from the database at the moment of the scrape, so the web app
 ``/metrics`` and the daemon's textfile (``metrics.textfile``, for node_exporter's textfile
 collector) say the same whichever process did the work:
 
-* ``newsletter_messages{outcome}``: deliveries of every issue by outcome as ``delivery.outbox``
+* ``newsletter_messages{outcome}``: deliveries of every issue by outcome as ``delivery.tally``
   counts them (``bounced`` are the failed ones a bounce closed),
   ``newsletter_deferred_queue_depth``: those waiting for a retry;
 * ``newsletter_last_send_duration_seconds``: the latest issue's time from being queued to its
@@ -31,7 +31,7 @@ from prometheus_client import CollectorRegistry, generate_latest, write_to_textf
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from newsletter.delivery import outbox
+from newsletter.delivery import outbox, tally
 from newsletter.gather.sources import health
 from newsletter.insight import timings
 from newsletter.settings import Config
@@ -53,7 +53,7 @@ class StoreCollector(Collector):
         t = self.store.t
         d, s = t.deliveries, t.subscribers
         with self.store.begin() as conn:
-            outcomes = outbox.by_outcome(conn, self.store)
+            outcomes = tally.by_outcome(conn, self.store)
             bounces = conn.execute(sa.select(sa.func.count()).where(d.c.bounced == sa.true())).scalar() or 0
             complaints = conn.execute(sa.select(sa.func.count()).where(
                 t.subscriber_events.c.event == "complained")).scalar() or 0

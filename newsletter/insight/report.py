@@ -2,7 +2,7 @@
 
 ``report(config, store, number)`` is what ``newsletter report N`` prints and the desk shows:
 
-* deliveries by outcome as ``delivery.outbox`` counts them (``bounced`` are the failed ones
+* deliveries by outcome as ``delivery.tally`` counts them (``bounced`` are the failed ones
   a bounce closed, at sending or reported later), and per outcome the relay's answers grouped: addresses and queue ids are
   masked, so one answer given to many readers is one line with a count;
 * unsubscribes and complaints attributed to the issue: those of readers it reached, made
@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from newsletter.delivery import outbox
+from newsletter.delivery import outbox, tally
 from newsletter.error import NewsletterError
 from newsletter.insight import clicks
 from newsletter.settings import Config
@@ -138,7 +138,7 @@ def report(config: Config, store: Store, number: int, *, previous: int = PREVIOU
 
 
 def _deliveries(conn: sa.Connection, store: Store, issue_id: int) -> dict[str, int]:
-    counts = outbox.by_outcome(conn, store, issue_id)
+    counts = tally.by_outcome(conn, store, issue_id)
     return {**counts, "total": sum(counts.values())}
 
 
@@ -149,9 +149,9 @@ def _answers(conn: sa.Connection, store: Store, issue_id: int) -> list[Answer]:
             sa.select(d.c.status, d.c.bounced, d.c.last_error, sa.func.count())
             .where(d.c.issue_id == issue_id, d.c.status.in_([outbox.DEFERRED, outbox.FAILED, outbox.SKIPPED]))
             .group_by(d.c.status, d.c.bounced, d.c.last_error)):
-        key = (outbox.outcome(status, bounced), mask(error))
+        key = (tally.outcome(status, bounced), mask(error))
         grouped[key] = grouped.get(key, 0) + int(n)
-    order = {name: i for i, name in enumerate(outbox.OUTCOMES)}
+    order = {name: i for i, name in enumerate(tally.OUTCOMES)}
     return [Answer(outcome, answer, n) for (outcome, answer), n in
             sorted(grouped.items(), key=lambda kv: (order[kv[0][0]], -kv[1], kv[0][1]))]
 
@@ -215,5 +215,5 @@ def _figures(conn: sa.Connection, store: Store, issue_id: int, number: int, subj
 def _headline(number: int, subject: str, deliveries: dict[str, int], unsubscribes: dict[str, int],
               complaints: int, counted: int) -> Figures:
     """Return an issue's headline figures from its deliveries by outcome and what readers did after it."""
-    return Figures(number, subject, deliveries[outbox.SENT], deliveries[outbox.FAILED] + deliveries[outbox.BOUNCED],
+    return Figures(number, subject, deliveries[outbox.SENT], deliveries[outbox.FAILED] + deliveries[tally.BOUNCED],
                    sum(unsubscribes.values()), complaints, counted)
