@@ -235,7 +235,8 @@ class Daemon:
         note = "; ".join(f"issue {r.number}: {r.counts.sent} sent, {r.counts.pending + r.counts.deferred} "
                          "waiting" + (f" ({r.counts.scheduled} for their local hour)" if r.counts.scheduled else "")
                          for r in reports)
-        return Run("resume", now, "interrupted" if self.stop.is_set() else "sent", note)
+        stopped = self.stop.is_set() and any(r.counts.due for r in reports)  # a stop after the last copy is no stop
+        return Run("resume", now, "interrupted" if stopped else "sent", note)
 
     def _perform(self, run: Run) -> Run:
         try:
@@ -261,7 +262,7 @@ class Daemon:
             return Run(run.job, run.due_at, "held", note)
         result = self.app.send(fetch=False, stop=self.stop)
         note = result.message or result.status
-        if self.stop.is_set() and result.status == "sent":
+        if self.stop.is_set() and result.status == "sent" and any(i.counts.due for i in result.issues):
             note = f"stopped by a signal ({note}); the issue resumes when the daemon starts again"
             return Run(run.job, run.due_at, "interrupted", note)
         status = "sent" if result.status == "sent" else "skipped"

@@ -17,6 +17,8 @@ from newsletter.daemon import Daemon
 from newsletter.error import ConfigError
 from newsletter.sink import Sink
 
+from helpers.smtp import ScriptedServer
+
 ALMATY = ZoneInfo("Asia/Almaty")
 LONDON = ZoneInfo("Europe/London")
 
@@ -238,3 +240,17 @@ def test_a_send_that_failed_is_tried_again_within_grace(app: Newsletter, newslet
     assert len(sink.messages) == 3 and _issues(down) == 1
     clock.set(MONDAY_8 + timedelta(minutes=30))
     assert down.tick() == []  # sent once: never again for this fire time
+
+
+def test_a_stop_that_comes_after_the_last_message_leaves_the_run_sent(app: Newsletter, newsletter_dir: Path,
+                                                                      clock: Clock,
+                                                                      scripted_smtp: ScriptedServer) -> None:
+    # SIGTERM while the last reader's message is being accepted: nothing is left, so the run was not interrupted.
+    d = _daemon(newsletter_dir, clock, NEWSLETTER_SMTP_URL=scripted_smtp.url)
+    d.anchor()
+    scripted_smtp.script.accepting = lambda accepted: d.stop.set() if accepted == 3 else None
+    clock.set(MONDAY_8 + timedelta(seconds=5))
+    runs = d.tick()
+    assert d.stop.is_set() and len(scripted_smtp.messages) == 3
+    assert [(r.job, r.status) for r in runs] == [("send", "sent")]
+    assert runs[0].note == "issue 1 sent to 3 of 3 subscribers"

@@ -40,6 +40,11 @@ class Counts:
         return self.pending + self.sent + self.deferred + self.failed + self.skipped  # scheduled: in pending
 
     @property
+    def due(self) -> int:
+        """Return the pending rows whose time has come: what a stopped send left unsent."""
+        return self.pending - self.scheduled
+
+    @property
     def finished(self) -> bool:
         """Return whether nothing is left to try."""
         return self.pending == 0 and self.deferred == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +24,8 @@ class Script:
     MAIL FROM; ``drop`` closes the connection at that recipient's DATA, ``stall`` never
     answers it; ``pipelining`` offers PIPELINING; ``gate`` holds every message until that
     many sessions have started; ``sessions`` counts EHLOs; ``smtputf8`` holds, per accepted
-    recipient, whether its MAIL FROM asked for SMTPUTF8.
+    recipient, whether its MAIL FROM asked for SMTPUTF8; ``accepting`` is told each count of
+    accepted messages before the server answers the message it counts.
     """
 
     rcpt: dict[str, Any] = field(default_factory=dict)  # address -> "550 5.1.1 No such user" or a list
@@ -42,6 +43,7 @@ class Script:
     stalled: threading.Event = field(default_factory=threading.Event)  # set when a stall begins
     peers: list[Any] = field(default_factory=list)  # the client address of each accepted message
     smtputf8: dict[str, bool] = field(default_factory=dict)
+    accepting: Callable[[int], None] | None = None  # called with the count after each message accepted
 
 
 class ScriptedHandler:
@@ -101,6 +103,9 @@ class ScriptedHandler:
             self.script.peers.append(session.peer)
             for address in envelope.rcpt_tos:
                 self.script.smtputf8[address] = bool(envelope.smtp_utf8)
+            accepted = len(self.script.accepted)
+        if self.script.accepting is not None:
+            self.script.accepting(accepted)
         return "250 OK"
 
 
