@@ -65,6 +65,7 @@ class Daemon:
         self.lease_seconds = lease_seconds
         self.stop = threading.Event()
         self._busy = threading.Lock()
+        self._woken = threading.Event()  # a tick came while a run was under way: look again after it
         self._scheduler: BackgroundScheduler | None = None  # while ``run_forever`` runs
         zone = self.config.zone
         self.jobs = {"send": schedule.trigger(self.config.schedule.cron, zone)}
@@ -159,13 +160,23 @@ class Daemon:
         return at
 
     def tick(self) -> list[Run]:
-        """Do whatever is due now; safe to call at any moment, from any number of daemons."""
-        if not self._busy.acquire(blocking=False):
-            return []  # a run is under way in another thread; it will see what is due after it
-        try:
-            return self._tick()
-        finally:
-            self._busy.release()
+        """Do whatever is due now; safe to call at any moment, from any number of daemons.
+
+        A tick that comes while a run is under way in another thread returns at once, and
+        that thread looks again when its run ends: a wave that fell due meanwhile goes out
+        then, not at the next minute's tick.
+        """
+        runs: list[Run] = []
+        self._woken.set()
+        while self._woken.is_set():
+            if not self._busy.acquire(blocking=False):
+                return runs  # the thread that holds it sees ``_woken`` when it lets go
+            try:
+                self._woken.clear()
+                runs += self._tick()
+            finally:
+                self._busy.release()
+        return runs
 
     def _tick(self) -> list[Run]:
         if not self.acquire():

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from newsletter import schedule
 from newsletter.app import Newsletter
 from newsletter.config import ScheduleSettings, load
-from newsletter.daemon import Daemon
+from newsletter.daemon import Daemon, Run
 from newsletter.error import ConfigError
 from newsletter.sink import Sink
 
@@ -254,3 +254,25 @@ def test_a_stop_that_comes_after_the_last_message_leaves_the_run_sent(app: Newsl
     assert d.stop.is_set() and len(scripted_smtp.messages) == 3
     assert [(r.job, r.status) for r in runs] == [("send", "sent")]
     assert runs[0].note == "issue 1 sent to 3 of 3 subscribers"
+
+
+def test_a_tick_during_a_run_is_answered_when_the_run_ends(app: Newsletter, newsletter_dir: Path, clock: Clock,
+                                                           scripted_smtp: ScriptedServer) -> None:
+    # While the first send is being accepted, a week passes and the scheduler ticks: the daemon is
+    # busy, so that tick returns at once, and the running tick does next week's work when it ends.
+    d = _daemon(newsletter_dir, clock, NEWSLETTER_SMTP_URL=scripted_smtp.url)
+    d.anchor()
+    during: list[list[Run]] = []
+
+    def next_week_arrives(accepted: int) -> None:
+        if accepted == 3:
+            clock.set(MONDAY_8 + timedelta(days=7, seconds=5))
+            during.append(d.tick())
+
+    scripted_smtp.script.accepting = next_week_arrives
+    clock.set(MONDAY_8 + timedelta(seconds=5))
+    runs = d.tick()
+    assert during == [[]]
+    assert [(r.job, r.due_at, r.status) for r in runs] == [
+        ("send", MONDAY_8, "sent"), ("send", MONDAY_8 + timedelta(days=7), "skipped")]
+    assert d.tick() == []  # nothing is left for the next tick
