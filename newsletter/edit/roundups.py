@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from newsletter.edit.batch import Batch
@@ -164,8 +165,7 @@ def _disagree(batch: Batch, item: int, paragraph: int, keys: frozenset[str]) -> 
     one gives roughly ("about $500 million") agrees with the other's precise one (``near``).
     """
     facts, told = batch.facts[item], batch.facts[paragraph]
-    mine = {q for q in facts.quantities if q[-1] != "y"}
-    theirs = {q for q in keys & told.quantities if q[-1] != "y"}
+    mine, theirs = _figures(facts.quantities), _figures(keys & told.quantities)
     if not mine or not theirs or mine & theirs:
         return False
     rough = [(r, mine) for r in told.rough if r[:-1] in theirs] + [(r, theirs) for r in facts.rough]
@@ -182,7 +182,7 @@ def _word_parts(batch: Batch, item: int, paragraph: int) -> list[Part]:
         for end in range(first + 1, min(len(sentences), first + SPAN) + 1):
             words.update(sentences[end - 1])
             plain = sum(words.values())
-            said = sum(min(n, mine[w]) for w, n in words.items() if w in mine) / plain if plain >= MIN_PLAIN else 0.0
+            said = _shared(words, mine) / plain if plain >= MIN_PLAIN else 0.0
             if said < MIN_WORDS and plain >= MIN_PLAIN:
                 said = _told_words(batch, item, paragraph, end - 1, words)
             if said >= MIN_WORDS:
@@ -202,15 +202,24 @@ def _told_words(batch: Batch, item: int, paragraph: int, last: int, words: Count
     if not telling or telling[-1] == len(clauses) - 1:
         return 0.0
     left = clauses[telling[-1] + 1:]
-    if any((facts.times | {q for q in facts.quantities if q[-1] != "y"}) - keys for _, facts in left):
+    if any((facts.times | _figures(facts.quantities)) - keys for _, facts in left):
         return 0.0  # "…, named a new chief on Thursday": clauses with a day or a figure of their own are news
     told = words.copy()
     for plain, _ in left:
         told.subtract(plain)
-    mine = batch.plain(item)
-    same = sum(min(n, mine[w]) for w, n in told.items() if n > 0 and w in mine)
+    same = _shared(told, batch.plain(item))
     total = sum(n for n in told.values() if n > 0)
     return same / total if total >= MIN_PLAIN or same == total >= MIN_SAME else 0.0
+
+
+def _shared(words: Mapping[str, int], mine: Mapping[str, int]) -> int:
+    """Return how many of ``words`` (stems with their counts) are the item's (``mine``), each at most as often."""
+    return sum(min(n, mine[w]) for w, n in words.items() if n > 0 and w in mine)
+
+
+def _figures(quantities: Iterable[str]) -> set[str]:
+    """Return the quantities that are figures of a story: years ("2027y") aside, which name a plan."""
+    return {q for q in quantities if q[-1] != "y"}
 
 
 def _cognate_parts(batch: Batch, item: int, paragraph: int) -> list[Part]:
