@@ -76,7 +76,8 @@ def by_outcome(conn: sa.Connection, store: Store, issue_id: int | None = None) -
     query = sa.select(d.c.status, d.c.bounced, sa.func.count()).group_by(d.c.status, d.c.bounced)
     found = dict.fromkeys(OUTCOMES, 0)
     for status, bounced, n in conn.execute(query if issue_id is None else query.where(d.c.issue_id == issue_id)):
-        found[outcome(status, bounced)] = found.get(outcome(status, bounced), 0) + int(n)
+        key = outcome(status, bounced)
+        found[key] = found.get(key, 0) + int(n)
     return found
 
 

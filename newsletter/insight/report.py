@@ -3,8 +3,9 @@
 ``report(config, store, number)`` is what ``newsletter report N`` prints and the desk shows:
 
 * deliveries by outcome as ``delivery.tally`` counts them (``bounced`` are the failed ones
-  a bounce closed, at sending or reported later), and per outcome the relay's answers grouped: addresses and queue ids are
-  masked, so one answer given to many readers is one line with a count;
+  a bounce closed, at sending or reported later), and per outcome the relay's answers
+  grouped: addresses and queue ids are masked, so one answer given to many readers is one
+  line with a count;
 * unsubscribes and complaints attributed to the issue: those of readers it reached, made
   after it reached them and before their next issue did (a complaint report that names its
   issue counts for that one);
