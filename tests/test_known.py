@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from newsletter.edit import keywords
 from newsletter.edit.keywords import Matcher, written
 
 LIST = Path(__file__).parent.parent / "newsletter" / "edit" / "known.toml"
@@ -84,3 +85,13 @@ def test_everyday_words_find_no_known_name(text: str) -> None:
     matcher = Matcher(names())
     tokens = written(text)
     assert [(matcher.keywords[i], tokens[p]) for i, p in matcher.find(tokens)] == []
+
+
+def test_a_matcher_forgets_words_rather_than_grow_without_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The known names' matcher lives as long as the daemon; strangers' feeds bring new words every day.
+    monkeypatch.setattr(keywords, "CACHED_WORDS", 100)
+    matcher = Matcher(["Kazatomprom", "uranium"])
+    for n in range(1_000):
+        assert matcher.find(written(f"Word{n} wordy{n}")) == []
+    assert len(matcher._cache) <= 100 and len(matcher._tokens) <= 100
+    assert matcher.find(written("Kazatomprom mines uranium")) == [(0, 0), (1, 2)]

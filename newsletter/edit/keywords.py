@@ -40,6 +40,9 @@ MIN_PREFIX = 4  # a keyword or stem shorter than this must match a whole word
 COMPOUND = 4  # a compound's second part has at least this many letters: "газопровод", not "газон"
 ABBREVIATION = 3  # a keyword word of up to this many capitals matches only capitals: "US", not "us"
 _VOICED = {"к": "г", "қ": "ғ", "п": "б"}  # a Kazakh stem's last letter before an ending: "министрлік" → "министрлігі"
+# Words a matcher remembers before it forgets them all: the known names' and the lexicon's matchers last as long
+# as the process (the daemon, the web app), which reads strangers' words without end.
+CACHED_WORDS = 1 << 16
 # Words that only ever match a keyword whole: "bill" is not a form of "billion".
 WHOLE = frozenset({"million", "millions", "billion", "billions", "trillion", "trillions", "thousand", "thousands"})
 
@@ -140,6 +143,8 @@ class Matcher:
                     ids.update(self._adjectives[word[:n]])
                 if len(rest) >= COMPOUND and rest[0] != "в" and word[:n] in self._compounds:  # "газо|перерабатывающий"
                     ids.update(self._compounds[word[:n]])
+        if len(self._cache) >= CACHED_WORDS:
+            self._cache.clear()
         found = self._cache[word] = frozenset(ids)
         return found
 
@@ -154,6 +159,8 @@ class Matcher:
         ids = self._ids(fold(token))
         if ids and self._capitals:
             ids = self._in_capitals(token, ids)
+        if len(self._tokens) >= CACHED_WORDS:
+            self._tokens.clear()
         self._tokens[token] = ids
         return ids
 
